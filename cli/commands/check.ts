@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import path from 'node:path';
+import { buildConnector } from '../../generator/pipeline.ts';
+import { resolveSpecFiles } from '../specs.ts';
+import { printDiagnostics } from '../report.ts';
+
+export function registerCheck(program: Command): void {
+  program
+    .command('check')
+    .description('validate specs against their documents without writing anything')
+    .argument('[specs...]', 'spec files or folders (default: specs/)')
+    .option('--tokens', 'print each tool with the tokens its definition costs in a client')
+    .option('--strict', 'fail on warnings too')
+    .action(async (args: string[], opts: { tokens?: boolean; strict?: boolean }) => {
+      const files = resolveSpecFiles(args);
+      if (files.length === 0) throw new Error('no spec files found (looked in specs/)');
+      let errors = 0;
+      let warnings = 0;
+      for (const file of files) {
+        const { build, diagnostics } = await buildConnector(file);
+        const counts = printDiagnostics(diagnostics);
+        errors += counts.errors;
+        warnings += counts.warnings;
+        const rel = path.relative(process.cwd(), file);
+        if (build) {
+          const total = build.model.tools.reduce((n, t) => n + t.definitionTokens, 0);
+          process.stdout.write(`${rel}: ${build.model.name}, ${build.model.tools.length} tools, ${total} definition tokens in all\n`);
+          if (opts.tokens) {
+            for (const t of build.model.tools) process.stdout.write(`  ${String(t.definitionTokens).padStart(6)}  ${t.name}\n`);
+          }
+          for (const s of build.skipped) process.stdout.write(`  skipped ${s.method} ${s.path}: ${s.reason}\n`);
+        } else {
+          process.stdout.write(`${rel}: failed\n`);
+        }
+      }
+      process.stderr.write(`${files.length} spec(s): ${errors} error(s), ${warnings} warning(s)\n`);
+      if (errors || (opts.strict && warnings)) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadDocument } from '../../generator/openapi/load.ts';
+import { connectorNameFor, scaffoldSpec } from '../../generator/scaffold.ts';
+import { defaultSpecsDir } from '../../generator/paths.ts';
+
+export function registerInit(program: Command): void {
+  program
+    .command('init')
+    .description('scaffold a connector spec from an OpenAPI document')
+    .argument('<document>', 'OpenAPI document: a path or an http(s) URL')
+    .option('--all-reads', 'select every read operation (GET, HEAD) in bulk instead of listing each one')
+    .option('--out <spec.yaml>', 'where to write the spec (default: specs/<connector>.yaml)')
+    .option('--connector <name>', 'connector name (default: from the document file name)')
+    .option('--force', 'overwrite an existing spec file')
+    .action(async (document: string, opts: { allReads?: boolean; out?: string; connector?: string; force?: boolean }) => {
+      const doc = await loadDocument(document, { baseDir: process.cwd() });
+      const connector = opts.connector ?? connectorNameFor(doc, document);
+      const out = path.resolve(opts.out ?? path.join(defaultSpecsDir, `${connector}.yaml`));
+      if (fs.existsSync(out) && !opts.force) throw new Error(`${out} exists; pass --force to overwrite it`);
+      const text = scaffoldSpec(doc, { specFile: out, source: document, allReads: !!opts.allReads, connector });
+      fs.mkdirSync(path.dirname(out), { recursive: true });
+      fs.writeFileSync(out, text);
+      process.stderr.write(`wrote ${path.relative(process.cwd(), out)}: connector "${connector}" from ${doc.operations.length} operations (OpenAPI ${doc.originalVersion})\nnext: specgate check ${path.relative(process.cwd(), out)} && specgate generate ${path.relative(process.cwd(), out)}\n`);
+    });
+}

@@ -1,0 +1,17 @@
+import type { Command } from 'commander';
+import path from 'node:path';
+import { pinSpec } from '../../generator/pin.ts';
+import { resolveSpecFiles } from '../specs.ts';
+
+export function registerPin(program: Command): void {
+  program
+    .command('pin')
+    .description("record each spec's document sha256 (after reviewing a vendor document change)")
+    .argument('[specs...]', 'spec files or folders (default: specs/)')
+    .action(async (args: string[]) => {
+      for (const file of resolveSpecFiles(args)) {
+        const { changed, sha256 } = await pinSpec(file);
+        process.stderr.write(`${path.relative(process.cwd(), file)}: ${changed ? `pinned to ${sha256}` : 'already pinned'}\n`);
+      }
+    });
+}

@@ -1,0 +1,34 @@
+/**
+ * The `specgate` command: thin wiring of the two halves. Each command lives in cli/commands/.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerInit } from './commands/init.ts';
+import { registerOps } from './commands/ops.ts';
+import { registerCheck } from './commands/check.ts';
+import { registerGenerate } from './commands/generate.ts';
+import { registerPin } from './commands/pin.ts';
+import { registerServe } from './commands/serve.ts';
+
+const program = new Command()
+  .name('specgate')
+  .description('OpenAPI-to-MCP connector engine: YAML connector specs -> typed connectors -> a governed MCP runtime')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerInit(program);
+registerOps(program);
+registerCheck(program);
+registerGenerate(program);
+registerPin(program);
+registerServe(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) process.exit(e.exitCode);
+  // Anything unexpected still ends with one clear line, never a bare stack.
+  process.stderr.write(`specgate: ${(e as Error).message}\n`);
+  if (process.env.SPECGATE_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,129 @@
+/**
+ * generated/<connector>/client.ts: one openapi-fetch call per selected operation, keyed by
+ * operationId. The call is checked against `paths` (a wrong path or method fails tsc); only the
+ * arguments are cast, since the runtime has validated them against the tool's input schema.
+ */
+import { Project, type CodeBlockWriter } from 'ts-morph';
+import type { ConnectorModel, HttpMethod } from '../../runtime/model.ts';
+import type { OpenApiDocument } from '../openapi/types.ts';
+import { generatedHeader } from './header.ts';
+import { propertyKey } from './literal.ts';
+
+interface Operation {
+  operationId: string;
+  method: HttpMethod;
+  path: string;
+  tools: string[];
+  summary?: string;
+  hasCookies: boolean;
+  hasBody: boolean;
+}
+
+const METHODS: ReadonlySet<string> = new Set<HttpMethod>(['GET', 'HEAD', 'POST']);
+
+export function emitClientFile(model: ConnectorModel, pruned: OpenApiDocument, specFile: string, runtimeModelImport: string): string {
+  const operations = collectOperations(model, pruned);
+  const project = new Project({ useInMemoryFileSystem: true });
+  const file = project.createSourceFile('client.ts', '');
+  file.addImportDeclaration({ defaultImport: 'createClient', moduleSpecifier: 'openapi-fetch' });
+  file.addImportDeclaration({
+    isTypeOnly: true,
+    namedImports: ['ClientOptions', 'OperationCall', 'UpstreamRequest', 'UpstreamResult'],
+    moduleSpecifier: runtimeModelImport,
+  });
+  file.addImportDeclaration({ isTypeOnly: true, namedImports: ['paths'], moduleSpecifier: './schema.ts' });
+  file.addFunction({
+    isExported: true,
+    name: 'createOperations',
+    docs: [`The ${operations.length} selected operation(s) of ${commentText(model.title)}, keyed by operationId.`],
+    parameters: [{ name: 'options', type: 'ClientOptions' }],
+    returnType: 'Record<string, OperationCall>',
+    statements: (writer) => {
+      writer.writeLine('const client = createClient<paths>({ baseUrl: options.baseUrl, fetch: options.fetch });');
+      writer.write('return {').newLine().indent(() => {
+        for (const op of operations) writeOperation(writer, op);
+      }).write('};');
+    },
+  });
+  file.addFunction({
+    name: 'asText',
+    isAsync: true,
+    docs: ['openapi-fetch parses an error body as JSON when it can; the runtime expects text (UpstreamResult).'],
+    parameters: [{ name: 'call', type: 'Promise<{ data?: unknown; error?: unknown; response: Response }>' }],
+    returnType: 'Promise<UpstreamResult>',
+    statements: [
+      'const { data, error, response } = await call;',
+      "if (error !== undefined) return { error: typeof error === 'string' ? error : JSON.stringify(error), response };",
+      "return { data: typeof data === 'string' ? data : undefined, response };",
+    ],
+  });
+  if (operations.some((op) => op.hasCookies)) {
+    file.addFunction({
+      name: 'cookieHeader',
+      docs: ['openapi-fetch does not send cookie parameters; they go in one Cookie header.'],
+      parameters: [{ name: 'cookies', type: 'Record<string, string>' }],
+      returnType: 'Record<string, string>',
+      statements: [
+        'const pairs = Object.entries(cookies).map(([name, value]) => `${name}=${encodeURIComponent(value)}`);',
+        "return pairs.length ? { Cookie: pairs.join('; ') } : {};",
+      ],
+    });
+  }
+  return `${generatedHeader(specFile)}\n${file.getFullText()}`;
+}
+
+function writeOperation(writer: CodeBlockWriter, op: Operation): void {
+  const path = JSON.stringify(op.path);
+  const method = op.method.toLowerCase();
+  writer.writeLine(`/** ${commentText([...op.tools].sort().join(', '))}${op.summary ? `: ${commentText(op.summary)}` : ''} */`);
+  writer.write(`${propertyKey(op.operationId)}: (req: UpstreamRequest) => asText(client.${op.method}(${path}, {`).newLine();
+  writer.indent(() => {
+    writer.writeLine(`params: { path: req.path, query: req.query, header: req.header, cookie: req.cookie } as paths[${path}][${JSON.stringify(method)}]["parameters"],`);
+    if (op.hasCookies) writer.writeLine('headers: cookieHeader(req.cookie),');
+    // The body type lives in the schema; `never` fits whichever it is (validated upstream of here).
+    if (op.hasBody) writer.writeLine('body: req.body as never,');
+    writer.writeLine('parseAs: "text",');
+    writer.writeLine('signal: req.signal,');
+  });
+  writer.writeLine('})),');
+}
+
+function collectOperations(model: ConnectorModel, pruned: OpenApiDocument): Operation[] {
+  const byId = new Map<string, Operation>();
+  for (const tool of model.tools) {
+    const { operationId, method, path } = tool.operation;
+    const where = `tool "${tool.name}" (${method} ${path}, operationId "${operationId}")`;
+    if (!METHODS.has(method)) throw new Error(`${where}: method ${method} cannot be emitted (GET, HEAD or POST only)`);
+    const item = pruned.paths?.[path];
+    const docOp = item?.[method.toLowerCase()] as { summary?: unknown; requestBody?: unknown } | undefined;
+    if (!docOp || typeof docOp !== 'object') {
+      throw new Error(`${where}: the pruned document has no ${method} ${path}; the typed client could not be checked against it`);
+    }
+    const known = byId.get(operationId);
+    if (known && (known.method !== method || known.path !== path)) {
+      throw new Error(`${where}: operationId "${operationId}" is also ${known.method} ${known.path} (tools ${known.tools.join(', ')})`);
+    }
+    const op = known ?? {
+      operationId, method, path, tools: [],
+      summary: typeof docOp.summary === 'string' && docOp.summary.trim() ? docOp.summary : tool.title ?? tool.description,
+      hasCookies: false,
+      hasBody: false,
+    };
+    op.tools.push(tool.name);
+    op.hasCookies ||= tool.parameters.some((p) => p.in === 'cookie');
+    op.hasBody ||= tool.body !== undefined || (method === 'POST' && docOp.requestBody !== undefined);
+    byId.set(operationId, op);
+  }
+  return [...byId.values()].sort((a, b) => (a.operationId < b.operationId ? -1 : a.operationId > b.operationId ? 1 : 0));
+}
+
+/** One line, safe inside a block comment. */
+function commentText(text: string): string {
+  const line = oneLine(text);
+  const short = line.length > 160 ? `${line.slice(0, 157)}...` : line;
+  return short.replace(/\*\//g, '*\\/');
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}

@@ -1,0 +1,103 @@
+/**
+ * Tool model + pruned document -> the files of generated/<connector>/ and the catalog index,
+ * as a map of relative posix path -> content. Nothing is written here (see write.ts), so that
+ * `--check` compares exactly what a write would produce.
+ */
+import path from 'node:path';
+import { Project, VariableDeclarationKind } from 'ts-morph';
+import type { ConnectorModel } from '../../runtime/model.ts';
+import type { OpenApiDocument } from '../openapi/types.ts';
+import { generatedHeader } from './header.ts';
+import { propertyKey } from './literal.ts';
+import { emitModelFile } from './model-file.ts';
+import { emitClientFile } from './client-file.ts';
+import { emitSchemaFile } from './schema-types.ts';
+
+/** From generated/<connector>/, assuming the output folder is <projectRoot>/generated. */
+export const DEFAULT_RUNTIME_MODEL_IMPORT = '../../runtime/model.ts';
+
+export interface EmitOptions {
+  /** The spec the connector comes from, relative to the project root, posix separators. */
+  specFile: string;
+  /** Import specifier of runtime/model.ts as seen from generated/<connector>/. */
+  runtimeModelImport?: string;
+}
+
+/** A folder name that is also safe as a path segment and an import specifier. */
+const CONNECTOR_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
+export async function emitConnector(model: ConnectorModel, pruned: OpenApiDocument, options: EmitOptions): Promise<Map<string, string>> {
+  const name = checkName(model?.name, 'model.name');
+  if (!Array.isArray(model.tools) || model.tools.length === 0) throw new Error(`connector "${name}": the model has no tools to emit`);
+  if (!pruned || typeof pruned !== 'object' || !pruned.paths || typeof pruned.paths !== 'object') {
+    throw new Error(`connector "${name}": the pruned document has no paths object`);
+  }
+  const specFile = checkSpecFile(options.specFile);
+  const runtimeModelImport = options.runtimeModelImport ?? DEFAULT_RUNTIME_MODEL_IMPORT;
+  return new Map([
+    [`${name}/client.ts`, emitClientFile(model, pruned, specFile, runtimeModelImport)],
+    [`${name}/index.ts`, emitIndexFile(specFile, runtimeModelImport)],
+    [`${name}/model.ts`, emitModelFile(model, specFile, runtimeModelImport)],
+    [`${name}/schema.ts`, await emitSchemaFile(pruned, specFile)],
+  ]);
+}
+
+function emitIndexFile(specFile: string, runtimeModelImport: string): string {
+  const project = new Project({ useInMemoryFileSystem: true });
+  const file = project.createSourceFile('index.ts', '');
+  file.addImportDeclaration({ isTypeOnly: true, namedImports: ['GeneratedConnector'], moduleSpecifier: runtimeModelImport });
+  file.addImportDeclaration({ namedImports: ['model'], moduleSpecifier: './model.ts' });
+  file.addImportDeclaration({ namedImports: ['createOperations'], moduleSpecifier: './client.ts' });
+  file.addExportDeclaration({ namedExports: ['model', { name: 'createOperations', alias: 'createClient' }] });
+  file.addExportAssignment({
+    isExportEquals: false,
+    leadingTrivia: '// The same module as one value: fails to compile if it stops being what the runtime loads.\n',
+    expression: '{ model, createClient: createOperations } satisfies GeneratedConnector',
+  });
+  return `${generatedHeader(specFile)}\n${file.getFullText()}`;
+}
+
+/**
+ * The output root's index.ts: every connector behind a lazy import, so that the runtime parses
+ * only the connectors it serves.
+ */
+export function emitCatalog(connectors: string[], runtimeModelImport: string = DEFAULT_RUNTIME_MODEL_IMPORT): Map<string, string> {
+  const names = [...new Set(connectors.map((c, i) => checkName(c, `connectors[${i}]`)))].sort();
+  const project = new Project({ useInMemoryFileSystem: true });
+  const file = project.createSourceFile('index.ts', '');
+  file.addImportDeclaration({ isTypeOnly: true, namedImports: ['GeneratedConnector'], moduleSpecifier: rootImport(runtimeModelImport) });
+  file.addVariableStatement({
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    declarations: [{
+      name: 'connectors',
+      initializer: (writer) => {
+        writer.write('{').newLine().indent(() => {
+          for (const n of names) writer.writeLine(`${propertyKey(n)}: () => import(${JSON.stringify(`./${n}/index.ts`)}),`);
+        }).write('} satisfies Record<string, () => Promise<GeneratedConnector>>');
+      },
+    }],
+  });
+  return new Map([['index.ts', `${generatedHeader()}\n${file.getFullText()}`]]);
+}
+
+/** The connector folders' import of runtime/model.ts, seen one level up (from the output root). */
+function rootImport(fromConnector: string): string {
+  if (!fromConnector.startsWith('.')) return fromConnector; // a package name or alias: same everywhere
+  const rel = path.posix.normalize(path.posix.join('connector', fromConnector));
+  return rel.startsWith('.') ? rel : `./${rel}`;
+}
+
+function checkName(name: unknown, where: string): string {
+  if (typeof name !== 'string' || !CONNECTOR_NAME.test(name)) {
+    throw new Error(`${where}: ${JSON.stringify(name)} is not a valid connector name (lower-case letters, digits, "-" and "_", starting with a letter or digit)`);
+  }
+  return name;
+}
+
+function checkSpecFile(specFile: unknown): string {
+  if (typeof specFile !== 'string' || !specFile || path.isAbsolute(specFile) || /^[A-Za-z]:/.test(specFile) || specFile.includes('\\')) {
+    throw new Error(`specFile: ${JSON.stringify(specFile)} must be a relative posix path (it goes into every generated file's header)`);
+  }
+  return specFile;
+}

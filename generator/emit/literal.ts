@@ -1,0 +1,89 @@
+/**
+ * Plain data -> TypeScript literal text, written through code-block-writer. Strings go through
+ * JSON.stringify (escapes quotes, backslashes, control characters and lone surrogates); keys
+ * that are not identifiers are quoted, and `__proto__` is computed so that it stays an own
+ * property instead of setting the prototype.
+ */
+import type { CodeBlockWriter } from 'ts-morph';
+
+/** Orders the keys of one object: known keys first in the given order, the rest as they came. */
+export type KeyOrder = (path: ReadonlyArray<string | number>, keys: string[]) => string[];
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+export function propertyKey(key: string): string {
+  if (key === '__proto__') return '["__proto__"]';
+  return IDENTIFIER.test(key) ? key : JSON.stringify(key);
+}
+
+export function writeLiteral(writer: CodeBlockWriter, value: unknown, order: KeyOrder, where = 'value'): void {
+  const seen = new Set<object>();
+  const path: Array<string | number> = [];
+  const at = () => where + path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
+
+  const write = (v: unknown): void => {
+    switch (typeof v) {
+      case 'string':
+        writer.write(JSON.stringify(v));
+        return;
+      case 'boolean':
+        writer.write(String(v));
+        return;
+      case 'number':
+        if (!Number.isFinite(v)) throw new Error(`${at()}: ${v} is not a JSON number and cannot be emitted`);
+        writer.write(String(v));
+        return;
+      case 'object':
+        break;
+      default:
+        throw new Error(`${at()}: a ${typeof v} is not plain data and cannot be emitted`);
+    }
+    if (v === null) {
+      writer.write('null');
+      return;
+    }
+    if (seen.has(v)) throw new Error(`${at()}: circular reference; the model must be plain, acyclic data`);
+    const proto = Object.getPrototypeOf(v);
+    if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) {
+      throw new Error(`${at()}: a ${proto?.constructor?.name ?? 'class'} instance is not plain data and cannot be emitted`);
+    }
+    seen.add(v);
+    if (Array.isArray(v)) writeArray(v);
+    else writeObject(v as Record<string, unknown>);
+    seen.delete(v);
+  };
+
+  const writeArray = (items: unknown[]) => {
+    if (items.length === 0) {
+      writer.write('[]');
+      return;
+    }
+    writer.write('[').newLine().indent(() => {
+      items.forEach((item, i) => {
+        path.push(i);
+        write(item === undefined ? null : item); // as JSON.stringify does
+        path.pop();
+        writer.write(',').newLine();
+      });
+    }).write(']');
+  };
+
+  const writeObject = (obj: Record<string, unknown>) => {
+    const keys = order(path, Object.keys(obj).filter((k) => obj[k] !== undefined));
+    if (keys.length === 0) {
+      writer.write('{}');
+      return;
+    }
+    writer.write('{').newLine().indent(() => {
+      for (const key of keys) {
+        path.push(key);
+        writer.write(`${propertyKey(key)}: `);
+        write(obj[key]);
+        writer.write(',').newLine();
+        path.pop();
+      }
+    }).write('}');
+  };
+
+  write(value);
+}

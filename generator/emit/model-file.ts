@@ -1,0 +1,88 @@
+/**
+ * generated/<connector>/model.ts: the tool model as one typed object literal. Model keys come
+ * in the order runtime/model.ts declares them, so that a builder reordering its assignments does
+ * not churn the output; free-form data (JSON Schemas, fixed and default values) keeps its own
+ * order, which carries meaning for clients (the order arguments are shown in).
+ */
+import { IndentationText, Project, StructureKind, VariableDeclarationKind } from 'ts-morph';
+import type { ConnectorModel } from '../../runtime/model.ts';
+import { generatedHeader } from './header.ts';
+import { writeLiteral, type KeyOrder } from './literal.ts';
+
+interface Order {
+  keys?: string[];
+  /** Keys of a Record: sorted, they have no meaningful order. */
+  sorted?: boolean;
+  children?: Record<string, Order>;
+  item?: Order;
+}
+
+const TOOL: Order = {
+  keys: ['name', 'title', 'description', 'connector', 'operation', 'effect', 'effectReason', 'riskTier', 'tags',
+    'annotations', 'inputSchema', 'outputSchema', 'parameters', 'body', 'keyMapping', 'pagination',
+    'customerParameters', 'shape', 'definitionTokens'],
+  children: {
+    operation: { keys: ['method', 'path', 'operationId', 'derivedOperationId'] },
+    annotations: { keys: ['title', 'readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] },
+    parameters: {
+      item: { keys: ['name', 'in', 'argument', 'required', 'fixed', 'default', 'customer', 'pagination', 'style', 'explode'] },
+    },
+    body: { keys: ['argument', 'contentType', 'required'] },
+    keyMapping: { sorted: true },
+    pagination: {
+      keys: ['style', 'pageParam', 'sizeParam', 'offsetParam', 'limitParam', 'cursorParam', 'nextCursorPath',
+        'firstPage', 'defaultLimit', 'maxLimit'],
+    },
+    shape: { keys: ['project', 'itemsPath', 'maxItems', 'tokenBudget', 'redact'] },
+  },
+};
+
+const CONNECTOR: Order = {
+  keys: ['name', 'title', 'description', 'document', 'servers', 'auth', 'customer', 'tools', 'allowList'],
+  children: {
+    document: { keys: ['source', 'sha256', 'version', 'openapi'] },
+    auth: {
+      keys: ['schemes'],
+      children: { schemes: { item: { keys: ['name', 'type', 'in', 'paramName', 'scheme', 'tokenUrl'] } } },
+    },
+    customer: { keys: ['description'] },
+    tools: { item: TOOL },
+    allowList: { item: { keys: ['method', 'path'] } },
+  },
+};
+
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export const modelKeyOrder: KeyOrder = (path, keys) => {
+  let node: Order | undefined = CONNECTOR;
+  for (const segment of path) {
+    node = typeof segment === 'number' ? node.item : node.children?.[segment];
+    if (!node) return keys;
+  }
+  if (node.sorted) return [...keys].sort(byCodeUnit);
+  if (!node.keys) return keys;
+  const known = node.keys.filter((k) => keys.includes(k));
+  const rest = keys.filter((k) => !node.keys!.includes(k)).sort(byCodeUnit);
+  return [...known, ...rest];
+};
+
+export function emitModelFile(model: ConnectorModel, specFile: string, runtimeModelImport: string): string {
+  const project = new Project({ useInMemoryFileSystem: true, manipulationSettings: { indentationText: IndentationText.TwoSpaces } });
+  // One structure, printed and parsed once: models of thousands of tools stay fast.
+  const file = project.createSourceFile('model.ts', {
+    statements: [
+      { kind: StructureKind.ImportDeclaration, isTypeOnly: true, namedImports: ['ConnectorModel'], moduleSpecifier: runtimeModelImport },
+      {
+        kind: StructureKind.VariableStatement,
+        isExported: true,
+        declarationKind: VariableDeclarationKind.Const,
+        declarations: [{
+          name: 'model',
+          type: 'ConnectorModel',
+          initializer: (writer) => writeLiteral(writer, model, modelKeyOrder, 'model'),
+        }],
+      },
+    ],
+  });
+  return `${generatedHeader(specFile)}\n${file.getFullText()}`;
+}

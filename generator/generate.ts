@@ -1,0 +1,94 @@
+/**
+ * `specgate generate`: every spec -> generated/<connector>/, written only where the content
+ * changed, or compared without writing (`--check`).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ConnectorModel } from '../runtime/model.ts';
+import type { Diagnostic } from './spec/types.ts';
+import { buildConnector, type ConnectorBuild } from './pipeline.ts';
+import { emitCatalog, emitConnector } from './emit/emit.ts';
+import { writeGenerated } from './emit/write.ts';
+import { diffModels, loadPreviousModel, type ModelDiff } from './diff.ts';
+import { projectRoot } from './paths.ts';
+
+export interface GenerateOptions {
+  outDir: string;
+  check: boolean;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export type ProgressEvent =
+  | { kind: 'start'; total: number }
+  | { kind: 'connector'; index: number; total: number; specFile: string; connector?: string; tools?: number; ms: number; failed: boolean };
+
+export interface GenerateResult {
+  diagnostics: Diagnostic[];
+  builds: ConnectorBuild[];
+  written: string[];
+  unchanged: string[];
+  stale: string[];
+  removed: string[];
+  changes: Array<{ connector: string; diff: ModelDiff }>;
+  ok: boolean;
+}
+
+export async function generate(specFiles: string[], options: GenerateOptions): Promise<GenerateResult> {
+  const outDir = path.resolve(options.outDir);
+  const diagnostics: Diagnostic[] = [];
+  const builds: ConnectorBuild[] = [];
+  options.onProgress?.({ kind: 'start', total: specFiles.length });
+  for (const [index, specFile] of specFiles.entries()) {
+    const started = performance.now();
+    const outcome = await buildConnector(specFile);
+    diagnostics.push(...outcome.diagnostics);
+    if (outcome.build) builds.push(outcome.build);
+    options.onProgress?.({
+      kind: 'connector', index: index + 1, total: specFiles.length, specFile,
+      connector: outcome.build?.model.name, tools: outcome.build?.model.tools.length,
+      ms: performance.now() - started, failed: !outcome.build,
+    });
+  }
+
+  const seen = new Map<string, string>();
+  for (const b of builds) {
+    const prev = seen.get(b.model.name);
+    if (prev) {
+      diagnostics.push({ severity: 'error', code: 'spec/duplicate-connector', message: `connector "${b.model.name}" is also defined by ${path.relative(process.cwd(), prev)}`, ...b.spec.positionOf(['connector']) });
+    }
+    seen.set(b.model.name, b.specFile);
+  }
+  const empty = { builds, written: [], unchanged: [], stale: [], removed: [], changes: [] };
+  if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics, ...empty, ok: false };
+
+  const runtimeModelImport = importPath(outDir, path.join(projectRoot, 'runtime', 'model.ts'));
+  const files = new Map<string, string>();
+  const changes: GenerateResult['changes'] = [];
+  for (const b of builds) {
+    const specRel = path.relative(projectRoot, b.specFile).split(path.sep).join('/');
+    for (const [f, content] of await emitConnector(b.model, b.pruned, { specFile: specRel, runtimeModelImport })) files.set(f, content);
+    // The pruned document drives the mock upstream (`serve --mock`) without the vendor's file.
+    files.set(`${b.model.name}/openapi.json`, `${JSON.stringify(b.pruned, null, 2)}\n`);
+    const previous = await loadPreviousModel(outDir, b.model.name);
+    if (previous) {
+      const diff = diffModels(previous as ConnectorModel, b.model);
+      if (diff.added.length || diff.removed.length || diff.changed.length || diff.documentChanged) changes.push({ connector: b.model.name, diff });
+    }
+  }
+  // The catalog index lists every connector the output folder will hold, not only this run's.
+  const names = new Set(builds.map((b) => b.model.name));
+  if (fs.existsSync(outDir)) {
+    for (const entry of fs.readdirSync(outDir, { withFileTypes: true })) {
+      if (entry.isDirectory() && fs.existsSync(path.join(outDir, entry.name, 'index.ts'))) names.add(entry.name);
+    }
+  }
+  for (const [f, content] of emitCatalog([...names].sort(), runtimeModelImport)) files.set(f, content);
+
+  const result = await writeGenerated(outDir, files, { check: options.check, prune: true });
+  return { diagnostics, builds, ...result, changes, ok: !options.check || result.stale.length === 0 };
+}
+
+function importPath(fromDir: string, target: string): string {
+  const rel = path.relative(path.join(fromDir, 'x'), target).split(path.sep).join('/');
+  return rel.startsWith('.') ? rel : `./${rel}`;
+}

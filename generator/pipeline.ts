@@ -1,0 +1,84 @@
+/**
+ * The build half, end to end for one spec: load + validate -> resolve OpenAPI -> select
+ * operations -> tool model -> prune the document to what the tools use. Emission is separate
+ * (generator/generate.ts) so that `check` runs everything but the writing.
+ */
+import path from 'node:path';
+import type { ConnectorModel } from '../runtime/model.ts';
+import type { Diagnostic, LoadedSpec } from './spec/types.ts';
+import type { LoadedDocument, OpenApiDocument } from './openapi/types.ts';
+import { loadSpec } from './spec/load.ts';
+import { loadDocument } from './openapi/load.ts';
+import { pruneDocument } from './openapi/prune.ts';
+import { selectOperations, type Skipped } from './select.ts';
+import { buildModel } from './build-model.ts';
+import { openapiDir } from './paths.ts';
+
+export interface ConnectorBuild {
+  specFile: string;
+  spec: LoadedSpec;
+  document: LoadedDocument;
+  model: ConnectorModel;
+  /** The vendor document cut down to the selected operations: input of the typed client. */
+  pruned: OpenApiDocument;
+  skipped: Skipped[];
+}
+
+export interface BuildOutcome {
+  build?: ConnectorBuild;
+  diagnostics: Diagnostic[];
+}
+
+export async function buildConnector(specFile: string): Promise<BuildOutcome> {
+  const file = path.resolve(specFile);
+  const { loaded, diagnostics } = await loadSpec(file);
+  if (!loaded || diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
+  const { spec } = loaded;
+
+  // Specs point at `${SPECGATE_OPENAPI_DIR}/<vendor>.json`, so a user's own copy of a vendor
+  // document lives outside the repository; the default is resolved here, once.
+  process.env.SPECGATE_OPENAPI_DIR ??= openapiDir();
+  let document: LoadedDocument;
+  try {
+    document = await loadDocument(spec.document.source, {
+      baseDir: path.dirname(file),
+      overlays: spec.document.overlays,
+      merge: spec.document.merge,
+    });
+  } catch (e) {
+    diagnostics.push({
+      severity: 'error', code: 'document/load', message: (e as Error).message,
+      hint: 'the path is relative to the spec file; set SPECGATE_OPENAPI_DIR to the folder holding the vendor documents',
+      ...loaded.positionOf(['document', 'source']),
+    });
+    return { diagnostics };
+  }
+
+  if (spec.document.sha256 && spec.document.sha256 !== document.sha256) {
+    diagnostics.push({
+      severity: 'error', code: 'document/changed',
+      message: `the document changed: the spec records sha256 ${spec.document.sha256}, the document now has ${document.sha256}`,
+      hint: 'review what changed (`specgate generate` reports tools added, removed and changed), then run `specgate pin` or update document.sha256',
+      ...loaded.positionOf(['document', 'sha256']),
+    });
+  } else if (!spec.document.sha256) {
+    diagnostics.push({
+      severity: 'warning', code: 'document/unpinned',
+      message: 'document.sha256 is not recorded, so a change of the vendor document would go unnoticed',
+      hint: `add \`sha256: ${document.sha256}\` (or run \`specgate pin\`)`,
+      ...loaded.positionOf(['document']),
+    });
+  }
+
+  const selection = selectOperations(loaded, document);
+  diagnostics.push(...selection.diagnostics);
+  const { model, diagnostics: modelDiagnostics } = buildModel(loaded, document, selection);
+  diagnostics.push(...modelDiagnostics);
+  if (model.tools.length === 0 && !diagnostics.some((d) => d.severity === 'error')) {
+    diagnostics.push({ severity: 'error', code: 'select/no-tools', message: 'the spec selects no operation', hint: 'add `select:` or `tools:` entries', ...loaded.positionOf([]) });
+  }
+  if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
+
+  const pruned = pruneDocument(document.document, model.tools.map((t) => t.operation));
+  return { build: { specFile: file, spec: loaded, document, model, pruned, skipped: selection.skipped }, diagnostics };
+}

@@ -1,0 +1,142 @@
+/**
+ * The connector spec format, as TypeScript types. spec.schema.json is the same format as a JSON
+ * Schema (validated with ajv and offered to editors); the two must agree.
+ */
+import type { RiskTier } from '../../runtime/model.ts';
+
+/** Picks operations in bulk. Every present criterion must match. */
+export interface BulkSelector {
+  /** Operation tags (any of them). */
+  tags?: string[];
+  /** HTTP methods (default: GET and HEAD). */
+  methods?: string[];
+  /** Path globs (picomatch), e.g. "/tickets/**". */
+  paths?: string[];
+  /** Operations to leave out: operationIds, "METHOD /path" strings, or path globs. */
+  exclude?: string[];
+}
+
+/** Picks exactly one operation. */
+export type OperationRef =
+  | { operationId: string; operation?: never }
+  | { operation: string; operationId?: never };
+
+export interface ParameterOverride {
+  /** Remove from the tool's arguments (the parameter is then not sent, unless fixed). */
+  hide?: boolean;
+  /** The argument name the model sees. */
+  rename?: string;
+  /** Always send this value; the argument disappears. */
+  fixed?: unknown;
+  /** Sent when the model gives none. */
+  default?: unknown;
+  description?: string;
+}
+
+export interface ResponseShape {
+  /** JMESPath projection of the response body. */
+  project?: string;
+  /** JMESPath to the list that maxItems caps (after projection). */
+  items?: string;
+  maxItems?: number;
+  tokenBudget?: number;
+  /** Field names removed wherever they occur. */
+  redact?: string[];
+}
+
+export interface PaginationSpec {
+  style: 'page' | 'offset' | 'cursor' | 'link';
+  page?: string;
+  size?: string;
+  offset?: string;
+  limit?: string;
+  cursor?: string;
+  /** JMESPath to the next cursor in the response (style cursor). */
+  nextCursor?: string;
+  firstPage?: number;
+  defaultLimit?: number;
+  maxLimit?: number;
+}
+
+export type ToolSpec = OperationRef & {
+  name?: string;
+  title?: string;
+  description?: string;
+  /** Required to pick a POST: the author asserts it only reads. */
+  effect?: 'read';
+  reason?: string;
+  riskTier?: RiskTier;
+  tags?: string[];
+  /** Whether the customer binding applies (default: when the tool has the bound parameter). */
+  customer?: boolean;
+  parameters?: Record<string, ParameterOverride>;
+  response?: ResponseShape;
+  pagination?: PaginationSpec | false;
+};
+
+export interface SelectSpec extends BulkSelector {
+  /** Alternatively one operation, as in a tool entry. */
+  operationId?: string;
+  operation?: string;
+}
+
+export interface ConnectorSpec {
+  specgate: 1;
+  connector: string;
+  title?: string;
+  description?: string;
+  document: {
+    /** Path (relative to the spec file, `${VAR}` expanded) or http(s) URL. */
+    source: string;
+    sha256?: string;
+    /** OpenAPI Overlay documents applied in order, relative to the spec file. */
+    overlays?: string[];
+    /** Extra OpenAPI documents of our own whose paths are merged in. */
+    merge?: string[];
+  };
+  /** Override the document's servers (a base URL; the runtime may override per tenant). */
+  server?: string;
+  customer?: {
+    /** Vendor parameter names that carry the MSP customer's id. */
+    parameters: string[];
+    description?: string;
+  };
+  defaults?: {
+    riskTier?: RiskTier;
+    response?: ResponseShape;
+    pagination?: PaginationSpec;
+  };
+  /** Bulk picks; tools named automatically unless a `tools` entry names the same operation. */
+  select?: SelectSpec[];
+  /** Individually configured tools. */
+  tools?: ToolSpec[];
+  lint?: {
+    /** Warn when a tool's definition costs more tokens than this (default 1500). */
+    maxDefinitionTokens?: number;
+    /** Warning codes not to report. */
+    ignore?: string[];
+  };
+}
+
+/** A position in a source file, 1-based. */
+export interface SourcePosition {
+  file: string;
+  line: number;
+  column: number;
+}
+
+export interface Diagnostic extends SourcePosition {
+  severity: 'error' | 'warning';
+  /** Stable code such as `spec/schema`, `select/write-operation`, `lint/name-length`. */
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+/** A loaded spec: the data plus a way to find where any part of it was written. */
+export interface LoadedSpec {
+  file: string;
+  spec: ConnectorSpec;
+  /** Position of the node at a JSON path like ['tools', 3, 'operation']; nearest parent if absent. */
+  positionOf(path: ReadonlyArray<string | number>): SourcePosition;
+}

@@ -1,0 +1,108 @@
+/**
+ * The runtime's tool caller: built once at startup from the generated connectors and their
+ * upstream configuration, then asked by the MCP endpoint for each tools/call. One typed client,
+ * one guarded fetch and one resilience policy per connector.
+ */
+import type { GeneratedConnector, ToolModel } from './model.ts';
+import { executeTool, errorResult, type ConnectorRuntime, type UpstreamEvent } from './chain/execute.ts';
+import type { CallToolResult } from './chain/shape.ts';
+import { createGuardedFetch } from './upstream/guard.ts';
+import { createUpstreamPolicy } from './upstream/resilience.ts';
+
+export type { CallToolResult } from './chain/shape.ts';
+export type { UpstreamEvent } from './chain/execute.ts';
+
+export interface ToolCallContext {
+  requestId: string;
+  signal: AbortSignal;
+  /** The caller's customer id in each vendor, by connector name (set by customer scoping). */
+  customerIds?: Record<string, string>;
+}
+
+export interface UpstreamConfig {
+  baseUrl: string;
+  /** Adds credentials to an outgoing request; called only after the allow-list check passed. */
+  authenticate?: (req: Request) => Promise<void> | void;
+}
+
+export interface CallerOptions {
+  connectors: GeneratedConnector[];
+  /** By connector name. */
+  upstreams: Record<string, UpstreamConfig>;
+  /** Per attempt; default 10 000. */
+  timeoutMs?: number;
+  /** Retries of idempotent reads; default 2. */
+  retries?: number;
+  /** Default 5 MB. */
+  maxResponseBytes?: number;
+  /** Concurrent calls per upstream; default 16 (a queue of four times that waits). */
+  concurrency?: number;
+  /** Default { threshold: 5, halfOpenAfterMs: 30 000 }. */
+  breaker?: { threshold: number; halfOpenAfterMs: number };
+  /** After each call that reached the upstream stage, for metrics and metering. */
+  onUpstream?: (e: UpstreamEvent) => void;
+}
+
+export interface ToolCaller {
+  callTool(tool: ToolModel, args: Record<string, unknown>, ctx: ToolCallContext): Promise<CallToolResult>;
+  /** Refuses new calls and waits for the ones in flight. */
+  close(): Promise<void>;
+}
+
+export function createToolCaller(options: CallerOptions): ToolCaller {
+  const runtimes = new Map<string, ConnectorRuntime>();
+  const missing = new Map<string, string>();
+  for (const connector of options.connectors) {
+    const name = connector.model.name;
+    const upstream = options.upstreams[name];
+    if (!upstream) {
+      missing.set(name, `No upstream is configured for the ${name} connector`);
+      continue;
+    }
+    try {
+      new URL(upstream.baseUrl);
+    } catch {
+      missing.set(name, `The ${name} upstream URL is not a valid URL`);
+      continue;
+    }
+    const fetch = createGuardedFetch({
+      connector: name,
+      baseUrl: upstream.baseUrl,
+      allowList: connector.model.allowList,
+      authenticate: upstream.authenticate,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      maxResponseBytes: options.maxResponseBytes ?? 5 * 1024 * 1024,
+    });
+    runtimes.set(name, {
+      name,
+      baseUrl: upstream.baseUrl,
+      client: connector.createClient({ baseUrl: upstream.baseUrl, fetch }),
+      policy: createUpstreamPolicy({
+        connector: name,
+        retries: options.retries ?? 2,
+        concurrency: options.concurrency ?? 16,
+        breaker: options.breaker ?? { threshold: 5, halfOpenAfterMs: 30_000 },
+      }),
+      onUpstream: options.onUpstream,
+    });
+  }
+
+  const inFlight = new Set<Promise<CallToolResult>>();
+  let closed = false;
+
+  return {
+    callTool(tool, args, ctx) {
+      if (closed) return Promise.resolve(errorResult('The runtime is shutting down; retry shortly'));
+      const rt = runtimes.get(tool.connector);
+      if (!rt) return Promise.resolve(errorResult(missing.get(tool.connector) ?? `Unknown connector "${tool.connector}"`));
+      const call = executeTool(rt, tool, args, ctx);
+      inFlight.add(call);
+      void call.finally(() => inFlight.delete(call));
+      return call;
+    },
+    async close() {
+      closed = true;
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}

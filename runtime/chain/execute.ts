@@ -1,0 +1,94 @@
+/**
+ * One tool call, end to end: validate the arguments, build the upstream request, send it through
+ * the connector's resilience policy and guarded client, and shape what comes back. Every failure
+ * becomes an isError result the model can read; nothing here throws to the caller.
+ */
+import type { OperationCall, ToolModel, UpstreamResult } from '../model.ts';
+import type { ToolCallContext } from '../call.ts';
+import { callScope, type CallScope } from '../upstream/guard.ts';
+import { buildUpstreamRequest } from '../upstream/request.ts';
+import { nextCursor } from '../upstream/cursor.ts';
+import { CallCancelled, ToolCallError, describeFailure, describeHttpError, scrubSecrets } from '../upstream/errors.ts';
+import type { UpstreamPolicy } from '../upstream/resilience.ts';
+import { validateArguments } from './validate.ts';
+import { parseBody, shapeResult, type CallToolResult } from './shape.ts';
+
+export interface UpstreamEvent {
+  connector: string;
+  tool: string;
+  status: number | 'error';
+  durationMs: number;
+  bytes: number;
+}
+
+/** What the caller prepared once per connector at startup. */
+export interface ConnectorRuntime {
+  name: string;
+  baseUrl: string;
+  client: Record<string, OperationCall>;
+  policy: UpstreamPolicy;
+  onUpstream?: (e: UpstreamEvent) => void;
+}
+
+export function errorResult(message: string): CallToolResult {
+  return { content: [{ type: 'text', text: message }], isError: true };
+}
+
+export async function executeTool(
+  rt: ConnectorRuntime,
+  tool: ToolModel,
+  args: Record<string, unknown> | undefined,
+  ctx: ToolCallContext,
+): Promise<CallToolResult> {
+  const scope: CallScope = { expected: { method: tool.operation.method, path: tool.operation.path }, bytes: 0, secrets: new Set() };
+  let sent = false;
+  const started = performance.now();
+  try {
+    if (ctx.signal.aborted) throw new CallCancelled();
+    const given = args ?? {};
+    const valid = validateArguments(tool, given);
+    if (!valid.ok) return errorResult(valid.message);
+    const { request, page } = buildUpstreamRequest(tool, given, ctx);
+    const operation = rt.client[tool.operation.operationId];
+    if (!operation) {
+      return errorResult(`The ${rt.name} connector has no operation "${tool.operation.operationId}"; regenerate the connector`);
+    }
+
+    sent = true;
+    // The scope is entered inside each attempt: a call queued by the bulkhead resumes in another
+    // call's async context, and the guard must see this call's expectations.
+    const outcome: UpstreamResult = await rt.policy.run(
+      tool.operation.method,
+      () => callScope.run(scope, () => operation({ ...request })),
+      ctx.signal,
+    );
+    const { response } = outcome;
+    if (!response.ok) {
+      return errorResult(scrubSecrets(describeHttpError(rt.name, tool.operation, response, outcome.error), scope.secrets));
+    }
+    const raw = typeof outcome.data === 'string' || outcome.data === undefined
+      ? parseBody(outcome.data, response.headers.get('content-type'))
+      : outcome.data; // a client that parsed already
+    const shaped = shapeResult(tool, raw, (counts) =>
+      tool.pagination && page ? nextCursor(tool.pagination, page, raw, response, counts, rt.baseUrl) : undefined,
+    );
+    return shaped.result;
+  } catch (err) {
+    const message = err instanceof ToolCallError ? err.message : describeFailure(err, rt.name);
+    return errorResult(scrubSecrets(message, scope.secrets));
+  } finally {
+    if (sent && rt.onUpstream) {
+      try {
+        rt.onUpstream({
+          connector: rt.name,
+          tool: tool.name,
+          status: scope.status ?? 'error',
+          durationMs: Math.round(performance.now() - started),
+          bytes: scope.bytes,
+        });
+      } catch {
+        /* a metrics hook must not turn an answered call into a failure */
+      }
+    }
+  }
+}

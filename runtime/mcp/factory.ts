@@ -1,0 +1,67 @@
+/**
+ * The MCP server factory shared by HTTP and stdio. The SDK's dual-era entries (createMcpHandler,
+ * serveStdio) ask the factory for a fresh low-level Server per HTTP request / stdio connection and
+ * bind it to the era themselves; so the factory stays cheap: two handlers that close over the
+ * catalog source, no per-tool work.
+ */
+import { randomUUID } from 'node:crypto';
+import { Server, type McpRequestContext, type McpServerFactory } from '@modelcontextprotocol/server';
+import type { Catalog } from '../catalog.ts';
+import { DEFAULT_PAGE_SIZE, listToolsPage, runToolCall } from './tools.ts';
+import type { CallTool, CatalogSource, McpLogger, ToolCallContext, ToolCallObservation } from './types.ts';
+
+export const SERVER_INFO = { name: 'specgate', version: '0.1.0' } as const;
+
+export interface ServerFactoryOptions {
+  catalog: CatalogSource;
+  callTool: CallTool;
+  pageSize?: number;
+  logger?: McpLogger;
+  observe?: (observation: ToolCallObservation) => void;
+  /** Request id for a call; HTTP passes the Fastify request id, stdio gets a UUID. */
+  requestIdOf?: (request: Request | undefined) => string;
+}
+
+export function catalogGetter(source: CatalogSource): () => Catalog {
+  return typeof source === 'function' ? source : () => source;
+}
+
+function headersOf(request: Request | undefined): Record<string, string | undefined> {
+  return request ? Object.fromEntries(request.headers) : {};
+}
+
+export function createServerFactory(options: ServerFactoryOptions): McpServerFactory {
+  const getCatalog = catalogGetter(options.catalog);
+  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(pageSize) || pageSize < 1) {
+    throw new RangeError(`pageSize must be a positive integer, got ${String(options.pageSize)}`);
+  }
+  const requestIdOf = options.requestIdOf ?? (() => randomUUID());
+
+  return (context: McpRequestContext) => {
+    const server = new Server(SERVER_INFO, { capabilities: { tools: { listChanged: true } } });
+    server.setRequestHandler('tools/list', (request) => listToolsPage(getCatalog(), request.params?.cursor, pageSize));
+    server.setRequestHandler('tools/call', async (request, ctx) => {
+      // Read the catalog once: a reload mid-call must not change the tool under this call.
+      const catalog = getCatalog();
+      const callContext: ToolCallContext = {
+        requestId: requestIdOf(context.requestInfo),
+        signal: ctx.mcpReq.signal,
+        headers: headersOf(context.requestInfo),
+      };
+      const { name, arguments: args } = request.params;
+      const result = await runToolCall(catalog, name, args, callContext, {
+        callTool: options.callTool,
+        ...(options.observe && { observe: options.observe }),
+        ...(options.logger && { logger: options.logger }),
+      });
+      // The SDK projects the result per era (e.g. the 2025 `{result: …}` wrap for non-object output).
+      const outputSchema = catalog.byName.get(name)?.tool.outputSchema;
+      return server.projectCallToolResult(
+        result,
+        typeof outputSchema === 'object' && Object.keys(outputSchema).length > 0 ? outputSchema : undefined,
+      );
+    });
+    return server;
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * The Streamable HTTP endpoint: `POST /mcp` serving both protocol eras, stateless.
+ *
+ * The SDK's createMcpHandler does the era work: a request whose params carry the per-request
+ * `_meta` envelope (`io.modelcontextprotocol/protocolVersion`, 2026-07-28) is served on the modern
+ * path; everything else (the `initialize` handshake and 2025-era traffic) goes to its stateless
+ * legacy fallback, which also answers GET/DELETE with 405. This plugin adds what the SDK leaves to
+ * the host: Origin validation (from @modelcontextprotocol/fastify), a JSON-RPC parse error for
+ * malformed bodies, rejection of batches (the stateless legacy leg would serve them), and one
+ * MCP-Protocol-Version check for every path.
+ */
+import {
+  createMcpHandler,
+  localhostAllowedOrigins,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  UnsupportedProtocolVersionError,
+  isJsonContentType,
+} from '@modelcontextprotocol/server';
+import { originValidation } from '@modelcontextprotocol/fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { createServerFactory, type ServerFactoryOptions } from './factory.ts';
+
+/** Modern (envelope) revisions the SDK serves; the SDK keeps its own list internal. */
+export const MODERN_PROTOCOL_VERSIONS = ['2026-07-28'] as const;
+export const ACCEPTED_PROTOCOL_VERSIONS: readonly string[] = [...MODERN_PROTOCOL_VERSIONS, ...SUPPORTED_PROTOCOL_VERSIONS];
+
+export interface McpHttpOptions extends Omit<ServerFactoryOptions, 'requestIdOf'> {
+  /** Route path; default `/mcp`. */
+  path?: string;
+  /**
+   * Origins allowed to call the endpoint (DNS-rebinding guard). Entries are hostnames or full
+   * origins (`https://app.example.com`; the port is ignored) or `<scheme>://*`. Requests without an
+   * Origin header always pass. Default: localhost, 127.0.0.1, [::1].
+   */
+  allowedOrigins?: string[];
+  /** Upper bound on a request body, bytes; default 4 MiB. */
+  bodyLimit?: number;
+}
+
+export interface McpEndpoint {
+  /** Tell clients holding a `subscriptions/listen` stream that the tool list changed (hot reload). */
+  toolsChanged(): void;
+  /** Aborts in-flight modern exchanges (the last step of a shutdown). */
+  close(): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    mcp: McpEndpoint;
+  }
+}
+
+/** The SDK matches origins by hostname; accept full origins too, as operators tend to write them. */
+export function normalizeAllowedOrigins(entries: string[]): string[] {
+  return entries.map((entry) => {
+    if (/^[a-z][a-z0-9+.-]*:\/\/\*$/i.test(entry)) return entry.toLowerCase();
+    if (!entry.includes('://')) return entry;
+    try {
+      return new URL(entry).hostname;
+    } catch {
+      throw new Error(`allowedOrigins: '${entry}' is neither a hostname nor a valid origin URL`);
+    }
+  });
+}
+
+function jsonRpcError(reply: FastifyReply, status: number, code: number, message: string, data?: unknown) {
+  return reply
+    .code(status)
+    .type('application/json')
+    .send({ jsonrpc: '2.0', error: { code, message, ...(data !== undefined && { data }) }, id: null });
+}
+
+function toWebRequest(request: FastifyRequest, body: Buffer | undefined, signal: AbortSignal): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  const url = `http://${request.headers.host ?? 'localhost'}${request.url}`;
+  const hasBody = body !== undefined && request.method !== 'GET' && request.method !== 'HEAD';
+  return new Request(url, { method: request.method, headers, signal, ...(hasBody && { body }) });
+}
+
+async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<void> {
+  const routePath = options.path ?? '/mcp';
+  // Web Requests built here map back to their Fastify request, for the request id.
+  const fastifyRequests = new WeakMap<Request, FastifyRequest>();
+  const factory = createServerFactory({
+    ...options,
+    requestIdOf: (web) => (web && fastifyRequests.get(web)?.id) || 'unknown',
+  });
+  const handler = createMcpHandler(factory, {
+    legacy: 'stateless',
+    ...(options.bodyLimit !== undefined && { maxRequestBodySize: options.bodyLimit }),
+    onerror: (error) => app.log.debug({ err: error }, 'mcp request rejected or failed'),
+  });
+  app.decorate('mcp', {
+    toolsChanged: () => handler.notify.toolsChanged(),
+    close: () => handler.close(),
+  } satisfies McpEndpoint);
+
+  const allowed = normalizeAllowedOrigins(options.allowedOrigins ?? localhostAllowedOrigins());
+
+  const serve = async (request: FastifyRequest, reply: FastifyReply) => {
+    const raw = Buffer.isBuffer(request.body) ? request.body : undefined;
+    const versionHeader = request.headers['mcp-protocol-version'];
+    if (typeof versionHeader === 'string' && !ACCEPTED_PROTOCOL_VERSIONS.includes(versionHeader.trim())) {
+      const error = new UnsupportedProtocolVersionError({ supported: [...ACCEPTED_PROTOCOL_VERSIONS], requested: versionHeader });
+      return jsonRpcError(reply, 400, error.code, `Unsupported MCP-Protocol-Version header: ${versionHeader}`, error.data);
+    }
+    let parsedBody: unknown;
+    if (request.method === 'POST' && isJsonContentType(request.headers['content-type'])) {
+      try {
+        parsedBody = JSON.parse((raw ?? Buffer.alloc(0)).toString('utf8'));
+      } catch (error) {
+        return jsonRpcError(reply, 400, -32700, `Parse error: the request body is not valid JSON (${(error as Error).message})`);
+      }
+      if (Array.isArray(parsedBody)) {
+        return jsonRpcError(reply, 400, -32600, 'Invalid Request: JSON-RPC batches are not supported; send one message per request');
+      }
+    }
+    // Abort the exchange when the client goes away before the response is complete.
+    const abort = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    });
+    const web = toWebRequest(request, raw, abort.signal);
+    fastifyRequests.set(web, request);
+    const response = await handler.fetch(web, parsedBody === undefined ? undefined : { parsedBody });
+    return reply.send(response);
+  };
+  // Own scope: the raw-body parser and the Origin hook apply to the MCP route only.
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', originValidation(allowed));
+    // The SDK must see the raw bytes: Fastify's JSON parser would answer malformed JSON itself.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit ?? 4 * 1024 * 1024 }, (_req, body, done) =>
+      done(null, body),
+    );
+    scope.route({ method: ['POST', 'GET', 'DELETE'], url: routePath, handler: serve });
+  });
+  app.addHook('onClose', async () => handler.close());
+}
+
+export default fp(mcpHttp, { name: 'specgate-mcp-http', fastify: '5.x' });

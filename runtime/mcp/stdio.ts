@@ -1,0 +1,35 @@
+/**
+ * MCP over stdio for a local desktop client. The SDK's serveStdio owns the era decision per
+ * connection (a `server/discover` opening pins the 2026-07-28 era, an `initialize` opening pins a
+ * 2025-era instance). stdout carries protocol frames only, so every log line goes to stderr.
+ */
+import pino from 'pino';
+import { serveStdio as sdkServeStdio, type ServeStdioOptions, type StdioServerHandle } from '@modelcontextprotocol/server/stdio';
+import { createServerFactory } from './factory.ts';
+import type { CallTool, CatalogSource, McpLogger, ToolCallObservation } from './types.ts';
+import { createLogger } from '../ops/logging.ts';
+
+export interface ServeStdioOptionsSpecgate {
+  pageSize?: number;
+  /** Default: a pino logger writing to stderr. */
+  logger?: McpLogger;
+  observe?: (observation: ToolCallObservation) => void;
+  /** A custom transport (tests, sockets); default the process's stdin/stdout. */
+  transport?: ServeStdioOptions['transport'];
+}
+
+export function serveStdio(catalog: CatalogSource, callTool: CallTool, options: ServeStdioOptionsSpecgate = {}): StdioServerHandle {
+  const logger = options.logger ?? createLogger({ destination: pino.destination(2) });
+  const factory = createServerFactory({
+    catalog,
+    callTool,
+    logger,
+    ...(options.pageSize !== undefined && { pageSize: options.pageSize }),
+    ...(options.observe && { observe: options.observe }),
+  });
+  return sdkServeStdio(factory, {
+    legacy: 'serve',
+    onerror: (error) => logger.warn({ err: error }, 'stdio transport error'),
+    ...(options.transport && { transport: options.transport }),
+  });
+}

@@ -1,0 +1,45 @@
+/**
+ * The seam between the MCP endpoint and the tool-call executor (runtime/call.ts). The endpoint
+ * knows nothing about upstreams; it hands the executor the tool, the arguments and this context.
+ */
+import type { CallToolResult } from '@modelcontextprotocol/server';
+import type { ToolModel } from '../model.ts';
+import type { Catalog } from '../catalog.ts';
+
+export type { CallToolResult };
+
+export type ToolCallContext = {
+  /** Unique per call: the HTTP request id, or a generated one on stdio. */
+  requestId: string;
+  /** Aborted when the client cancels or disconnects, or the server shuts down. */
+  signal: AbortSignal;
+  /** The HTTP request headers (lower-case names); empty on stdio. */
+  headers: Record<string, string | undefined>;
+  /* later: identity, tenant, customer */
+};
+
+export type CallTool = (
+  tool: ToolModel,
+  args: Record<string, unknown>,
+  ctx: ToolCallContext,
+) => Promise<CallToolResult>;
+
+/** A fixed catalog, or a getter so a hot reload can swap it between requests. */
+export type CatalogSource = Catalog | (() => Catalog);
+
+/** How one tools/call ended, for metrics: `error` is an isError result, `exception` a throw. */
+export type CallOutcome = 'ok' | 'error' | 'exception';
+
+export interface ToolCallObservation {
+  tool: string;
+  connector: string;
+  outcome: CallOutcome;
+  seconds: number;
+}
+
+/** The slice of a pino-style logger the endpoint uses. */
+export interface McpLogger {
+  error(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}

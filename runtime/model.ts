@@ -1,0 +1,200 @@
+/**
+ * The tool model: the one contract between the build half and the serving half.
+ *
+ * The generator produces it (generator/build-model.ts), the generated code carries it as plain
+ * data (generated/<connector>/model.ts), and the runtime consumes it. It holds no functions and
+ * no class instances so that it serialises byte-for-byte the same on every run.
+ */
+
+/** A JSON Schema (draft 2020-12) as plain data. */
+export type JsonSchema = { [key: string]: unknown } | boolean;
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST';
+export type RiskTier = 'low' | 'medium' | 'high';
+export type ParameterLocation = 'path' | 'query' | 'header' | 'cookie';
+
+/** Where one upstream parameter gets its value from. */
+export interface ParameterBinding {
+  /** Name on the wire (the vendor's parameter name). */
+  name: string;
+  in: ParameterLocation;
+  /**
+   * The tool argument that supplies it, or null when the model never supplies it: a fixed
+   * value, a customer binding, or a pagination parameter that the runtime fills.
+   */
+  argument: string | null;
+  required: boolean;
+  /** A constant the runtime always sends; the model cannot see or change it. */
+  fixed?: unknown;
+  /** Sent when the model gives no value (also shown as the schema default). */
+  default?: unknown;
+  /** The runtime forces this parameter to the caller's customer id in this vendor. */
+  customer?: boolean;
+  /** Filled by the runtime from the uniform pagination arguments. */
+  pagination?: 'page' | 'size' | 'offset' | 'limit' | 'cursor';
+  /** OpenAPI serialisation, for arrays and objects. */
+  style?: string;
+  explode?: boolean;
+}
+
+/** A request body argument (only for POST operations declared `effect: read`). */
+export interface BodyBinding {
+  argument: string;
+  contentType: string;
+  required: boolean;
+}
+
+/**
+ * Pagination, normalised: every paged tool exposes the same two arguments (`limit` and
+ * `cursor`), whatever the vendor's style, and its result carries `nextCursor`. The cursor is
+ * opaque to the model; the runtime encodes the vendor's page number, offset, cursor token or
+ * Link URL in it.
+ */
+export interface Pagination {
+  style: 'page' | 'offset' | 'cursor' | 'link';
+  /** Vendor parameter names, by role. */
+  pageParam?: string;
+  sizeParam?: string;
+  offsetParam?: string;
+  limitParam?: string;
+  cursorParam?: string;
+  /** JMESPath into the raw response for the next cursor token (style cursor). */
+  nextCursorPath?: string;
+  /** First page number for style page (0 or 1). */
+  firstPage?: number;
+  defaultLimit: number;
+  maxLimit: number;
+}
+
+/** How a response is cut down for a model's context. */
+export interface Shape {
+  /** JMESPath expression applied to the raw response body. */
+  project?: string;
+  /** JMESPath to the array whose items are capped (after projection); '@' for the root. */
+  itemsPath?: string;
+  maxItems?: number;
+  /** Token budget for the text rendering; beyond it items are dropped and a marker added. */
+  tokenBudget?: number;
+  /** Field names removed wherever they occur (secrets such as password values). */
+  redact?: string[];
+}
+
+/** Reversible mapping of property keys that clients reject, per input schema. */
+export type KeyMapping = Record<string, string>;
+
+export interface ToolAnnotations {
+  title?: string;
+  readOnlyHint: true;
+  destructiveHint: false;
+  idempotentHint: boolean;
+  openWorldHint: true;
+}
+
+export interface ToolModel {
+  /** MCP tool name, unique in the catalog (prefixed with the connector name). */
+  name: string;
+  title?: string;
+  description: string;
+  connector: string;
+  operation: {
+    method: HttpMethod;
+    /** Path template exactly as in the vendor document, e.g. /tickets/{id}. */
+    path: string;
+    /** The vendor's operationId, or the one specgate derived when the document has none. */
+    operationId: string;
+    /** True when the document had no operationId and specgate derived one. */
+    derivedOperationId?: boolean;
+  };
+  /** Read-only is the contract; POST appears only with an explicit `effect: read` and reason. */
+  effect: 'read';
+  effectReason?: string;
+  riskTier: RiskTier;
+  tags: string[];
+  annotations: ToolAnnotations;
+  inputSchema: JsonSchema;
+  outputSchema: JsonSchema;
+  parameters: ParameterBinding[];
+  body?: BodyBinding;
+  /** Tool argument names mapped back to the vendor's property keys where they had to change. */
+  keyMapping?: KeyMapping;
+  pagination?: Pagination;
+  /** Vendor parameters carrying the MSP customer's id; empty when the tool is not customer data. */
+  customerParameters: string[];
+  shape: Shape;
+  /** Tokens that the tool's definition (name, description, schemas) costs in a client's context. */
+  definitionTokens: number;
+}
+
+/** One permitted upstream request: anything the runtime sends must match an entry. */
+export interface AllowedRequest {
+  method: HttpMethod;
+  path: string;
+}
+
+export interface AuthModel {
+  /** The scheme names and types the vendor document declares (never any secret). */
+  schemes: Array<{
+    name: string;
+    type: 'apiKey' | 'http' | 'oauth2' | 'openIdConnect' | 'mutualTLS';
+    in?: 'header' | 'query' | 'cookie';
+    paramName?: string;
+    scheme?: string;
+    tokenUrl?: string;
+  }>;
+}
+
+export interface ConnectorModel {
+  /** Connector id: lower-case, used as tool name prefix and folder name. */
+  name: string;
+  title: string;
+  description?: string;
+  document: {
+    /** As written in the spec (path relative to the spec, or URL). */
+    source: string;
+    sha256: string;
+    /** The document's own version (info.version) and OpenAPI version. */
+    version: string;
+    openapi: string;
+  };
+  /** Base URLs the document or the spec declares; the runtime may override per tenant. */
+  servers: string[];
+  auth: AuthModel;
+  /** The customer binding declared by the spec, if any. */
+  customer?: { description?: string };
+  tools: ToolModel[];
+  allowList: AllowedRequest[];
+}
+
+/** One upstream request as the runtime hands it to the generated typed client. */
+export interface UpstreamRequest {
+  path: Record<string, unknown>;
+  query: Record<string, unknown>;
+  header: Record<string, string>;
+  cookie: Record<string, string>;
+  body?: unknown;
+  signal?: AbortSignal;
+}
+
+/** What a generated operation returns: openapi-fetch's result, body read as text. */
+export interface UpstreamResult {
+  /** Raw body text on success (the runtime parses it, so it can cap the size first). */
+  data?: string;
+  /** Raw body text on an HTTP error status. */
+  error?: string;
+  response: Response;
+}
+
+export type OperationCall = (request: UpstreamRequest) => Promise<UpstreamResult>;
+
+export interface ClientOptions {
+  baseUrl: string;
+  /** The runtime's fetch: allow-list, credentials, timeout and size cap live there. */
+  fetch: (input: Request) => Promise<Response>;
+}
+
+/** What a generated connector module (generated/<connector>/index.ts) exports. */
+export interface GeneratedConnector {
+  model: ConnectorModel;
+  /** Typed openapi-fetch calls for exactly the selected operations, keyed by operationId. */
+  createClient(options: ClientOptions): Record<string, OperationCall>;
+}

@@ -1,0 +1,56 @@
+/**
+ * The Fastify app: ops plugins first (health, metrics, shutdown), then the MCP endpoint. Every
+ * piece of state hangs off the instance as a decorator, so several apps can live in one process.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import mcpHttp from './mcp/http.ts';
+import { catalogGetter } from './mcp/factory.ts';
+import type { CallTool, CatalogSource } from './mcp/types.ts';
+import health from './ops/health.ts';
+import { createLogger } from './ops/logging.ts';
+import metrics from './ops/metrics.ts';
+import shutdown, { type ShutdownOptions } from './ops/shutdown.ts';
+
+export interface BuildServerOptions {
+  /** The catalog, or a getter returning the current one (hot reload swaps what it returns). */
+  catalog: CatalogSource;
+  callTool: CallTool;
+  /** Origin allow-list for /mcp (hostnames or origins); default localhost only. */
+  allowedOrigins?: string[];
+  /** A pino logger (see ops/logging.ts createLogger); default: createLogger() to stdout. */
+  logger?: Logger;
+  /** tools/list page size; default 100. */
+  pageSize?: number;
+  /** Request body limit in bytes; default 4 MiB. */
+  bodyLimit?: number;
+  shutdown?: ShutdownOptions;
+  /** Process metrics on /metrics; default true. */
+  defaultMetrics?: boolean;
+}
+
+export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
+  const getCatalog = catalogGetter(options.catalog);
+  const app = Fastify({
+    loggerInstance: options.logger ?? createLogger(),
+    // Ids are ours: a client-chosen request id would let callers forge audit correlation.
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    ...(options.bodyLimit !== undefined && { bodyLimit: options.bodyLimit }),
+  }) as unknown as FastifyInstance;
+
+  await app.register(health, { isCatalogLoaded: () => getCatalog() !== undefined });
+  await app.register(metrics, { ...(options.defaultMetrics !== undefined && { defaultMetrics: options.defaultMetrics }) });
+  await app.register(shutdown, options.shutdown ?? {});
+  await app.register(mcpHttp, {
+    catalog: getCatalog,
+    callTool: options.callTool,
+    logger: app.log,
+    observe: (observation) => app.metrics.recordToolCall(observation),
+    ...(options.allowedOrigins !== undefined && { allowedOrigins: options.allowedOrigins }),
+    ...(options.pageSize !== undefined && { pageSize: options.pageSize }),
+    ...(options.bodyLimit !== undefined && { bodyLimit: options.bodyLimit }),
+  });
+  return app;
+}

@@ -1,0 +1,143 @@
+/**
+ * Assembles a running runtime from generated/: the catalog (hot-reloaded), an executor per
+ * catalog version, upstreams (mock or configured), and the Fastify MCP server.
+ *
+ * On reload a new executor is built for the new connectors and swapped in; calls already in
+ * flight finish on the executor they started with, which is closed once they have.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { GeneratedConnector } from './model.ts';
+import type { OpenApiDocument } from '../generator/openapi/types.ts';
+import { watchCatalog, type Catalog, type CatalogWatcher } from './catalog.ts';
+import { createToolCaller, type ToolCaller, type UpstreamConfig, type UpstreamEvent } from './call.ts';
+import { startMockUpstream, type MockUpstream } from './mock/upstream.ts';
+import { buildServer } from './server.ts';
+import type { CallTool } from './mcp/types.ts';
+import { createLogger } from './ops/logging.ts';
+
+export interface RuntimeOptions {
+  generatedDir: string;
+  /** Serve every connector against a mock upstream driven by its (pruned) vendor document. */
+  mock: boolean;
+  /** Real upstream base URLs by connector; a connector with none falls back to its mock. */
+  upstreams?: Record<string, UpstreamConfig>;
+  allowedOrigins?: string[];
+  logger?: Logger;
+  watch?: boolean;
+}
+
+export interface Runtime {
+  catalog(): Catalog;
+  /** Hears every upstream call (metrics) and every catalog swap (list_changed). */
+  on(event: 'upstream', listener: (e: UpstreamEvent) => void): void;
+  on(event: 'reload', listener: (catalog: Catalog) => void): void;
+  callTool: CallTool;
+  /** Connector name -> where its calls go, and whether that is a mock. */
+  upstreams(): Record<string, { url: string; mock: boolean }>;
+  close(): Promise<void>;
+}
+
+/** Upstream base URLs from the environment: SPECGATE_UPSTREAM_<CONNECTOR>=https://... */
+export function upstreamsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<string, UpstreamConfig> {
+  const out: Record<string, UpstreamConfig> = {};
+  for (const [k, v] of Object.entries(env)) {
+    const m = /^SPECGATE_UPSTREAM_([A-Z0-9_]+)$/.exec(k);
+    if (m && v) out[m[1].toLowerCase()] = { baseUrl: v };
+  }
+  return out;
+}
+
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const logger = options.logger ?? createLogger();
+  const mocks = new Map<string, { doc: string; mock: MockUpstream }>();
+
+  async function upstreamsFor(connectors: GeneratedConnector[]): Promise<Record<string, UpstreamConfig>> {
+    const out: Record<string, UpstreamConfig> = {};
+    for (const c of connectors) {
+      const name = c.model.name;
+      const real = options.upstreams?.[name];
+      if (real && !options.mock) {
+        out[name] = real;
+        continue;
+      }
+      const docFile = path.join(options.generatedDir, name, 'openapi.json');
+      const text = fs.readFileSync(docFile, 'utf8');
+      const running = mocks.get(name);
+      if (running && running.doc === text) {
+        out[name] = { baseUrl: running.mock.url };
+        continue;
+      }
+      const mock = await startMockUpstream(JSON.parse(text) as OpenApiDocument);
+      mocks.set(name, { doc: text, mock });
+      if (running) await running.mock.close();
+      out[name] = { baseUrl: mock.url };
+    }
+    return out;
+  }
+
+  let where: Record<string, { url: string; mock: boolean }> = {};
+  const upstreamListeners: Array<(e: UpstreamEvent) => void> = [];
+  const reloadListeners: Array<(c: Catalog) => void> = [];
+  async function callerFor(catalog: Catalog): Promise<ToolCaller> {
+    const connectors = catalog.connectors;
+    const upstreams = await upstreamsFor(connectors);
+    where = Object.fromEntries(Object.entries(upstreams).map(([k, v]) => [k, { url: v.baseUrl, mock: mocks.get(k)?.mock.url === v.baseUrl }]));
+    return createToolCaller({ connectors, upstreams, onUpstream: (e) => upstreamListeners.forEach((l) => l(e)) });
+  }
+
+  const watcher: CatalogWatcher = await watchCatalog(options.generatedDir, {
+    onReload: (catalog) => {
+      void swap(catalog);
+    },
+    onError: (error) => logger.error({ err: error.message }, 'catalog reload failed; still serving the previous catalog'),
+  });
+  let caller = await callerFor(watcher.current());
+  let callerVersion = watcher.current();
+
+  async function swap(catalog: Catalog): Promise<void> {
+    try {
+      const next = await callerFor(catalog);
+      const old = caller;
+      caller = next;
+      callerVersion = catalog;
+      logger.info({ connectors: catalog.connectors.length, tools: catalog.tools.length }, 'catalog reloaded');
+      reloadListeners.forEach((l) => l(catalog));
+      await old.close();
+    } catch (error) {
+      logger.error({ err: (error as Error).message }, 'catalog reload failed');
+    }
+  }
+
+  return {
+    catalog: () => callerVersion,
+    // The executor's result is a structural subset of the SDK's CallToolResult.
+    callTool: (tool, args, ctx) => caller.callTool(tool, args, ctx) as ReturnType<CallTool>,
+    upstreams: () => where,
+    on(event: 'upstream' | 'reload', listener: (x: never) => void) {
+      if (event === 'upstream') upstreamListeners.push(listener as (e: UpstreamEvent) => void);
+      else reloadListeners.push(listener as (c: Catalog) => void);
+    },
+    async close() {
+      watcher.close();
+      await caller.close();
+      for (const { mock } of mocks.values()) await mock.close();
+    },
+  };
+}
+
+export async function startHttp(runtime: Runtime, options: { port: number; host: string; allowedOrigins?: string[]; logger?: Logger }): Promise<FastifyInstance> {
+  const app = await buildServer({
+    catalog: () => runtime.catalog(),
+    callTool: runtime.callTool,
+    ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  runtime.on('upstream', (e) => app.metrics.recordUpstream({ connector: e.connector, status: e.status, seconds: e.durationMs / 1000 }));
+  runtime.on('reload', () => app.mcp.toolsChanged());
+  app.addHook('onClose', async () => runtime.close());
+  await app.listen({ port: options.port, host: options.host });
+  return app;
+}

@@ -1,0 +1,138 @@
+/**
+ * Validated tool arguments -> the upstream request the generated client sends. This is where the
+ * runtime's rules become wire values: fixed values always win, the customer binding is forced
+ * from the caller's context (never from arguments), and the uniform `limit`/`cursor` arguments
+ * become the vendor's own pagination parameters.
+ */
+import type { ParameterBinding, ParameterLocation, ToolModel, UpstreamRequest } from '../model.ts';
+import type { ToolCallContext } from '../call.ts';
+import { decodeCursor, type Cursor, type PageState } from './cursor.ts';
+import { CustomerRequired, InvalidArguments } from './errors.ts';
+
+export interface BuiltRequest {
+  request: UpstreamRequest;
+  page?: PageState;
+}
+
+export function buildUpstreamRequest(tool: ToolModel, args: Record<string, unknown>, ctx: ToolCallContext): BuiltRequest {
+  const request: UpstreamRequest = { path: {}, query: {}, header: {}, cookie: {}, signal: ctx.signal };
+  const put = (binding: Pick<ParameterBinding, 'name' | 'in'>, value: unknown, source: string) => {
+    setParam(request, binding.in, binding.name, value, source);
+  };
+
+  for (const b of tool.parameters) {
+    if (b.customer) continue; // below, last, so nothing can override it
+    if (b.pagination) continue;
+    if (b.fixed !== undefined) {
+      put(b, b.fixed, `fixed parameter "${b.name}"`);
+      continue;
+    }
+    if (b.argument === null) continue;
+    const value = args[b.argument] !== undefined ? args[b.argument] : b.default;
+    if (value === undefined || value === null) continue;
+    put(b, value, `"${b.argument}"`);
+  }
+
+  if (tool.body) {
+    const value = args[tool.body.argument];
+    if (value !== undefined) request.body = value;
+  }
+
+  const page = tool.pagination ? applyPagination(tool, args, request) : undefined;
+
+  if (tool.customerParameters.length) {
+    const id = ctx.customerIds?.[tool.connector];
+    if (id === undefined || id === null || id === '') {
+      throw new CustomerRequired(
+        `This tool needs a customer: ${tool.name} returns customer data, and this session has no ${tool.connector} customer id; select a customer first`,
+      );
+    }
+    for (const b of tool.parameters) if (b.customer) put(b, id, `customer parameter "${b.name}"`);
+  }
+  return { request, page };
+}
+
+function applyPagination(tool: ToolModel, args: Record<string, unknown>, request: UpstreamRequest): PageState {
+  const p = tool.pagination!;
+  const limit = typeof args.limit === 'number' ? args.limit : p.defaultLimit;
+  // Asking the vendor for more than shaping would show only loses items between pages.
+  const size = Math.max(1, Math.min(limit, p.maxLimit, tool.shape.maxItems ?? Infinity));
+  const cursor: Cursor | undefined = typeof args.cursor === 'string' ? decodeCursor(args.cursor) : undefined;
+  const kind: Record<typeof p.style, string> = { page: 'p', offset: 'o', cursor: 'c', link: 'u' };
+  if (cursor && !(kind[p.style] in cursor)) {
+    throw new InvalidArguments('Invalid arguments: "cursor" was returned by another tool; omit it to start from the first page');
+  }
+  const locate = (name: string | undefined) => {
+    if (!name) return undefined;
+    const b = tool.parameters.find((x) => x.name === name && x.pagination);
+    return { name, in: (b?.in ?? 'query') as ParameterLocation };
+  };
+  const send = (name: string | undefined, value: unknown) => {
+    const at = locate(name);
+    if (at) setParam(request, at.in, at.name, value, `pagination parameter "${at.name}"`);
+  };
+  const sizeName = p.sizeParam ?? p.limitParam;
+  const state: PageState = { style: p.style, size };
+  switch (p.style) {
+    case 'page':
+      state.page = cursor && 'p' in cursor ? cursor.p : (p.firstPage ?? 1);
+      send(p.pageParam, state.page);
+      send(sizeName, size);
+      break;
+    case 'offset':
+      state.offset = cursor && 'o' in cursor ? cursor.o : 0;
+      send(p.offsetParam, state.offset);
+      send(sizeName, size);
+      break;
+    case 'cursor':
+      if (cursor && 'c' in cursor) send(p.cursorParam, cursor.c);
+      send(sizeName, size);
+      break;
+    case 'link':
+      send(sizeName, size);
+      if (cursor && 'u' in cursor) {
+        // Only the query of the vendor's next link is used: host and path stay the tool's own.
+        const fixedOrCustomer = new Set(tool.parameters.filter((b) => b.fixed !== undefined || b.customer).map((b) => b.name));
+        const fromLink: Record<string, string | string[]> = {};
+        for (const [k, v] of new URL(cursor.u).searchParams) {
+          if (fixedOrCustomer.has(k)) continue;
+          const prev = fromLink[k];
+          fromLink[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+        }
+        request.query = { ...request.query, ...fromLink };
+      }
+      break;
+  }
+  return state;
+}
+
+const CONTROL = /[\r\n\0]/;
+
+function setParam(request: UpstreamRequest, where: ParameterLocation, name: string, value: unknown, source: string): void {
+  if (where === 'query') {
+    request.query[name] = value;
+    return;
+  }
+  const text = Array.isArray(value) ? value.map(scalar).join(',') : scalar(value);
+  if (CONTROL.test(text)) {
+    throw new InvalidArguments(`Invalid arguments: ${source} contains a line break or NUL character, which a ${where} value cannot carry`);
+  }
+  if (where === 'path') {
+    // A path value fills one segment; dot segments would be resolved into another path.
+    if (text === '' || text === '.' || text === '..') {
+      throw new InvalidArguments(`Invalid arguments: ${source} cannot be "${text}" (it is a path segment)`);
+    }
+    request.path[name] = Array.isArray(value) ? value : text;
+  } else if (where === 'header') {
+    request.header[name] = text;
+  } else {
+    if (/[;,\s]/.test(text)) throw new InvalidArguments(`Invalid arguments: ${source} cannot contain ";", "," or spaces (it is a cookie value)`);
+    request.cookie[name] = text;
+  }
+}
+
+function scalar(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}

@@ -3,10 +3,10 @@
  * operationId. The call is checked against `paths` (a wrong path or method fails tsc); only the
  * arguments are cast, since the runtime has validated them against the tool's input schema.
  */
-import { Project, type CodeBlockWriter } from 'ts-morph';
-import type { ConnectorModel, HttpMethod } from '../../runtime/model.ts';
+import type { CodeBlockWriter } from 'ts-morph';
+import type { ConnectorModel, HttpMethod, ParameterLocation } from '../../runtime/model.ts';
 import type { OpenApiDocument } from '../openapi/types.ts';
-import { generatedHeader } from './header.ts';
+import { render, sourceFile } from './source.ts';
 import { propertyKey } from './literal.ts';
 
 interface Operation {
@@ -15,16 +15,17 @@ interface Operation {
   path: string;
   tools: string[];
   summary?: string;
-  hasCookies: boolean;
+  /** Parameter locations the tools fill, in openapi-fetch's order. */
+  locations: Set<ParameterLocation>;
   hasBody: boolean;
 }
 
+const LOCATIONS: ParameterLocation[] = ['path', 'query', 'header', 'cookie'];
 const METHODS: ReadonlySet<string> = new Set<HttpMethod>(['GET', 'HEAD', 'POST']);
 
 export function emitClientFile(model: ConnectorModel, pruned: OpenApiDocument, specFile: string, runtimeModelImport: string): string {
   const operations = collectOperations(model, pruned);
-  const project = new Project({ useInMemoryFileSystem: true });
-  const file = project.createSourceFile('client.ts', '');
+  const file = sourceFile('client.ts');
   file.addImportDeclaration({ defaultImport: 'createClient', moduleSpecifier: 'openapi-fetch' });
   file.addImportDeclaration({
     isTypeOnly: true,
@@ -57,7 +58,7 @@ export function emitClientFile(model: ConnectorModel, pruned: OpenApiDocument, s
       "return { data: typeof data === 'string' ? data : undefined, response };",
     ],
   });
-  if (operations.some((op) => op.hasCookies)) {
+  if (operations.some((op) => op.locations.has('cookie'))) {
     file.addFunction({
       name: 'cookieHeader',
       docs: ['openapi-fetch does not send cookie parameters; they go in one Cookie header.'],
@@ -69,7 +70,7 @@ export function emitClientFile(model: ConnectorModel, pruned: OpenApiDocument, s
       ],
     });
   }
-  return `${generatedHeader(specFile)}\n${file.getFullText()}`;
+  return render(file, specFile);
 }
 
 function writeOperation(writer: CodeBlockWriter, op: Operation): void {
@@ -78,8 +79,13 @@ function writeOperation(writer: CodeBlockWriter, op: Operation): void {
   writer.writeLine(`/** ${commentText([...op.tools].sort().join(', '))}${op.summary ? `: ${commentText(op.summary)}` : ''} */`);
   writer.write(`${propertyKey(op.operationId)}: (req: UpstreamRequest) => asText(client.${op.method}(${path}, {`).newLine();
   writer.indent(() => {
-    writer.writeLine(`params: { path: req.path, query: req.query, header: req.header, cookie: req.cookie } as paths[${path}][${JSON.stringify(method)}]["parameters"],`);
-    if (op.hasCookies) writer.writeLine('headers: cookieHeader(req.cookie),');
+    const locations = LOCATIONS.filter((l) => op.locations.has(l));
+    if (locations.length) {
+      // Through unknown: the runtime's string maps are not comparable with every declared type.
+      const params = locations.map((l) => `${l}: req.${l}`).join(', ');
+      writer.writeLine(`params: { ${params} } as unknown as paths[${path}][${JSON.stringify(method)}]["parameters"],`);
+    }
+    if (op.locations.has('cookie')) writer.writeLine('headers: cookieHeader(req.cookie),');
     // The body type lives in the schema; `never` fits whichever it is (validated upstream of here).
     if (op.hasBody) writer.writeLine('body: req.body as never,');
     writer.writeLine('parseAs: "text",');
@@ -106,11 +112,11 @@ function collectOperations(model: ConnectorModel, pruned: OpenApiDocument): Oper
     const op = known ?? {
       operationId, method, path, tools: [],
       summary: typeof docOp.summary === 'string' && docOp.summary.trim() ? docOp.summary : tool.title ?? tool.description,
-      hasCookies: false,
+      locations: new Set<ParameterLocation>(),
       hasBody: false,
     };
     op.tools.push(tool.name);
-    op.hasCookies ||= tool.parameters.some((p) => p.in === 'cookie');
+    for (const p of tool.parameters) op.locations.add(p.in);
     op.hasBody ||= tool.body !== undefined || (method === 'POST' && docOp.requestBody !== undefined);
     byId.set(operationId, op);
   }

@@ -4,10 +4,9 @@
  * `--check` compares exactly what a write would produce.
  */
 import path from 'node:path';
-import { Project, VariableDeclarationKind } from 'ts-morph';
 import type { ConnectorModel } from '../../runtime/model.ts';
 import type { OpenApiDocument } from '../openapi/types.ts';
-import { generatedHeader } from './header.ts';
+import { render, sourceFile } from './source.ts';
 import { propertyKey } from './literal.ts';
 import { emitModelFile } from './model-file.ts';
 import { emitClientFile } from './client-file.ts';
@@ -43,8 +42,7 @@ export async function emitConnector(model: ConnectorModel, pruned: OpenApiDocume
 }
 
 function emitIndexFile(specFile: string, runtimeModelImport: string): string {
-  const project = new Project({ useInMemoryFileSystem: true });
-  const file = project.createSourceFile('index.ts', '');
+  const file = sourceFile('index.ts');
   file.addImportDeclaration({ isTypeOnly: true, namedImports: ['GeneratedConnector'], moduleSpecifier: runtimeModelImport });
   file.addImportDeclaration({ namedImports: ['model'], moduleSpecifier: './model.ts' });
   file.addImportDeclaration({ namedImports: ['createOperations'], moduleSpecifier: './client.ts' });
@@ -54,7 +52,7 @@ function emitIndexFile(specFile: string, runtimeModelImport: string): string {
     leadingTrivia: '// The same module as one value: fails to compile if it stops being what the runtime loads.\n',
     expression: '{ model, createClient: createOperations } satisfies GeneratedConnector',
   });
-  return `${generatedHeader(specFile)}\n${file.getFullText()}`;
+  return render(file, specFile);
 }
 
 /**
@@ -63,22 +61,14 @@ function emitIndexFile(specFile: string, runtimeModelImport: string): string {
  */
 export function emitCatalog(connectors: string[], runtimeModelImport: string = DEFAULT_RUNTIME_MODEL_IMPORT): Map<string, string> {
   const names = [...new Set(connectors.map((c, i) => checkName(c, `connectors[${i}]`)))].sort();
-  const project = new Project({ useInMemoryFileSystem: true });
-  const file = project.createSourceFile('index.ts', '');
+  const file = sourceFile('index.ts');
   file.addImportDeclaration({ isTypeOnly: true, namedImports: ['GeneratedConnector'], moduleSpecifier: rootImport(runtimeModelImport) });
-  file.addVariableStatement({
-    isExported: true,
-    declarationKind: VariableDeclarationKind.Const,
-    declarations: [{
-      name: 'connectors',
-      initializer: (writer) => {
-        writer.write('{').newLine().indent(() => {
-          for (const n of names) writer.writeLine(`${propertyKey(n)}: () => import(${JSON.stringify(`./${n}/index.ts`)}),`);
-        }).write('} satisfies Record<string, () => Promise<GeneratedConnector>>');
-      },
-    }],
+  file.addStatements((writer) => {
+    writer.write('export const connectors = {').newLine().indent(() => {
+      for (const n of names) writer.writeLine(`${propertyKey(n)}: () => import(${JSON.stringify(`./${n}/index.ts`)}),`);
+    }).write('} satisfies Record<string, () => Promise<GeneratedConnector>>;').newLine();
   });
-  return new Map([['index.ts', `${generatedHeader()}\n${file.getFullText()}`]]);
+  return new Map([['index.ts', render(file)]]);
 }
 
 /** The connector folders' import of runtime/model.ts, seen one level up (from the output root). */

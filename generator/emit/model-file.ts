@@ -4,9 +4,9 @@
  * not churn the output; free-form data (JSON Schemas, fixed and default values) keeps its own
  * order, which carries meaning for clients (the order arguments are shown in).
  */
-import { IndentationText, Project, StructureKind, VariableDeclarationKind } from 'ts-morph';
+import { StructureKind } from 'ts-morph';
 import type { ConnectorModel } from '../../runtime/model.ts';
-import { generatedHeader } from './header.ts';
+import { render, sourceFile } from './source.ts';
 import { writeLiteral, type KeyOrder } from './literal.ts';
 
 interface Order {
@@ -66,23 +66,23 @@ export const modelKeyOrder: KeyOrder = (path, keys) => {
   return [...known, ...rest];
 };
 
+/** tools[i].inputSchema and tools[i].outputSchema: the bulk of a model, as JSON text (see literal.ts). */
+const isSchema = (path: ReadonlyArray<string | number>) =>
+  path.length === 3 && path[0] === 'tools' && (path[2] === 'inputSchema' || path[2] === 'outputSchema');
+
 export function emitModelFile(model: ConnectorModel, specFile: string, runtimeModelImport: string): string {
-  const project = new Project({ useInMemoryFileSystem: true, manipulationSettings: { indentationText: IndentationText.TwoSpaces } });
   // One structure, printed and parsed once: models of thousands of tools stay fast.
-  const file = project.createSourceFile('model.ts', {
+  const file = sourceFile('model.ts', {
     statements: [
       { kind: StructureKind.ImportDeclaration, isTypeOnly: true, namedImports: ['ConnectorModel'], moduleSpecifier: runtimeModelImport },
-      {
-        kind: StructureKind.VariableStatement,
-        isExported: true,
-        declarationKind: VariableDeclarationKind.Const,
-        declarations: [{
-          name: 'model',
-          type: 'ConnectorModel',
-          initializer: (writer) => writeLiteral(writer, model, modelKeyOrder, 'model'),
-        }],
+      // Written whole (not as a structure's initializer, which ts-morph re-indents as a hanging
+      // indent), so that the JSON text of the schemas lines up with the code around it.
+      (writer) => {
+        writer.write('export const model: ConnectorModel = ');
+        writeLiteral(writer, model, { order: modelKeyOrder, asJsonText: isSchema, where: 'model' });
+        writer.write(';').newLine();
       },
     ],
   });
-  return `${generatedHeader(specFile)}\n${file.getFullText()}`;
+  return render(file, specFile);
 }

@@ -55,3 +55,19 @@ function toProblem(d: ts.Diagnostic): TypeProblem {
   const { line, character } = d.file.getLineAndCharacterOfPosition(d.start);
   return { file: path.resolve(d.file.fileName), line: line + 1, column: character + 1, message };
 }
+
+/**
+ * The same check in a child process: tsc over a large connector takes seconds of synchronous
+ * work, which would otherwise block the caller's event loop (a server, a test runner).
+ */
+export async function typecheckGeneratedInChild(outDir: string, options: { files?: string[] } = {}): Promise<TypeProblem[]> {
+  const { execFile } = await import('node:child_process');
+  const worker = path.join(projectRoot, 'generator', 'emit', 'typecheck-worker.ts');
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', worker, path.resolve(outDir), ...(options.files ?? [])], { maxBuffer: 64 * 1024 * 1024 }, (error, out, err) => {
+      if (error) reject(new Error(`type check of ${outDir} failed to run: ${err || error.message}`));
+      else resolve(out);
+    });
+  });
+  return JSON.parse(stdout) as TypeProblem[];
+}

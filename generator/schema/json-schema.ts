@@ -42,7 +42,6 @@ export class SchemaConverter {
   private readonly doc: OpenApiDocument;
   private readonly mode: ConvertMode;
   private readonly maxDefs: number;
-  private readonly is30: boolean;
   private readonly names: Map<string, string>;
   private readonly converted = new Map<string, Record<string, unknown>>();
 
@@ -50,7 +49,6 @@ export class SchemaConverter {
     this.doc = doc;
     this.mode = options.mode;
     this.maxDefs = options.maxDefs ?? Infinity;
-    this.is30 = !String(doc.openapi ?? '').startsWith('3.1');
     this.names = componentDefNames(doc);
   }
 
@@ -137,11 +135,12 @@ export class SchemaConverter {
       if (out.additionalProperties === false) delete out.additionalProperties;
     }
 
-    const nullable = (this.is30 && input.nullable === true) || (output && types.length > 0);
+    // `nullable` is 3.0, but 3.1 documents converted by hand keep it and mean the same.
+    const nullable = input.nullable === true || (output && types.length > 0);
     if (nullable) {
       if (types.length) {
         if (!types.includes('null')) types = [...types, 'null'];
-      } else if (!output && Object.keys(out).some((k) => ['$ref', 'allOf', 'anyOf', 'oneOf', 'enum', 'const'].includes(k))) {
+      } else if (Object.keys(out).some((k) => ['$ref', 'allOf', 'anyOf', 'oneOf', 'enum', 'const'].includes(k))) {
         return { anyOf: [out, { type: 'null' }] };
       }
     }
@@ -187,7 +186,7 @@ export class SchemaConverter {
     }
     const out: Obj = { $ref: `#/$defs/${name}`, ...siblings };
     // 3.0 ignores siblings of $ref, but `{$ref, nullable}` is how 3.0 documents write "this or null".
-    if (this.is30 && input.nullable === true) return { anyOf: [out, { type: 'null' }] };
+    if (input.nullable === true) return { anyOf: [out, { type: 'null' }] };
     return out;
   }
 

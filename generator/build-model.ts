@@ -224,15 +224,17 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
     const shape = buildShape(t, at, fail);
     const outConv = new SchemaConverter(doc.document, { mode: 'output' });
     const raw = op.method === 'HEAD' || !op.responseSchema ? {} : asObject(outConv.convert(op.responseSchema));
-    const outDefs = outConv.defs();
+    const allOutDefs = outConv.defs();
     let result: Record<string, unknown> = raw;
     if (shape.project) {
       try {
-        result = projectSchema(shape.project, raw, outDefs);
+        result = projectSchema(shape.project, raw, allOutDefs);
       } catch {
         result = {};
       }
     }
+    // A projection usually inlines what it keeps: carry only the definitions still referenced.
+    const outDefs = reachableDefs(result, allOutDefs);
     const outputSchema: Record<string, unknown> = {
       type: 'object',
       properties: {
@@ -387,6 +389,26 @@ export function argumentName(name: string): string {
     .replace(/^[._]+/, '')
     .slice(0, 64);
   return mapped || 'param';
+}
+
+/** The $defs entries that a schema reaches through #/$defs/ references, transitively. */
+export function reachableDefs(schema: unknown, defs: Record<string, unknown>): Record<string, unknown> {
+  const keep = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (!node || typeof node !== 'object') return;
+    for (const [k, v] of Object.entries(node)) {
+      if (k === '$ref' && typeof v === 'string' && v.startsWith('#/$defs/')) {
+        const name = decodeURIComponent(v.slice(8));
+        if (!keep.has(name) && name in defs) {
+          keep.add(name);
+          visit(defs[name]);
+        }
+      } else visit(v);
+    }
+  };
+  visit(schema);
+  return Object.fromEntries(Object.keys(defs).filter((n) => keep.has(n)).sort().map((n) => [n, defs[n]]));
 }
 
 function clean(text: string, max: number): string {

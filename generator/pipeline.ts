@@ -29,6 +29,33 @@ export interface BuildOutcome {
   diagnostics: Diagnostic[];
 }
 
+/**
+ * Credentials that a document also declares as parameters (an `x-api-key` header) are the
+ * credential broker's, not the caller's: they leave the typed client and the mock's document,
+ * which would otherwise demand them of every request.
+ */
+function withoutCredentialParameters(doc: OpenApiDocument, model: ConnectorModel): OpenApiDocument {
+  const owned = new Set(model.auth.schemes.filter((s) => s.type === 'apiKey' && s.paramName).map((s) => `${s.in}:${s.paramName!.toLowerCase()}`));
+  if (owned.size === 0) return doc;
+  doc = structuredClone(doc); // the pruned document may share objects with the loaded one
+  const keep = (p: unknown) => {
+    const param = p as { in?: string; name?: string; $ref?: string };
+    const resolved = param.$ref?.startsWith('#/components/parameters/')
+      ? ((doc.components?.parameters ?? {}) as Record<string, { in?: string; name?: string }>)[param.$ref.slice('#/components/parameters/'.length)]
+      : param;
+    return !(resolved && owned.has(`${resolved.in}:${String(resolved.name).toLowerCase()}`));
+  };
+  for (const item of Object.values(doc.paths)) {
+    for (const [key, value] of Object.entries(item)) {
+      if (key === 'parameters' && Array.isArray(value)) item[key] = value.filter(keep);
+      else if (value && typeof value === 'object' && Array.isArray((value as { parameters?: unknown[] }).parameters)) {
+        (value as { parameters: unknown[] }).parameters = (value as { parameters: unknown[] }).parameters.filter(keep);
+      }
+    }
+  }
+  return doc;
+}
+
 export async function buildConnector(specFile: string): Promise<BuildOutcome> {
   const file = path.resolve(specFile);
   const { loaded, diagnostics } = await loadSpec(file);
@@ -79,6 +106,6 @@ export async function buildConnector(specFile: string): Promise<BuildOutcome> {
   }
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
 
-  const pruned = pruneDocument(document.document, model.tools.map((t) => t.operation));
+  const pruned = withoutCredentialParameters(pruneDocument(document.document, model.tools.map((t) => t.operation)), model);
   return { build: { specFile: file, spec: loaded, document, model, pruned, skipped: selection.skipped }, diagnostics };
 }

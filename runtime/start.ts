@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { GeneratedConnector } from './model.ts';
 import type { OpenApiDocument } from '../generator/openapi/types.ts';
 import { watchCatalog, type Catalog, type CatalogWatcher } from './catalog.ts';
-import { createToolCaller, type ToolCaller, type UpstreamConfig, type UpstreamEvent } from './call.ts';
+import { createToolCaller, type CallerOptions, type ToolCaller, type UpstreamConfig, type UpstreamEvent } from './call.ts';
 import { startMockUpstream, type MockUpstream } from './mock/upstream.ts';
 import { buildServer } from './server.ts';
 import type { CallTool } from './mcp/types.ts';
@@ -26,7 +26,14 @@ export interface RuntimeOptions {
   upstreams?: Record<string, UpstreamConfig>;
   allowedOrigins?: string[];
   logger?: Logger;
-  watch?: boolean;
+  /**
+   * The customer this runtime acts for, by connector: the vendor's id of the MSP's customer that
+   * customer-bound tools are forced to. Configuration, never a request's payload. Mock mode
+   * defaults each connector's to "1" so that every tool can be tried.
+   */
+  customerIds?: Record<string, string>;
+  /** Executor settings (timeouts, retries, caps, breaker); defaults in runtime/call.ts. */
+  caller?: Omit<CallerOptions, 'connectors' | 'upstreams' | 'onUpstream'>;
 }
 
 export interface Runtime {
@@ -35,6 +42,8 @@ export interface Runtime {
   on(event: 'upstream', listener: (e: UpstreamEvent) => void): void;
   on(event: 'reload', listener: (catalog: Catalog) => void): void;
   callTool: CallTool;
+  /** The customer id each connector's customer-bound tools are forced to. */
+  customerIds(): Record<string, string>;
   /** Connector name -> where its calls go, and whether that is a mock. */
   upstreams(): Record<string, { url: string; mock: boolean }>;
   close(): Promise<void>;
@@ -85,7 +94,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const connectors = catalog.connectors;
     const upstreams = await upstreamsFor(connectors);
     where = Object.fromEntries(Object.entries(upstreams).map(([k, v]) => [k, { url: v.baseUrl, mock: mocks.get(k)?.mock.url === v.baseUrl }]));
-    return createToolCaller({ connectors, upstreams, onUpstream: (e) => upstreamListeners.forEach((l) => l(e)) });
+    return createToolCaller({ ...options.caller, connectors, upstreams, onUpstream: (e) => upstreamListeners.forEach((l) => l(e)) });
   }
 
   const watcher: CatalogWatcher = await watchCatalog(options.generatedDir, {
@@ -111,10 +120,20 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
   }
 
+  function customerIdsFor(catalog: Catalog): Record<string, string> {
+    const ids: Record<string, string> = {};
+    for (const c of catalog.connectors) {
+      const id = options.customerIds?.[c.model.name] ?? (options.mock ? '1' : undefined);
+      if (id !== undefined) ids[c.model.name] = id;
+    }
+    return ids;
+  }
+
   return {
     catalog: () => callerVersion,
     // The executor's result is a structural subset of the SDK's CallToolResult.
-    callTool: (tool, args, ctx) => caller.callTool(tool, args, ctx) as ReturnType<CallTool>,
+    callTool: (tool, args, ctx) => caller.callTool(tool, args, { ...ctx, customerIds: customerIdsFor(callerVersion) }) as ReturnType<CallTool>,
+    customerIds: () => customerIdsFor(callerVersion),
     upstreams: () => where,
     on(event: 'upstream' | 'reload', listener: (x: never) => void) {
       if (event === 'upstream') upstreamListeners.push(listener as (e: UpstreamEvent) => void);

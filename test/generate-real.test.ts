@@ -85,7 +85,7 @@ describe.skipIf(!haveVendorDocs)(`vendor documents, all reads in bulk${haveVendo
 
   it('emits code that the TypeScript compiler accepts', async () => {
     expect(await typecheck(outDir)).toEqual([]);
-  });
+  }, 600_000);
 
   it('emits schemas that ajv compiles', async () => {
     const catalog = await loadCatalog(outDir);
@@ -174,7 +174,7 @@ describe('@readme/oas-examples, all reads in bulk', () => {
     expect(result.builds.length).toBe(loaded.length);
     expect(await typecheck(outDir)).toEqual([]);
     expect(ajvCompileAll(result.builds.map((b) => b.model))).toEqual([]);
-  });
+  }, 600_000);
 });
 
 void root;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
+// Heavy modules load inside the action, so `--help` answers at once.
 import path from 'node:path';
-import { buildConnector } from '../../generator/pipeline.ts';
 import { resolveSpecFiles } from '../specs.ts';
 import { printDiagnostics } from '../report.ts';
 
@@ -12,6 +12,7 @@ export function registerCheck(program: Command): void {
     .option('--tokens', 'print each tool with the tokens its definition costs in a client')
     .option('--strict', 'fail on warnings too')
     .action(async (args: string[], opts: { tokens?: boolean; strict?: boolean }) => {
+      const { buildConnector } = await import('../../generator/pipeline.ts');
       const files = resolveSpecFiles(args);
       if (files.length === 0) throw new Error('no spec files found (looked in specs/)');
       let errors = 0;

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
+// Heavy modules load inside the action, so `--help` answers at once.
 import path from 'node:path';
-import { generate } from '../../generator/generate.ts';
-import { typecheckGenerated } from '../../generator/emit/typecheck.ts';
-import { formatDiff } from '../../generator/diff.ts';
 import { defaultGeneratedDir } from '../../generator/paths.ts';
 import { resolveSpecFiles } from '../specs.ts';
 import { printDiagnostics } from '../report.ts';
@@ -16,6 +14,9 @@ export function registerGenerate(program: Command): void {
     .option('--check', 'write nothing; fail when the output folder is stale')
     .option('--typecheck', 'also run the TypeScript compiler over the output')
     .action(async (args: string[], opts: { out: string; check?: boolean; typecheck?: boolean }) => {
+      const { generate } = await import('../../generator/generate.ts');
+      const { typecheckGenerated } = await import('../../generator/emit/typecheck.ts');
+      const { formatDiff } = await import('../../generator/diff.ts');
       const files = resolveSpecFiles(args);
       if (files.length === 0) throw new Error('no spec files found (looked in specs/)');
       const tty = process.stderr.isTTY;

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
+// Heavy modules load inside the action, so `--help` answers at once.
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadDocument } from '../../generator/openapi/load.ts';
-import { connectorNameFor, scaffoldSpec } from '../../generator/scaffold.ts';
 import { defaultSpecsDir } from '../../generator/paths.ts';
 
 export function registerInit(program: Command): void {
@@ -15,6 +14,8 @@ export function registerInit(program: Command): void {
     .option('--connector <name>', 'connector name (default: from the document file name)')
     .option('--force', 'overwrite an existing spec file')
     .action(async (document: string, opts: { allReads?: boolean; out?: string; connector?: string; force?: boolean }) => {
+      const { loadDocument } = await import('../../generator/openapi/load.ts');
+      const { connectorNameFor, scaffoldSpec } = await import('../../generator/scaffold.ts');
       const doc = await loadDocument(document, { baseDir: process.cwd() });
       const connector = opts.connector ?? connectorNameFor(doc, document);
       const out = path.resolve(opts.out ?? path.join(defaultSpecsDir, `${connector}.yaml`));

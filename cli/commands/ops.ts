@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
+// Heavy modules load inside the action, so `--help` answers at once.
 import path from 'node:path';
-import { loadDocument } from '../../generator/openapi/load.ts';
 
 export function registerOps(program: Command): void {
   program
@@ -11,6 +11,7 @@ export function registerOps(program: Command): void {
     .option('--reads', 'only read operations (GET, HEAD)')
     .option('--tag <tag>', 'only operations with this tag')
     .action(async (document: string, opts: { json?: boolean; reads?: boolean; tag?: string }) => {
+      const { loadDocument } = await import('../../generator/openapi/load.ts');
       const doc = await loadDocument(document, { baseDir: process.cwd() });
       let ops = doc.operations;
       if (opts.reads) ops = ops.filter((o) => o.method === 'GET' || o.method === 'HEAD');

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
+// Heavy modules load inside the action, so `--help` answers at once.
 import path from 'node:path';
-import { pinSpec } from '../../generator/pin.ts';
 import { resolveSpecFiles } from '../specs.ts';
 
 export function registerPin(program: Command): void {
@@ -9,6 +9,7 @@ export function registerPin(program: Command): void {
     .description("record each spec's document sha256 (after reviewing a vendor document change)")
     .argument('[specs...]', 'spec files or folders (default: specs/)')
     .action(async (args: string[]) => {
+      const { pinSpec } = await import('../../generator/pin.ts');
       for (const file of resolveSpecFiles(args)) {
         const { changed, sha256 } = await pinSpec(file);
         process.stderr.write(`${path.relative(process.cwd(), file)}: ${changed ? `pinned to ${sha256}` : 'already pinned'}\n`);

@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
 import path from 'node:path';
 import { defaultGeneratedDir } from '../../generator/paths.ts';
-import { startHttp, startRuntime, upstreamsFromEnv } from '../../runtime/start.ts';
-import { serveStdio } from '../../runtime/mcp/stdio.ts';
-import { createLogger } from '../../runtime/ops/logging.ts';
-import pino from 'pino';
+import type { Runtime } from '../../runtime/start.ts';
+// Heavy modules load inside the action, so `--help` answers at once.
 
 export function registerServe(program: Command): void {
   program
@@ -15,9 +13,12 @@ export function registerServe(program: Command): void {
     .option('--mock', 'serve every connector against a mock upstream driven by its document')
     .option('--generated <dir>', 'folder of generated connectors', defaultGeneratedDir)
     .option('--allow-origin <origin...>', 'browser origins allowed to call /mcp (default: localhost only)')
-    .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[] }) => {
+    .option('--customer <connector=id...>', "the customer's id in a vendor, forced on customer-bound tools (mock mode: 1)")
+    .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[]; customer?: string[] }) => {
+      const { startHttp, startRuntime, upstreamsFromEnv } = await import('../../runtime/start.ts');
+      const { createLogger } = await import('../../runtime/ops/logging.ts');
       const logger = createLogger();
-      const runtime = await startRuntime({ generatedDir: path.resolve(opts.generated), mock: !!opts.mock, upstreams: upstreamsFromEnv(), logger });
+      const runtime = await startRuntime({ generatedDir: path.resolve(opts.generated), mock: !!opts.mock, upstreams: upstreamsFromEnv(), logger, customerIds: parseCustomers(opts.customer) });
       const app = await startHttp(runtime, { port: opts.port, host: opts.host, logger, ...(opts.allowOrigin ? { allowedOrigins: opts.allowOrigin } : {}) });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : opts.port;
@@ -29,22 +30,39 @@ export function registerServe(program: Command): void {
     .description('serve the connectors in generated/ over stdio, for a local desktop client')
     .option('--mock', 'serve every connector against a mock upstream driven by its document')
     .option('--generated <dir>', 'folder of generated connectors', defaultGeneratedDir)
-    .action(async (opts: { mock?: boolean; generated: string }) => {
+    .option('--customer <connector=id...>', "the customer's id in a vendor, forced on customer-bound tools (mock mode: 1)")
+    .action(async (opts: { mock?: boolean; generated: string; customer?: string[] }) => {
+      const { startRuntime, upstreamsFromEnv } = await import('../../runtime/start.ts');
+      const { serveStdio } = await import('../../runtime/mcp/stdio.ts');
+      const { createLogger } = await import('../../runtime/ops/logging.ts');
+      const { default: pino } = await import('pino');
       // stdout carries the protocol: every log line goes to stderr.
       const logger = createLogger({ destination: pino.destination(2) });
-      const runtime = await startRuntime({ generatedDir: path.resolve(opts.generated), mock: !!opts.mock, upstreams: upstreamsFromEnv(), logger });
+      const runtime = await startRuntime({ generatedDir: path.resolve(opts.generated), mock: !!opts.mock, upstreams: upstreamsFromEnv(), logger, customerIds: parseCustomers(opts.customer) });
       serveStdio(() => runtime.catalog(), runtime.callTool, { logger });
       describe(runtime, 'stdio');
     });
 }
 
-function describe(runtime: Awaited<ReturnType<typeof startRuntime>>, where: string): void {
+function parseCustomers(entries: string[] | undefined): Record<string, string> | undefined {
+  if (!entries) return undefined;
+  const out: Record<string, string> = {};
+  for (const e of entries) {
+    const m = /^([a-z][a-z0-9_]*)=(.+)$/.exec(e);
+    if (!m) throw new Error(`--customer ${e}: expected <connector>=<customer id in that vendor>, e.g. halopsa=42`);
+    out[m[1]] = m[2];
+  }
+  return out;
+}
+
+function describe(runtime: Runtime, where: string): void {
   const catalog = runtime.catalog();
   const upstreams = runtime.upstreams();
   process.stderr.write(`specgate: serving MCP on ${where}: ${catalog.connectors.length} connector(s), ${catalog.tools.length} tools\n`);
   for (const c of catalog.connectors) {
     const u = upstreams[c.model.name];
     const tools = catalog.tools.filter((t) => t.connector === c.model.name).length;
-    process.stderr.write(`  ${c.model.name}: ${tools} tools -> ${u ? `${u.url}${u.mock ? ' (mock)' : ''}` : 'no upstream configured'}\n`);
+    const customer = runtime.customerIds()[c.model.name];
+    process.stderr.write(`  ${c.model.name}: ${tools} tools -> ${u ? `${u.url}${u.mock ? ' (mock)' : ''}` : 'no upstream configured'}${customer !== undefined ? `, customer ${customer}` : ''}\n`);
   }
 }

@@ -39,7 +39,7 @@ export async function writeGenerated(outDir: string, files: Map<string, string>,
       result.unchanged.push(rel);
       continue;
     }
-    if (current !== undefined && !isGenerated(current)) foreign.push(rel);
+    if (current !== undefined && !isGenerated(current) && !inManagedFolder(root, rel)) foreign.push(rel);
     changed.push(rel);
   }
 
@@ -60,6 +60,16 @@ export async function writeGenerated(outDir: string, files: Map<string, string>,
   }
   removeEmptyFolders(root, extra);
   return result;
+}
+
+/**
+ * A file that cannot carry the header (the pruned openapi.json) is ours when it sits in a
+ * connector folder whose TypeScript files carry it.
+ */
+function inManagedFolder(root: string, rel: string): boolean {
+  if (!rel.includes('/')) return false;
+  const folder = rel.split('/')[0];
+  return listFiles(path.join(root, folder)).some((f) => f.endsWith('.ts') && isGenerated(readIfFile(path.join(root, folder, f)) ?? ''));
 }
 
 /** Files of the produced connector folders (those carrying our header) that `files` no longer has. */

@@ -12,6 +12,7 @@ import { CallCancelled, ToolCallError, describeFailure, describeHttpError, scrub
 import type { UpstreamPolicy } from '../upstream/resilience.ts';
 import { validateArguments } from './validate.ts';
 import { parseBody, shapeResult, type CallToolResult } from './shape.ts';
+import { conformResult } from './conform.ts';
 
 export interface UpstreamEvent {
   connector: string;
@@ -72,7 +73,7 @@ export async function executeTool(
     const shaped = shapeResult(tool, raw, (counts) =>
       tool.pagination && page ? nextCursor(tool.pagination, page, raw, response, counts, rt.baseUrl) : undefined,
     );
-    return shaped.result;
+    return conformResult(tool, shaped.result);
   } catch (err) {
     const message = err instanceof ToolCallError ? err.message : describeFailure(err, rt.name);
     return errorResult(scrubSecrets(message, scope.secrets));

@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { generate, type GenerateResult } from '../../generator/generate.ts';
 import { projectRoot, openapiDir } from '../../generator/paths.ts';
-import { startHttp, startRuntime, type Runtime } from '../../runtime/start.ts';
+import { startHttp, startRuntime, type Runtime, type RuntimeOptions } from '../../runtime/start.ts';
 import type { UpstreamConfig } from '../../runtime/call.ts';
 
 export const root = projectRoot;
@@ -42,9 +42,9 @@ export interface Served {
   close(): Promise<void>;
 }
 
-export async function serve(generatedDir: string, options: { mock?: boolean; upstreams?: Record<string, UpstreamConfig> } = {}): Promise<Served> {
+export async function serve(generatedDir: string, options: { mock?: boolean; upstreams?: Record<string, UpstreamConfig>; caller?: RuntimeOptions['caller'] } = {}): Promise<Served> {
   const logger = pino({ level: 'silent' });
-  const runtime = await startRuntime({ generatedDir, mock: options.mock ?? !options.upstreams, upstreams: options.upstreams, logger });
+  const runtime = await startRuntime({ generatedDir, mock: options.mock ?? !options.upstreams, upstreams: options.upstreams, logger, caller: options.caller });
   const app = await startHttp(runtime, { port: 0, host: '127.0.0.1', logger });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -1,0 +1,81 @@
+/** The bench's own logic (no timings asserted): options, statistics, the report and the synthetic catalog. */
+import { describe, expect, it } from 'vitest';
+import { parseOptions } from '../bench/options.ts';
+import { percentile, median, round } from '../bench/stats.ts';
+import { markdown, table } from '../bench/report.ts';
+import { syntheticConnectors } from '../bench/synthetic-catalog.ts';
+import { buildCatalog } from '../runtime/catalog.ts';
+
+describe('bench options', () => {
+  it('runs every section in full by default', () => {
+    const o = parseOptions([], {});
+    expect(o.short).toBe(false);
+    expect(o.sections).toEqual(['generator', 'call', 'list', 'startup']);
+    expect(o.loadSeconds).toBe(10);
+    expect(o.generateRuns).toBe(3);
+    expect(o.typecheck).toBe(true);
+  });
+
+  it('takes --short or BENCH_SHORT for CI', () => {
+    for (const o of [parseOptions(['--short'], {}), parseOptions([], { BENCH_SHORT: '1' })]) {
+      expect(o.short).toBe(true);
+      expect(o.loadSeconds).toBe(3);
+      expect(o.generateRuns).toBe(1);
+      expect(o.typecheck).toBe(false);
+    }
+    expect(parseOptions([], { BENCH_SHORT: '0' }).short).toBe(false);
+  });
+
+  it('selects sections with --only, in the fixed order, and names an unknown one', () => {
+    expect(parseOptions(['--only=startup,call'], {}).sections).toEqual(['call', 'startup']);
+    expect(() => parseOptions(['--only=call,warp'], {})).toThrow(/unknown section\(s\) warp/);
+    expect(() => parseOptions(['--fast'], {})).toThrow(/unknown argument '--fast'/);
+  });
+});
+
+describe('bench statistics', () => {
+  it('uses nearest-rank percentiles, so each value was observed', () => {
+    const samples = Array.from({ length: 100 }, (_, i) => 100 - i);
+    expect(percentile(samples, 50)).toBe(50);
+    expect(percentile(samples, 99)).toBe(99);
+    expect(percentile(samples, 100)).toBe(100);
+    expect(median([3, 1, 2])).toBe(2);
+    expect(percentile([], 50)).toBeNaN();
+    expect(round(1.23456, 3)).toBe(1.235);
+  });
+});
+
+describe('bench report', () => {
+  const rows = [
+    { section: 'generator', metric: 'generate', value: '1.5 s', target: '<= 2 s', verdict: 'met' as const },
+    { section: 'call', metric: 'a | b', value: '2x' },
+  ];
+  it('aligns the terminal table', () => {
+    const lines = table(rows).split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[2].indexOf('generate')).toBe(lines[3].indexOf('a | b'));
+  });
+
+  it('writes the machine and escapes pipes in the markdown', () => {
+    const md = markdown({
+      machine: { cpu: 'Test CPU', cores: 2, memoryGiB: 4, node: 'v20.0.0', platform: 'linux', loadAverage: { start: 5, end: 1 }, date: '2025-01-01T00:00:00.000Z' },
+      mode: 'short',
+      totalSeconds: 12,
+      sections: [{ name: 'x', rows, details: {} }],
+      failures: [{ section: 'startup', error: 'boom\nstack' }],
+    });
+    expect(md).toContain('Machine: Test CPU, 2 cores, 4 GiB memory, Node v20.0.0');
+    expect(md).toContain('| call | a \\| b | 2x |');
+    expect(md).toContain('- startup: boom');
+    expect(md).toContain('load average exceeded the core count');
+  });
+});
+
+describe('synthetic catalog', () => {
+  it('builds 1,000 distinct tools the catalog accepts', () => {
+    const catalog = buildCatalog(syntheticConnectors(1000));
+    expect(catalog.tools).toHaveLength(1000);
+    expect(catalog.connectors).toHaveLength(10);
+    expect(catalog.listEntries[0].inputSchema.type).toBe('object');
+  });
+});

@@ -14,6 +14,7 @@ import type { OpenApiDocument } from '../generator/openapi/types.ts';
 import { watchCatalog, type Catalog, type CatalogWatcher } from './catalog.ts';
 import { createToolCaller, type CallerOptions, type ToolCaller, type UpstreamConfig, type UpstreamEvent } from './call.ts';
 import { startMockUpstream, type MockUpstream } from './mock/upstream.ts';
+import { mockCustomerId } from './mock/customer.ts';
 import { buildServer } from './server.ts';
 import type { CallTool } from './mcp/types.ts';
 import { createLogger } from './ops/logging.ts';
@@ -29,7 +30,7 @@ export interface RuntimeOptions {
   /**
    * The customer this runtime acts for, by connector: the vendor's id of the MSP's customer that
    * customer-bound tools are forced to. Configuration, never a request's payload. Mock mode
-   * defaults each connector's to "1" so that every tool can be tried.
+   * defaults each mocked connector's to an id its document accepts, so that every tool can be tried.
    */
   customerIds?: Record<string, string>;
   /** Executor settings (timeouts, retries, caps, breaker); defaults in runtime/call.ts. */
@@ -61,7 +62,7 @@ export function upstreamsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<s
 
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const logger = options.logger ?? createLogger();
-  const mocks = new Map<string, { doc: string; mock: MockUpstream }>();
+  const mocks = new Map<string, { doc: string; mock: MockUpstream; customerId: string }>();
 
   async function upstreamsFor(connectors: GeneratedConnector[]): Promise<Record<string, UpstreamConfig>> {
     const out: Record<string, UpstreamConfig> = {};
@@ -79,8 +80,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         out[name] = { baseUrl: running.mock.url };
         continue;
       }
-      const mock = await startMockUpstream(JSON.parse(text) as OpenApiDocument);
-      mocks.set(name, { doc: text, mock });
+      const doc = JSON.parse(text) as OpenApiDocument;
+      const mock = await startMockUpstream(doc);
+      mocks.set(name, { doc: text, mock, customerId: mockCustomerId(c.model, doc) });
       if (running) await running.mock.close();
       out[name] = { baseUrl: mock.url };
     }
@@ -123,7 +125,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   function customerIdsFor(catalog: Catalog): Record<string, string> {
     const ids: Record<string, string> = {};
     for (const c of catalog.connectors) {
-      const id = options.customerIds?.[c.model.name] ?? (options.mock ? '1' : undefined);
+      const id = options.customerIds?.[c.model.name] ?? (where[c.model.name]?.mock ? mocks.get(c.model.name)?.customerId : undefined);
       if (id !== undefined) ids[c.model.name] = id;
     }
     return ids;

@@ -16,7 +16,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { sampleArguments } from '../test/helpers/sample-args.ts';
-import { cacheDir, CLIENT_VERSIONS, ensureCatalog, ensureClientTools, log, projectRoot, run, startServer, specgateCommand, type ClientTools, type RunningServer } from './mcp-clients.ts';
+import { cacheDir, CLIENT_VERSIONS, ensureCatalog, ensureClientTools, log, projectRoot, run, startDeadline, seconds, shown, startServer, specgateCommand, type ClientTools, type RunningServer } from './mcp-clients.ts';
 
 export const ERAS = ['legacy', 'modern'] as const;
 export type Era = (typeof ERAS)[number];
@@ -70,6 +70,8 @@ function inspectorEnv(): NodeJS.ProcessEnv {
 
 class Inspector {
   private readonly env = inspectorEnv();
+  /** How long the last call took, for the summary. */
+  lastTook = '';
   constructor(
     private readonly tools: ClientTools,
     /** The Inspector's target: a URL, or `--cwd <root> -- <command...>` for stdio. */
@@ -78,7 +80,9 @@ class Inspector {
 
   async call(era: Era, methodArgs: string[], timeoutMs = 120_000): Promise<InspectorAnswer> {
     const args = [this.tools.inspector, '--cli', '--format', 'json', '--protocol-era', era, '--stored-auth-only', ...methodArgs, ...this.target];
+    const started = Date.now();
     const r = await run(this.tools.node, args, { env: this.env, timeoutMs });
+    this.lastTook = seconds(started);
     if (r.timedOut) return { exit: 124, raw: `timed out after ${timeoutMs} ms\n${r.stderr}` };
     return parseAnswer(r.code, r.stdout, r.stderr);
   }
@@ -138,7 +142,7 @@ async function checkTransport(
 ): Promise<StepResult[]> {
   const steps: StepResult[] = [];
   const step = (name: string, problem: string | undefined, detail: string) =>
-    steps.push({ name: `${label} ${name}`, ok: !problem, detail: problem ?? detail });
+    steps.push({ name: `${label} ${name}`, ok: !problem, detail: `${problem ?? detail} (${inspector.lastTook})` });
   for (const era of ERAS) {
     const init = await inspector.call(era, ['--method', 'initialize']);
     const version = String(init.result?.protocolVersion ?? '');
@@ -165,6 +169,7 @@ async function checkTransport(
 }
 
 async function main(): Promise<number> {
+  startDeadline('inspector');
   const started = Date.now();
   const tools = await ensureClientTools();
   const catalog = await ensureCatalog();
@@ -172,7 +177,7 @@ async function main(): Promise<number> {
   const steps: StepResult[] = [];
   try {
     server = await startServer(catalog);
-    log(`\n=== inspector ${CLIENT_VERSIONS.inspector} --cli: ${server.url} and stdio (catalog ${path.relative(projectRoot, catalog)})`);
+    log(`\n=== inspector ${CLIENT_VERSIONS.inspector} --cli: ${server.url} and stdio (catalog ${shown(catalog)})`);
     const http = new Inspector(tools, [server.url]);
     const listed = await http.call('modern', ['--method', 'tools/list']);
     const all = toolsOf(listed);

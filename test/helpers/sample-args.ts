@@ -16,6 +16,8 @@ export function sampleValue(schema: Schema, root: Schema, depth = 0): unknown {
   if (s.default !== undefined) return s.default;
   if (s.const !== undefined) return s.const;
   if (Array.isArray(s.enum) && s.enum.length) return s.enum.find((v: unknown) => v !== null) ?? s.enum[0];
+  // Vendors' examples are sometimes invalid for their own formats (a UUID one digit short).
+  if (s.format === 'uuid') return '00000000-0000-4000-8000-000000000001';
   if (Array.isArray(s.examples) && s.examples.length) return s.examples[0];
   for (const k of ['oneOf', 'anyOf'] as const) if (Array.isArray(s[k]) && s[k].length) return sampleValue(s[k][0], root, depth + 1);
   if (Array.isArray(s.allOf) && s.allOf.length) return sampleValue(Object.assign({}, ...s.allOf.map((x: Schema) => resolve(x, root))), root, depth + 1);

@@ -8,6 +8,7 @@ import { registerCheck } from './commands/check.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerPin } from './commands/pin.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerDocs } from './commands/docs.ts';
 
 const program = new Command()
   .name('specgate')
@@ -22,6 +23,7 @@ registerCheck(program);
 registerGenerate(program);
 registerPin(program);
 registerServe(program);
+registerDocs(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -49,6 +49,14 @@ describe.skipIf(!haveVendorDocs || specFiles.length === 0)(`the catalog in specs
     }
   });
 
+  it('has a catalog page that matches what is served (specgate docs --check)', async () => {
+    const { renderCatalogPage } = await import('../generator/catalog-page.ts');
+    const links = Object.fromEntries(catalog.connectors.map((c) => [c.model.name, `connectors/${c.model.name}.md`]).filter(([n]) => fs.existsSync(path.join(root, 'docs', 'connectors', `${n}.md`))));
+    const page = renderCatalogPage(catalog.connectors.map((c) => c.model), links);
+    expect(fs.readFileSync(path.join(root, 'docs', 'catalog.md'), 'utf8')).toBe(page);
+    for (const t of catalog.tools) expect(page).toContain(`| \`${t.name}\` |`);
+  });
+
   it('lists the same tools to a 2026-era and a 2025-era client', async () => {
     const modern = await listAll(client);
     const legacy = await legacyClient(served.url);

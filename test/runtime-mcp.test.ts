@@ -211,6 +211,20 @@ describe('transport rules (raw HTTP)', () => {
     expect(body.error.message).toContain('1999-01-01');
     expect(body.error.data.supported).toContain('2026-07-28');
     expect(body.error.data.supported).toContain('2025-06-18');
+    expect(body.id).toBe(7); // error responses echo the request id
+  });
+
+  it('tells a 2026-era request with an unsupported version what server/discover announces', async () => {
+    const discover = JSON.stringify({
+      jsonrpc: '2.0', id: 301, method: 'server/discover',
+      params: { _meta: { 'io.modelcontextprotocol/protocolVersion': 'v999.0.0' } },
+    });
+    const response = await post(discover, { 'mcp-protocol-version': 'v999.0.0' });
+    expect(response.status).toBe(400);
+    const body = await readJson(response);
+    expect(body.id).toBe(301);
+    expect(body.error.code).toBe(-32022);
+    expect(body.error.data.supported).toEqual(['2026-07-28']);
   });
 
   it('rejects JSON-RPC batches', async () => {

@@ -64,11 +64,23 @@ export function normalizeAllowedOrigins(entries: string[]): string[] {
   });
 }
 
-function jsonRpcError(reply: FastifyReply, status: number, code: number, message: string, data?: unknown) {
+function jsonRpcError(reply: FastifyReply, status: number, code: number, message: string, data?: unknown, id: string | number | null = null) {
   return reply
     .code(status)
     .type('application/json')
-    .send({ jsonrpc: '2.0', error: { code, message, ...(data !== undefined && { data }) }, id: null });
+    .send({ jsonrpc: '2.0', error: { code, message, ...(data !== undefined && { data }) }, id });
+}
+
+/** The request's JSON-RPC id when the body has a usable one: error responses must echo it. */
+function requestIdOf(body: unknown): string | number | null {
+  const id = (body as { id?: unknown } | null | undefined)?.id;
+  return typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id)) ? id : null;
+}
+
+/** Whether the body carries the 2026-07-28 per-request envelope (`params._meta` protocol version). */
+function hasModernEnvelope(body: unknown): boolean {
+  const meta = (body as { params?: { _meta?: Record<string, unknown> } } | null | undefined)?.params?._meta;
+  return typeof meta?.['io.modelcontextprotocol/protocolVersion'] === 'string';
 }
 
 function toWebRequest(request: FastifyRequest, body: Buffer | undefined, signal: AbortSignal): Request {
@@ -104,11 +116,6 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
 
   const serve = async (request: FastifyRequest, reply: FastifyReply) => {
     const raw = Buffer.isBuffer(request.body) ? request.body : undefined;
-    const versionHeader = request.headers['mcp-protocol-version'];
-    if (typeof versionHeader === 'string' && !ACCEPTED_PROTOCOL_VERSIONS.includes(versionHeader.trim())) {
-      const error = new UnsupportedProtocolVersionError({ supported: [...ACCEPTED_PROTOCOL_VERSIONS], requested: versionHeader });
-      return jsonRpcError(reply, 400, error.code, `Unsupported MCP-Protocol-Version header: ${versionHeader}`, error.data);
-    }
     let parsedBody: unknown;
     if (request.method === 'POST' && isJsonContentType(request.headers['content-type'])) {
       try {
@@ -119,6 +126,13 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
       if (Array.isArray(parsedBody)) {
         return jsonRpcError(reply, 400, -32600, 'Invalid Request: JSON-RPC batches are not supported; send one message per request');
       }
+    }
+    const versionHeader = request.headers['mcp-protocol-version'];
+    if (typeof versionHeader === 'string' && !ACCEPTED_PROTOCOL_VERSIONS.includes(versionHeader.trim())) {
+      // A 2026-era request hears the versions server/discover announces; a 2025-era one all we accept.
+      const supported = hasModernEnvelope(parsedBody) ? [...MODERN_PROTOCOL_VERSIONS] : [...ACCEPTED_PROTOCOL_VERSIONS];
+      const error = new UnsupportedProtocolVersionError({ supported, requested: versionHeader });
+      return jsonRpcError(reply, 400, error.code, `Unsupported MCP-Protocol-Version header: ${versionHeader}`, error.data, requestIdOf(parsedBody));
     }
     // Abort the exchange when the client goes away before the response is complete.
     const abort = new AbortController();

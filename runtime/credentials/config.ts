@@ -1,0 +1,153 @@
+/**
+ * The upstream configuration file, until the tenant store exists: per connector, where its calls
+ * go (a base URL, or the document's server template filled with variables, or a region) and the
+ * vendor credential. Secrets are meant to come from the environment (`${HALO_CLIENT_SECRET}`);
+ * a literal secret is accepted but warned about, since the file then is a secret itself.
+ */
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { LineCounter, isMap, isScalar, parseDocument, type Document, type Node } from 'yaml';
+import type { VendorCredential } from './types.ts';
+
+export interface UpstreamEntry {
+  baseUrl?: string;
+  variables?: Record<string, string>;
+  region?: string;
+  credential?: VendorCredential;
+}
+
+export interface LoadOptions {
+  /** Hears warnings (literal secrets); default: written to stderr. */
+  warn?: (message: string) => void;
+}
+
+export const CONFIG_SCHEMA_FILE = fileURLToPath(new URL('./config.schema.json', import.meta.url));
+
+/** Fields whose value is a secret: a literal here is warned about. */
+const SECRET_FIELDS = new Set(['key', 'token', 'password', 'privateKey', 'clientSecret']);
+const ENV_REF = /\$\{([^}]*)\}/g;
+
+export class UpstreamConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid upstream configuration:\n${problems.join('\n')}`);
+    this.name = 'UpstreamConfigError';
+    this.problems = problems;
+  }
+}
+
+let validator: ValidateFunction | undefined;
+function validate(): ValidateFunction {
+  if (!validator) {
+    const ajv = new Ajv2020({ allErrors: true, strict: true, discriminator: true });
+    validator = ajv.compile(JSON.parse(fs.readFileSync(CONFIG_SCHEMA_FILE, 'utf8')) as object);
+  }
+  return validator;
+}
+
+/** Reads, validates and expands the file; connectors in sorted order. Throws UpstreamConfigError with file:line:col. */
+export function loadUpstreamConfig(file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Record<string, UpstreamEntry> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : (e as Error).message;
+    throw new UpstreamConfigError([`${file}: cannot read the upstream configuration: ${reason}`]);
+  }
+  return parseUpstreamConfig(file, text, env, options);
+}
+
+export function parseUpstreamConfig(file: string, text: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Record<string, UpstreamEntry> {
+  const warn = options.warn ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const where = (p: Array<string | number>) => {
+    const { line, col } = lineCounter.linePos(offsetOf(doc, p));
+    return `${file}:${line}:${col}`;
+  };
+  if (doc.errors.length) {
+    throw new UpstreamConfigError(doc.errors.map((e) => {
+      const { line, col } = lineCounter.linePos(e.pos[0]);
+      return `${file}:${line}:${col}: ${e.message.split('\n')[0]}`;
+    }));
+  }
+  const data: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  const check = validate();
+  if (!check(data)) {
+    throw new UpstreamConfigError((check.errors ?? []).map((e) => {
+      const p = pathOf(e);
+      return `${where(p)}: ${p.join('.') || '(top level)'}: ${explain(e)}`;
+    }).sort());
+  }
+
+  const problems: string[] = [];
+  const expand = (value: string, p: Array<string | number>): string => {
+    const field = String(p[p.length - 1]);
+    if (SECRET_FIELDS.has(field) && !/\$\{[^}]*\}/.test(value)) {
+      warn(`${where(p)}: ${p.join('.')} is a literal secret; prefer \${ENV_VAR} so the file holds no secret`);
+    }
+    return value.replace(ENV_REF, (_, name: string) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+        problems.push(`${where(p)}: ${p.join('.')}: \${${name}} is not an environment variable name`);
+        return '';
+      }
+      const v = env[name];
+      if (v === undefined || v === '') problems.push(`${where(p)}: ${p.join('.')}: the environment variable ${name} is not set`);
+      return v ?? '';
+    });
+  };
+  const upstreams = (data as { upstreams: Record<string, Record<string, unknown>> }).upstreams;
+  const out: Record<string, UpstreamEntry> = {};
+  for (const name of Object.keys(upstreams).sort()) {
+    out[name] = expandDeep(upstreams[name], ['upstreams', name], expand) as UpstreamEntry;
+  }
+  if (problems.length) throw new UpstreamConfigError(problems);
+  return out;
+}
+
+function expandDeep(value: unknown, p: Array<string | number>, expand: (v: string, p: Array<string | number>) => string): unknown {
+  if (typeof value === 'string') return expand(value, p);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandDeep(v, [...p, k], expand)]));
+  }
+  return value;
+}
+
+function pathOf(e: ErrorObject): string[] {
+  const p = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (e.keyword === 'additionalProperties') p.push(String((e.params as { additionalProperty: string }).additionalProperty));
+  if (e.keyword === 'propertyNames') p.push(String((e.params as { propertyName: string }).propertyName));
+  return p;
+}
+
+function explain(e: ErrorObject): string {
+  const params = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperties': return 'is not a known setting';
+    case 'required': return `needs ${String(params.missingProperty)}`;
+    case 'discriminator': return params.error === 'mapping'
+      ? `kind ${JSON.stringify(params.tagValue)} is not one of apiKey, bearer, basic, connectwise, oauth2-client-credentials`
+      : 'needs a kind (apiKey, bearer, basic, connectwise, oauth2-client-credentials)';
+    case 'propertyNames': return 'a connector name is lower-case letters, digits and underscores';
+    default: return e.message ?? e.keyword;
+  }
+}
+
+/** Offset of the node (or its key) at a path, or of the nearest parent that exists. */
+function offsetOf(doc: Document, p: Array<string | number>): number {
+  let node: Node | null = doc.contents as Node | null;
+  let at = node?.range?.[0] ?? 0;
+  for (const seg of p) {
+    if (isMap(node)) {
+      const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === String(seg));
+      if (!pair) break;
+      at = (pair.key as Node).range?.[0] ?? at;
+      node = pair.value as Node | null;
+      if (isScalar(node) && node.range) at = node.range[0];
+    } else {
+      break;
+    }
+  }
+  return at;
+}

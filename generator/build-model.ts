@@ -19,6 +19,7 @@ export const TOOL_NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
 export const PROPERTY_KEY_RE = /^[a-zA-Z0-9_.-]{1,64}$/;
 export const DEFAULT_MAX_DEFINITION_TOKENS = 1500;
 const MAX_DESCRIPTION = 1024;
+const OUTPUT_MAX_DEFS = 12;
 
 /** Headers that HTTP or the credential broker owns; OpenAPI itself says to ignore the first three. */
 const RESERVED_HEADERS = new Set(['accept', 'content-type', 'authorization']);
@@ -222,7 +223,10 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
     }
 
     const shape = buildShape(t, at, fail);
-    const outConv = new SchemaConverter(doc.document, { mode: 'output' });
+    // Output schemas describe, they are not enforced upstream: a bounded expansion keeps a tool
+    // whose response reaches half the vendor's schemas (GitHub's repository object) affordable
+    // in a client's context. Deeper definitions become `{}` (any value).
+    const outConv = new SchemaConverter(doc.document, { mode: 'output', maxDefs: OUTPUT_MAX_DEFS });
     const raw = op.method === 'HEAD' || !op.responseSchema ? {} : asObject(outConv.convert(op.responseSchema));
     const allOutDefs = outConv.defs();
     let result: Record<string, unknown> = raw;

@@ -63,7 +63,7 @@ export function parseUpstreamConfig(file: string, text: string, env: NodeJS.Proc
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const where = (p: Array<string | number>) => {
-    const { line, col } = lineCounter.linePos(offsetOf(doc, p));
+    const { line, col } = lineCounter.linePos(offsetOf(doc, p, 'value'));
     return `${file}:${line}:${col}`;
   };
   if (doc.errors.length) {
@@ -75,10 +75,14 @@ export function parseUpstreamConfig(file: string, text: string, env: NodeJS.Proc
   const data: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
   const check = validate();
   if (!check(data)) {
-    throw new UpstreamConfigError((check.errors ?? []).map((e) => {
+    // Errors inside propertyNames repeat what its own error says better.
+    const issues = (check.errors ?? []).filter((e) => e.propertyName === undefined).map((e) => {
       const p = pathOf(e);
-      return `${where(p)}: ${p.join('.') || '(top level)'}: ${explain(e)}`;
-    }).sort());
+      const pos = lineCounter.linePos(offsetOf(doc, pointAt(e, p), e.keyword === 'additionalProperties' ? 'key' : 'value'));
+      return { pos, text: `${file}:${pos.line}:${pos.col}: ${p.join('.') || '(top level)'}: ${explain(e)}` };
+    });
+    issues.sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+    throw new UpstreamConfigError(issues.map((i) => i.text));
   }
 
   const problems: string[] = [];
@@ -121,6 +125,11 @@ function pathOf(e: ErrorObject): string[] {
   return p;
 }
 
+/** Where to point: a wrong `kind` at its value, everything else at the object or key the error names. */
+function pointAt(e: ErrorObject, p: string[]): string[] {
+  return e.keyword === 'discriminator' ? [...p, String((e.params as { tag: string }).tag)] : p;
+}
+
 function explain(e: ErrorObject): string {
   const params = e.params as Record<string, unknown>;
   switch (e.keyword) {
@@ -134,8 +143,8 @@ function explain(e: ErrorObject): string {
   }
 }
 
-/** Offset of the node (or its key) at a path, or of the nearest parent that exists. */
-function offsetOf(doc: Document, p: Array<string | number>): number {
+/** Offset of a scalar value (or of the key, for collections and when asked) at a path, or of the nearest parent that exists. */
+function offsetOf(doc: Document, p: Array<string | number>, want: 'key' | 'value'): number {
   let node: Node | null = doc.contents as Node | null;
   let at = node?.range?.[0] ?? 0;
   for (const seg of p) {
@@ -144,7 +153,7 @@ function offsetOf(doc: Document, p: Array<string | number>): number {
       if (!pair) break;
       at = (pair.key as Node).range?.[0] ?? at;
       node = pair.value as Node | null;
-      if (isScalar(node) && node.range) at = node.range[0];
+      if (want === 'value' && isScalar(node) && node.range) at = node.range[0];
     } else {
       break;
     }

@@ -47,8 +47,9 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
         signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
       });
     } catch (err) {
-      const e = err as { name?: string; cause?: { code?: string } };
-      throw new CredentialError(`${where} failed: ${e.name === 'TimeoutError' ? 'timed out' : e.cause?.code ?? e.name ?? 'network error'}`);
+      const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+      const why = e.name === 'TimeoutError' ? 'timed out' : e.cause?.code ?? e.cause?.message ?? e.message ?? 'network error';
+      throw new CredentialError(`${where} failed: ${why}`);
     }
     const text = await res.text().catch(() => '');
     const body = parseJson(text);

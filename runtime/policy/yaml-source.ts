@@ -110,5 +110,5 @@ function innerOffset(text: string, node: Scalar, inner: number): number {
     return start;
   }
   const quote = type === 'QUOTE_DOUBLE' || type === 'QUOTE_SINGLE' ? 1 : 0;
-  return Math.min(start + quote + inner, Math.max(start, end - 1));
+  return Math.min(start + quote + inner, Math.max(start, end));
 }

@@ -1,0 +1,90 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import type { Schema } from './schema.ts';
+import { migrateToLatest } from './migrations/index.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Store {
+  db: Kysely<Schema>;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_STORE_URL = 'sqlite:.specgate/specgate.db';
+
+export interface OpenStoreOptions {
+  /** Apply pending migrations before returning (default true: one command starts everything). */
+  migrate?: boolean;
+  /** PostgreSQL pool size (default 10). */
+  poolSize?: number;
+}
+
+/**
+ * Opens `sqlite:<path>` (`sqlite::memory:` for an in-memory database) or `postgres://…` /
+ * `postgresql://…`. Bad URLs are refused with the URL named.
+ */
+export async function openStore(url: string = DEFAULT_STORE_URL, opts: OpenStoreOptions = {}): Promise<Store> {
+  const store = url.startsWith('sqlite:') ? openSqlite(url.slice('sqlite:'.length))
+    : /^postgres(ql)?:\/\//.test(url) ? openPostgres(url, opts.poolSize ?? 10)
+    : null;
+  if (!store) throw new Error(`store URL "${url}" is not supported: use sqlite:<path>, sqlite::memory: or postgres://user@host:port/db`);
+  if (opts.migrate ?? true) {
+    try { await migrateToLatest(store.db); } catch (err) { await store.close(); throw err; }
+  }
+  return store;
+}
+
+function openSqlite(file: string): Store {
+  if (!file) throw new Error('store URL "sqlite:" names no file: use sqlite:<path> or sqlite::memory:');
+  const memory = file === ':memory:';
+  if (!memory) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const database = new Database(file);
+  // WAL lets readers run beside the writer; FULL syncs each commit so a metering or audit row
+  // written before the answer survives a power cut; busy_timeout makes a second process wait
+  // for the write lock instead of failing at once.
+  if (!memory) database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = FULL');
+  database.pragma('busy_timeout = 5000');
+  database.pragma('foreign_keys = ON');
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
+  return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+function openPostgres(url: string, max: number): Store {
+  const pool = new pg.Pool({ connectionString: url, max });
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres', close: () => db.destroy() };
+}
+
+/**
+ * Runs `fn` in a transaction that holds a write lock named `key` from its first statement, so
+ * read-then-write sequences (the audit chain head) cannot interleave across processes or
+ * runtime instances. SQLite: BEGIN IMMEDIATE (takes the database write lock up front; a deferred
+ * BEGIN would fail with SQLITE_BUSY when upgrading a stale read snapshot). PostgreSQL: a
+ * transaction-scoped advisory lock on the key's hash, released by commit or rollback.
+ */
+export async function withWriteLock<T>(store: Store, key: string, fn: (trx: Kysely<Schema>) => Promise<T>): Promise<T> {
+  if (store.dialect === 'postgres') {
+    return store.db.transaction().execute(async (trx: Transaction<Schema>) => {
+      await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(trx);
+      return fn(trx);
+    });
+  }
+  // Kysely's SQLite driver holds one connection per instance, so this also serialises callers in
+  // this process; the raw BEGIN IMMEDIATE covers other processes on the same file.
+  return store.db.connection().execute(async (conn) => {
+    await sql`begin immediate`.execute(conn);
+    try {
+      const out = await fn(conn);
+      await sql`commit`.execute(conn);
+      return out;
+    } catch (err) {
+      await sql`rollback`.execute(conn).catch(() => undefined);
+      throw err;
+    }
+  });
+}

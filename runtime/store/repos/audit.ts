@@ -1,0 +1,114 @@
+import { withWriteLock, type Store } from '../db.ts';
+import type { AuditTable } from '../schema.ts';
+import { canonicalJson, sha256Hex } from '../canonical.ts';
+
+/** An audit record: any JSON object. These optional string fields are also indexed for search. */
+export type AuditRecord = Record<string, unknown> & { customer?: string; subject?: string; connector?: string; tool?: string };
+
+export interface AuditEntry { tenantId: string; seq: number; at: string; record: AuditRecord; prevHash: string; hash: string }
+
+export type VerifyAuditResult =
+  | { ok: true; checked: number }
+  | { ok: false; tenantId: string; seq: number; reason: string; checked: number };
+
+export interface AuditQuery {
+  tenant: string;
+  customer?: string;
+  subject?: string;
+  connector?: string;
+  tool?: string;
+  /** Inclusive ISO lower bound on `at`. */
+  from?: string;
+  /** Exclusive ISO upper bound on `at`. */
+  to?: string;
+  limit?: number;
+}
+
+const GENESIS = '0'.repeat(64);
+const PAGE = 500;
+
+// What the hash covers: everything in the row except the hash itself, so editing any column
+// (including the time or the chain link) breaks verification at that row.
+function entryHash(prevHash: string, tenantId: string, seq: number, at: string, recordJson: string): string {
+  return sha256Hex(prevHash + canonicalJson({ at, record: JSON.parse(recordJson) as unknown, seq, tenant: tenantId }));
+}
+
+function indexed(record: AuditRecord) {
+  const pick = (k: string) => (typeof record[k] === 'string' ? (record[k] as string) : null);
+  return { customer_id: pick('customer'), subject: pick('subject'), connector: pick('connector'), tool: pick('tool') };
+}
+
+export function auditRepo(store: Store, now: () => Date = () => new Date()) {
+  const { db } = store;
+  return {
+    /**
+     * Appends to the tenant's chain. The head read and the insert run under one write lock per
+     * tenant so two instances can never both link to the same predecessor.
+     */
+    async append(tenantId: string, record: AuditRecord): Promise<AuditEntry> {
+      if (!record || typeof record !== 'object' || Array.isArray(record)) throw new Error(`audit record for tenant ${tenantId} must be a JSON object`);
+      const recordJson = canonicalJson(record);
+      return withWriteLock(store, `audit:${tenantId}`, async (trx) => {
+        const head = await trx.selectFrom('audit').select(['seq', 'hash'])
+          .where('tenant_id', '=', tenantId).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+        const seq = (head?.seq ?? 0) + 1;
+        const prevHash = head?.hash ?? GENESIS;
+        const at = now().toISOString();
+        const hash = entryHash(prevHash, tenantId, seq, at, recordJson);
+        await trx.insertInto('audit').values({
+          tenant_id: tenantId, seq, at, record: recordJson, ...indexed(record), prev_hash: prevHash, hash,
+        }).execute();
+        return { tenantId, seq, at, record: JSON.parse(recordJson) as AuditRecord, prevHash, hash };
+      });
+    },
+
+    /** Walks each chain (one tenant or all) from genesis; reports the first row that does not hold. */
+    async verify(tenantId?: string): Promise<VerifyAuditResult> {
+      const tenants = tenantId !== undefined ? [tenantId]
+        : (await db.selectFrom('audit').select('tenant_id').distinct().orderBy('tenant_id').execute()).map((r) => r.tenant_id);
+      let checked = 0;
+      for (const t of tenants) {
+        let prevHash = GENESIS;
+        let expectSeq = 1;
+        for (;;) {
+          const rows = await db.selectFrom('audit').selectAll().where('tenant_id', '=', t).where('seq', '>=', expectSeq)
+            .orderBy('seq').limit(PAGE).execute();
+          for (const row of rows) {
+            const problem = checkRow(row, expectSeq, prevHash);
+            if (problem) return { ok: false, tenantId: t, seq: expectSeq, reason: problem, checked };
+            prevHash = row.hash;
+            expectSeq++;
+            checked++;
+          }
+          if (rows.length < PAGE) break;
+        }
+      }
+      return { ok: true, checked };
+    },
+
+    async search(q: AuditQuery): Promise<AuditEntry[]> {
+      let query = db.selectFrom('audit').selectAll().where('tenant_id', '=', q.tenant);
+      if (q.customer !== undefined) query = query.where('customer_id', '=', q.customer);
+      if (q.subject !== undefined) query = query.where('subject', '=', q.subject);
+      if (q.connector !== undefined) query = query.where('connector', '=', q.connector);
+      if (q.tool !== undefined) query = query.where('tool', '=', q.tool);
+      if (q.from !== undefined) query = query.where('at', '>=', q.from);
+      if (q.to !== undefined) query = query.where('at', '<', q.to);
+      const rows = await query.orderBy('seq').limit(q.limit ?? 1000).execute();
+      return rows.map((r) => ({ tenantId: r.tenant_id, seq: r.seq, at: r.at, record: JSON.parse(r.record) as AuditRecord, prevHash: r.prev_hash, hash: r.hash }));
+    },
+  };
+}
+
+function checkRow(row: AuditTable, expectSeq: number, prevHash: string): string | null {
+  if (row.seq !== expectSeq) return `seq ${expectSeq} is missing (next stored seq is ${row.seq})`;
+  if (row.prev_hash !== prevHash) return `prev_hash does not link to seq ${expectSeq - 1}`;
+  let record: AuditRecord;
+  try { record = JSON.parse(row.record) as AuditRecord; } catch { return 'record is not valid JSON'; }
+  if (entryHash(prevHash, row.tenant_id, row.seq, row.at, row.record) !== row.hash) return 'hash does not match the row contents';
+  const cols = indexed(record);
+  for (const k of Object.keys(cols) as (keyof typeof cols)[]) {
+    if (row[k] !== cols[k]) return `indexed column ${k} does not match the record`;
+  }
+  return null;
+}

@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import type { Store } from '../db.ts';
+
+export interface Tenant { id: string; name: string; createdAt: string }
+export interface Customer { id: string; tenantId: string; name: string; createdAt: string }
+
+export function tenantsRepo(store: Store, now: () => Date = () => new Date()) {
+  const { db } = store;
+  return {
+    async createTenant(input: { name: string; id?: string }): Promise<Tenant> {
+      const row = { id: input.id ?? randomUUID(), name: requireText(input.name, 'tenant name'), created_at: now().toISOString() };
+      await db.insertInto('tenants').values(row).execute();
+      return { id: row.id, name: row.name, createdAt: row.created_at };
+    },
+    async listTenants(): Promise<Tenant[]> {
+      const rows = await db.selectFrom('tenants').selectAll().orderBy('id').execute();
+      return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at }));
+    },
+    async createCustomer(input: { tenantId: string; name: string; id?: string }): Promise<Customer> {
+      const row = { id: input.id ?? randomUUID(), tenant_id: input.tenantId, name: requireText(input.name, 'customer name'), created_at: now().toISOString() };
+      await db.insertInto('customers').values(row).execute();
+      return { id: row.id, tenantId: row.tenant_id, name: row.name, createdAt: row.created_at };
+    },
+    async listCustomers(tenantId: string): Promise<Customer[]> {
+      const rows = await db.selectFrom('customers').selectAll().where('tenant_id', '=', tenantId).orderBy('id').execute();
+      return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id, name: r.name, createdAt: r.created_at }));
+    },
+    /** Records (or replaces) which id the customer has in a vendor's system. */
+    async setVendorId(customerId: string, connector: string, vendorId: string): Promise<void> {
+      await db.insertInto('customer_vendor_ids')
+        .values({ customer_id: customerId, connector, vendor_id: requireText(vendorId, 'vendor id') })
+        .onConflict((oc) => oc.columns(['customer_id', 'connector']).doUpdateSet({ vendor_id: vendorId }))
+        .execute();
+    },
+    /** The customer's id in the vendor behind `connector`, scoped to the tenant so ids never cross tenants. */
+    async vendorId(tenantId: string, customerId: string, connector: string): Promise<string | undefined> {
+      const row = await db.selectFrom('customer_vendor_ids as v')
+        .innerJoin('customers as c', 'c.id', 'v.customer_id')
+        .select('v.vendor_id')
+        .where('c.tenant_id', '=', tenantId).where('v.customer_id', '=', customerId).where('v.connector', '=', connector)
+        .executeTakeFirst();
+      return row?.vendor_id;
+    },
+    /** Reverse lookup: which of this tenant's customers owns a vendor-side id. */
+    async customerByVendorId(tenantId: string, connector: string, vendorId: string): Promise<string | undefined> {
+      const row = await db.selectFrom('customer_vendor_ids as v')
+        .innerJoin('customers as c', 'c.id', 'v.customer_id')
+        .select('c.id')
+        .where('c.tenant_id', '=', tenantId).where('v.connector', '=', connector).where('v.vendor_id', '=', vendorId)
+        .orderBy('c.id')
+        .executeTakeFirst();
+      return row?.id;
+    },
+  };
+}
+
+export function requireText(value: string, what: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new Error(`${what} must be a non-empty string`);
+  return value;
+}

@@ -1,0 +1,90 @@
+import type { Store } from '../db.ts';
+
+export interface UsageRecord {
+  callId: string;
+  tenantId: string;
+  customerId?: string | null;
+  subject?: string | null;
+  connector: string;
+  tool: string;
+  outcome: string;
+  latencyMs: number;
+  upstreamBytes: number;
+  units: number;
+  /** ISO timestamp; defaults to now. */
+  at?: string;
+}
+
+export interface UsageReportRow {
+  customerId: string | null;
+  connector: string;
+  tool: string;
+  outcome: string;
+  calls: number;
+  units: number;
+  upstreamBytes: number;
+  latencyMsTotal: number;
+}
+
+const CSV_COLUMNS = ['call_id', 'tenant_id', 'customer_id', 'subject', 'connector', 'tool', 'outcome', 'latency_ms', 'upstream_bytes', 'units', 'at'] as const;
+
+export function usageRepo(store: Store, now: () => Date = () => new Date()) {
+  const { db } = store;
+  return {
+    /**
+     * Writes the metering record for one execution. Idempotent on callId: a retry of the same call
+     * is not billed twice and returns `inserted: false`. The promise resolves only after the commit
+     * (synchronous=FULL on SQLite, synchronous_commit on PostgreSQL), so awaiting it before
+     * answering the client means the record survives a crash right after the answer.
+     */
+    async record(rec: UsageRecord): Promise<{ inserted: boolean }> {
+      for (const k of ['latencyMs', 'upstreamBytes', 'units'] as const) {
+        if (!Number.isInteger(rec[k]) || rec[k] < 0) throw new Error(`usage record ${rec.callId}: ${k} must be a non-negative integer, got ${rec[k]}`);
+      }
+      if (!rec.callId) throw new Error('usage record has no callId');
+      const res = await db.insertInto('usage').values({
+        call_id: rec.callId, tenant_id: rec.tenantId, customer_id: rec.customerId ?? null, subject: rec.subject ?? null,
+        connector: rec.connector, tool: rec.tool, outcome: rec.outcome, latency_ms: rec.latencyMs,
+        upstream_bytes: rec.upstreamBytes, units: rec.units, at: rec.at ?? now().toISOString(),
+      }).onConflict((oc) => oc.column('call_id').doNothing()).executeTakeFirst();
+      return { inserted: Number(res.numInsertedOrUpdatedRows ?? 0) === 1 };
+    },
+    /** Totals per customer, connector, tool and outcome for [from, to), in a stable order. */
+    async report(tenantId: string, from: string, to: string): Promise<UsageReportRow[]> {
+      const rows = await db.selectFrom('usage')
+        .select((eb) => [
+          'customer_id', 'connector', 'tool', 'outcome',
+          eb.fn.countAll().as('calls'),
+          eb.fn.sum<number>('units').as('units'),
+          eb.fn.sum<number>('upstream_bytes').as('upstream_bytes'),
+          eb.fn.sum<number>('latency_ms').as('latency_ms'),
+        ])
+        .where('tenant_id', '=', tenantId).where('at', '>=', from).where('at', '<', to)
+        .groupBy(['customer_id', 'connector', 'tool', 'outcome'])
+        .orderBy('customer_id').orderBy('connector').orderBy('tool').orderBy('outcome')
+        .execute();
+      // PostgreSQL returns count/sum as strings (bigint/numeric); normalise to numbers.
+      return rows.map((r) => ({
+        customerId: r.customer_id, connector: r.connector, tool: r.tool, outcome: r.outcome,
+        calls: Number(r.calls), units: Number(r.units), upstreamBytes: Number(r.upstream_bytes), latencyMsTotal: Number(r.latency_ms),
+      }));
+    },
+    /** Raw records for [from, to) as RFC 4180 CSV (header row, CRLF), ordered by time then call id. */
+    async exportCsv(tenantId: string, from: string, to: string): Promise<string> {
+      const rows = await db.selectFrom('usage').select(CSV_COLUMNS)
+        .where('tenant_id', '=', tenantId).where('at', '>=', from).where('at', '<', to)
+        .orderBy('at').orderBy('call_id').execute();
+      const lines = [CSV_COLUMNS.join(',')];
+      for (const r of rows) lines.push(CSV_COLUMNS.map((c) => csvField(r[c])).join(','));
+      return lines.join('\r\n') + '\r\n';
+    },
+  };
+}
+
+function csvField(v: string | number | null): string {
+  if (v === null) return '';
+  const s = String(v);
+  // Quote anything a spreadsheet could misread; a leading = + - @ is neutralised against formula injection.
+  const safe = /^[=+\-@\t\r]/.test(s) && typeof v === 'string' ? `'${s}` : s;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}

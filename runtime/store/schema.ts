@@ -1,0 +1,77 @@
+// Table types for the governance store. Timestamps are ISO-8601 UTC strings (`Date#toISOString`):
+// they sort lexicographically in both SQLite and PostgreSQL, so range queries need no dialect code.
+
+export interface TenantsTable { id: string; name: string; created_at: string }
+export interface CustomersTable { id: string; tenant_id: string; name: string; created_at: string }
+export interface CustomerVendorIdsTable { customer_id: string; connector: string; vendor_id: string }
+export interface ApiKeysTable {
+  id: string;
+  tenant_id: string;
+  subject: string;
+  /** JSON array of role names. */
+  roles: string;
+  /** Hex HMAC-SHA256 of the full plaintext key; the plaintext is never stored. */
+  hash: string;
+  prefix: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  created_at: string;
+}
+export interface CredentialsTable {
+  tenant_id: string;
+  connector: string;
+  ciphertext: string;
+  key_id: string;
+  updated_at: string;
+}
+export interface EntitlementsTable { tenant_id: string; connector: string; tool_glob: string }
+export interface QuotasTable {
+  tenant_id: string;
+  /** '*', '<connector>' or '<connector>/<tool>'. */
+  scope: string;
+  /** 'day' | 'month' (free text: the runtime decides how it maps to period_start). */
+  period: string;
+  limit: number;
+}
+export interface QuotaCountersTable { tenant_id: string; scope: string; period_start: string; used: number }
+export interface UsageTable {
+  call_id: string;
+  tenant_id: string;
+  customer_id: string | null;
+  subject: string | null;
+  connector: string;
+  tool: string;
+  outcome: string;
+  latency_ms: number;
+  upstream_bytes: number;
+  units: number;
+  at: string;
+}
+export interface AuditTable {
+  tenant_id: string;
+  /** 1-based, contiguous per tenant: each tenant has its own chain. */
+  seq: number;
+  at: string;
+  /** Canonical JSON of the record (sorted keys). */
+  record: string;
+  // Copies of record fields so search can use indexes; verify checks they still match the record.
+  customer_id: string | null;
+  subject: string | null;
+  connector: string | null;
+  tool: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface Schema {
+  tenants: TenantsTable;
+  customers: CustomersTable;
+  customer_vendor_ids: CustomerVendorIdsTable;
+  api_keys: ApiKeysTable;
+  credentials: CredentialsTable;
+  entitlements: EntitlementsTable;
+  quotas: QuotasTable;
+  quota_counters: QuotaCountersTable;
+  usage: UsageTable;
+  audit: AuditTable;
+}

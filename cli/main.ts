@@ -9,6 +9,7 @@ import { registerGenerate } from './commands/generate.ts';
 import { registerPin } from './commands/pin.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerDocs } from './commands/docs.ts';
+import { registerPolicy } from './commands/policy.ts';
 
 const program = new Command()
   .name('specgate')
@@ -24,6 +25,7 @@ registerGenerate(program);
 registerPin(program);
 registerServe(program);
 registerDocs(program);
+registerPolicy(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -53,7 +53,7 @@ describe('upstream configuration file', () => {
     const { HALO_CLIENT_SECRET: _, ...partial } = env;
     const e = configError(() => loadUpstreamConfig(path.join(dir, 'upstreams.yaml'), partial));
     expect(e.problems).toEqual([
-      `${path.join(dir, 'upstreams.yaml')}:5:93: upstreams.halopsa.credential.clientSecret: the environment variable HALO_CLIENT_SECRET is not set`,
+      `${path.join(dir, 'upstreams.yaml')}:5:97: upstreams.halopsa.credential.clientSecret: the environment variable HALO_CLIENT_SECRET is not set`,
     ]);
     expect(e.message).not.toContain(SECRET);
   });
@@ -63,7 +63,7 @@ describe('upstream configuration file', () => {
     const e = configError(() => loadUpstreamConfig(file, env));
     expect(e.problems).toEqual([
       `${file}:4:5: upstreams.halopsa.credential: needs clientSecret`,
-      `${file}:8:23: upstreams.hudu.credential: kind "password" is not one of apiKey, bearer, basic, connectwise, oauth2-client-credentials`,
+      `${file}:8:25: upstreams.hudu.credential: kind "password" is not one of apiKey, bearer, basic, connectwise, oauth2-client-credentials`,
       `${file}:10:5: upstreams.itglue.regoin: is not a known setting`,
     ]);
   });

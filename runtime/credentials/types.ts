@@ -2,6 +2,8 @@
  * What an operator hands the credential broker for one vendor. Secrets live only in these
  * values and in the headers the authenticator adds; no error message ever carries them.
  */
+import { ToolCallError } from '../upstream/errors.ts';
+
 export type VendorCredential =
   | { kind: 'apiKey'; key: string }
   | { kind: 'bearer'; token: string }
@@ -20,13 +22,11 @@ export type VendorCredential =
 
 export type CredentialKind = VendorCredential['kind'];
 
-/** A credential or base-URL problem: the message names what is wrong, never a secret value. */
-export class CredentialError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CredentialError';
-  }
-}
+/**
+ * A credential or base-URL problem: the message names what is wrong, never a secret value. A
+ * ToolCallError, so a failure at call time (a refused token request) reaches the caller as written.
+ */
+export class CredentialError extends ToolCallError {}
 
 /** http is for a local test upstream only: anything else would send a credential in clear text. */
 export function isSafeUrl(url: URL): boolean {

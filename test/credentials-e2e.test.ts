@@ -10,6 +10,10 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../generator/paths.ts';
+import type { ConnectorModel } from '../runtime/model.ts';
+import { createAuthenticator } from '../runtime/credentials/authenticate.ts';
+import { resolveBaseUrl } from '../runtime/credentials/base-url.ts';
+import type { VendorCredential } from '../runtime/credentials/types.ts';
 import { startRuntime, type Runtime } from '../runtime/start.ts';
 import { configureUpstreams } from '../runtime/credentials/upstreams.ts';
 import { parseUpstreamConfig } from '../runtime/credentials/config.ts';
@@ -72,7 +76,7 @@ describe.skipIf(!haveVendorDocs)(`HaloPSA over OAuth2 client credentials, end to
   });
 
   async function start(secret: string): Promise<Runtime> {
-    const { model } = (await import(path.join(out, 'halopsa', 'model.ts'))) as typeof import('../generated/halopsa/model.ts');
+    const { model } = (await import(path.join(out, 'halopsa', 'model.ts'))) as { model: ConnectorModel };
     // The generated model's own auth: oauth2 with the templated tenant token URL.
     expect(model.auth.schemes).toEqual([{ name: 'halo_oauth', type: 'oauth2', tokenUrl: 'https://{tenant}.halopsa.com/auth/token' }]);
     const config = parseUpstreamConfig('inline.yaml', `upstreams:\n  halopsa:\n    baseUrl: ${origin}/api\n    credential: { kind: oauth2-client-credentials, clientId: halo-app, clientSecret: "\${HALO_SECRET}", scope: all }\n`, { HALO_SECRET: secret });
@@ -108,4 +112,31 @@ describe.skipIf(!haveVendorDocs)(`HaloPSA over OAuth2 client credentials, end to
     expect(apiAuth.length).toBe(before); // nothing reached the API without a token
     expect(text).toMatch(/halopsa: token request to http:\/\/127\.0\.0\.1:\d+\/auth\/token: the vendor rejected the client credentials \(HTTP 401 invalid_client\)/);
   });
+
+  it('fits each vendor\'s generated model with the credential that vendor really uses', async () => {
+    const others = tempDir('credentials-all');
+    try {
+      await generateInto(['connectwise', 'hudu', 'itglue', 'pax8'].map((n) => path.join(projectRoot, `specs/${n}.yaml`)), others);
+      const load = async (name: string) => ((await import(path.join(others, name, 'model.ts'))) as { model: ConnectorModel }).model;
+      const cases: Array<[string, { variables?: Record<string, string>; region?: string }, VendorCredential, string, Record<string, string>]> = [
+        ['hudu', { variables: { hudu_host: 'acme.huducloud.com' } }, { kind: 'apiKey', key: SECRET }, 'https://acme.huducloud.com/api/v1', { 'x-api-key': SECRET }],
+        ['itglue', { region: 'eu' }, { kind: 'apiKey', key: SECRET }, 'https://api.eu.itglue.com', { 'x-api-key': SECRET }],
+        ['connectwise', { region: 'eu' }, { kind: 'connectwise', companyId: 'acme', publicKey: 'pub', privateKey: SECRET, clientId: 'cid' },
+          'https://api-eu.myconnectwise.net/v4_6_release/apis/3.0', { authorization: `Basic ${Buffer.from(`acme+pub:${SECRET}`).toString('base64')}`, clientid: 'cid' }],
+        ['pax8', {}, { kind: 'bearer', token: SECRET }, 'https://api.pax8.com/v1', { authorization: `Bearer ${SECRET}` }],
+      ];
+      for (const [name, where, credential, baseUrl, headers] of cases) {
+        const model = await load(name);
+        expect(resolveBaseUrl(model, where)).toBe(baseUrl);
+        const req = new Request(`${baseUrl}/x`);
+        await createAuthenticator(model, credential, { baseUrl })(req);
+        expect(Object.fromEntries(Object.keys(headers).map((h) => [h, req.headers.get(h)]))).toEqual(headers);
+      }
+      // Pax8's token URL is its own token manager, whatever the API host.
+      const pax8 = await load('pax8');
+      expect(pax8.auth.schemes.map((s) => [s.type, s.tokenUrl])).toEqual([['oauth2', 'https://token-manager.pax8.com/oauth/token']]);
+    } finally {
+      fs.rmSync(others, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

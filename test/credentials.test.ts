@@ -227,6 +227,7 @@ describe('per-tenant base URLs', () => {
   it('names a missing or unknown variable and an unknown region', () => {
     expect(() => resolveBaseUrl(halopsa, {})).toThrow('halopsa: the server https://{tenant}.halopsa.com/api needs the variable "tenant"; set upstreams.halopsa.variables.tenant (or give a baseUrl)');
     expect(() => resolveBaseUrl(halopsa, { variables: { tenant: 'acme', tennant: 'x' } })).toThrow(/the variable "tennant" is not used/);
+    expect(() => resolveBaseUrl(halopsa, { baseUrl: 'https://halo.acme.example/api', variables: { tenant: 'acme' } })).toThrow('halopsa: give either a baseUrl or variables/region, not both');
     expect(() => resolveBaseUrl(itglue, { region: 'jp' })).toThrow(/no single server for region "jp".*default \(https:\/\/api\.itglue\.com\), eu \(/);
   });
 });

@@ -83,7 +83,7 @@ for (const [name, available, make] of backends) {
       }
     });
 
-    it.runIf(name === 'sqlite')('sqlite runs in WAL mode with full sync and a busy timeout', async () => {
+    if (name === 'sqlite') it('sqlite runs in WAL mode with full sync and a busy timeout', async () => {
       const pragma = async (p: string) => Object.values((await sql.raw(`pragma ${p}`).execute(store.db)).rows[0] as object)[0];
       expect(await pragma('journal_mode')).toBe('wal');
       expect(await pragma('synchronous')).toBe(2); // FULL: each commit is fsynced before it returns
@@ -203,6 +203,7 @@ for (const [name, available, make] of backends) {
       expect(await seqs({ tenant: 't1', connector: 'hudu' })).toEqual([1]);
       expect(await seqs({ tenant: 't1', from: e2.at, to: e3.at })).toEqual([2]);
       expect(await seqs({ tenant: 't2', subject: 'alice' })).toEqual([]);
+      expect(await seqs({ tenant: 't1', afterSeq: 1, limit: 1 })).toEqual([2]);
       expect((await audit.search({ tenant: 't1', subject: 'alice' }))[0].record).toEqual({ subject: 'alice', customer: 'c1', connector: 'hudu', tool: 'list_companies', outcome: 'ok', args: { a: 2, b: 1 } });
 
       // Tampering with a record, a time or an indexed column is reported at that seq.

@@ -21,7 +21,10 @@ const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
 const PLACEHOLDER = /\{([^{}/]+)\}/g;
 
 export function resolveBaseUrl(model: ConnectorModel, input: BaseUrlInput): string {
-  if (input.baseUrl !== undefined) return explicitBaseUrl(model.name, input.baseUrl);
+  if (input.baseUrl !== undefined) {
+    if (input.variables || input.region) throw new CredentialError(`${model.name}: give either a baseUrl or variables/region, not both`);
+    return explicitBaseUrl(model.name, input.baseUrl);
+  }
   const template = pickServer(model, input.region);
   const variables = input.variables ?? {};
   const used = new Set<string>();

@@ -21,6 +21,9 @@ export interface AuditQuery {
   from?: string;
   /** Exclusive ISO upper bound on `at`. */
   to?: string;
+  /** Page on: only entries after this seq (pass the last seq of the previous page). */
+  afterSeq?: number;
+  /** At most this many entries, oldest first (default 1000). */
   limit?: number;
 }
 
@@ -94,6 +97,7 @@ export function auditRepo(store: Store, now: () => Date = () => new Date()) {
       if (q.tool !== undefined) query = query.where('tool', '=', q.tool);
       if (q.from !== undefined) query = query.where('at', '>=', q.from);
       if (q.to !== undefined) query = query.where('at', '<', q.to);
+      if (q.afterSeq !== undefined) query = query.where('seq', '>', q.afterSeq);
       const rows = await query.orderBy('seq').limit(q.limit ?? 1000).execute();
       return rows.map((r) => ({ tenantId: r.tenant_id, seq: r.seq, at: r.at, record: JSON.parse(r.record) as AuditRecord, prevHash: r.prev_hash, hash: r.hash }));
     },

@@ -5,6 +5,7 @@
  * matched but left out is reported with its reason, so no operation disappears silently.
  */
 import picomatch from 'picomatch';
+import { distance } from 'fastest-levenshtein';
 import type { LoadedSpec, Diagnostic, ToolSpec } from './spec/types.ts';
 import type { LoadedDocument, OperationInfo } from './openapi/types.ts';
 
@@ -221,19 +222,4 @@ export function suggest(wanted: string, candidates: string[], what: string): str
   const best = scored.filter((s) => s.d <= Math.max(3, Math.floor(wanted.length / 3))).slice(0, 3);
   if (best.length) return `did you mean ${best.map((s) => `"${s.c}"`).join(' or ')}? (\`specgate ops\` lists every ${what})`;
   return `run \`specgate ops <document>\` to list every ${what}`;
-}
-
-function distance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 12) return 99;
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length];
 }

@@ -5,6 +5,7 @@
  * offset; ajv validates the plain data against spec.schema.json, and each ajv error is mapped back
  * to the node it is about and reworded for a connector author.
  */
+import { distance } from 'fastest-levenshtein';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -396,20 +397,6 @@ function nearest(wanted: string, candidates: readonly string[]): string | undefi
     if (!best || d < best.d) best = { c, d };
   }
   return best && best.d <= Math.max(2, Math.floor(wanted.length / 3)) ? best.c : undefined;
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return row[b.length];
 }
 
 const YAML_HINTS: Record<string, string> = {

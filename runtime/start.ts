@@ -18,6 +18,8 @@ import { mockCustomerId } from './mock/customer.ts';
 import { buildServer } from './server.ts';
 import type { CallTool } from './mcp/types.ts';
 import { createLogger } from './ops/logging.ts';
+import { configureUpstreams } from './credentials/upstreams.ts';
+import type { UpstreamEntry } from './credentials/config.ts';
 
 export interface RuntimeOptions {
   generatedDir: string;
@@ -25,6 +27,11 @@ export interface RuntimeOptions {
   mock: boolean;
   /** Real upstream base URLs by connector; a connector with none falls back to its mock. */
   upstreams?: Record<string, UpstreamConfig>;
+  /**
+   * The upstream configuration file's entries (runtime/credentials/config.ts): each connector's
+   * tenant base URL and vendor credential. Wins over `upstreams` for the connectors it names.
+   */
+  upstreamConfig?: Record<string, UpstreamEntry>;
   allowedOrigins?: string[];
   logger?: Logger;
   /**
@@ -66,9 +73,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   async function upstreamsFor(connectors: GeneratedConnector[]): Promise<Record<string, UpstreamConfig>> {
     const out: Record<string, UpstreamConfig> = {};
+    // Throws on a credential that does not fit the vendor's document: at startup, or (on reload) the old catalog stays.
+    const configured = { ...options.upstreams, ...configureUpstreams(connectors.map((c) => c.model), options.upstreamConfig ?? {}) };
     for (const c of connectors) {
       const name = c.model.name;
-      const real = options.upstreams?.[name];
+      const real = configured[name];
       if (real && !options.mock) {
         out[name] = real;
         continue;

@@ -14,11 +14,13 @@ export function registerServe(program: Command): void {
     .option('--generated <dir>', 'folder of generated connectors', defaultGeneratedDir)
     .option('--allow-origin <origin...>', 'browser origins allowed to call /mcp (default: localhost only)')
     .option('--customer <connector=id...>', "the customer's id in a vendor, forced on customer-bound tools (mock mode: 1)")
-    .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[]; customer?: string[] }) => {
+    .option('--config <file>', 'upstream configuration (YAML): base URL and vendor credential per connector, secrets as ${ENV_VAR}')
+    .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[]; customer?: string[]; config?: string }) => {
+      const upstreamConfig = await readConfig(opts.config);
       const { startHttp, startRuntime, upstreamsFromEnv } = await import('../../runtime/start.ts');
       const { createLogger } = await import('../../runtime/ops/logging.ts');
       const logger = createLogger();
-      const runtime = await startRuntime({ generatedDir: path.resolve(opts.generated), mock: !!opts.mock, upstreams: upstreamsFromEnv(), logger, customerIds: parseCustomers(opts.customer) });
+      const runtime = await startRuntime({ generatedDir: path.resolve(opts.generated), mock: !!opts.mock, upstreams: upstreamsFromEnv(), upstreamConfig, logger, customerIds: parseCustomers(opts.customer) });
       const app = await startHttp(runtime, { port: opts.port, host: opts.host, logger, ...(opts.allowOrigin ? { allowedOrigins: opts.allowOrigin } : {}) });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : opts.port;
@@ -31,17 +33,25 @@ export function registerServe(program: Command): void {
     .option('--mock', 'serve every connector against a mock upstream driven by its document')
     .option('--generated <dir>', 'folder of generated connectors', defaultGeneratedDir)
     .option('--customer <connector=id...>', "the customer's id in a vendor, forced on customer-bound tools (mock mode: 1)")
-    .action(async (opts: { mock?: boolean; generated: string; customer?: string[] }) => {
+    .option('--config <file>', 'upstream configuration (YAML): base URL and vendor credential per connector, secrets as ${ENV_VAR}')
+    .action(async (opts: { mock?: boolean; generated: string; customer?: string[]; config?: string }) => {
+      const upstreamConfig = await readConfig(opts.config);
       const { startRuntime, upstreamsFromEnv } = await import('../../runtime/start.ts');
       const { serveStdio } = await import('../../runtime/mcp/stdio.ts');
       const { createLogger } = await import('../../runtime/ops/logging.ts');
       const { default: pino } = await import('pino');
       // stdout carries the protocol: every log line goes to stderr.
       const logger = createLogger({ destination: pino.destination(2) });
-      const runtime = await startRuntime({ generatedDir: path.resolve(opts.generated), mock: !!opts.mock, upstreams: upstreamsFromEnv(), logger, customerIds: parseCustomers(opts.customer) });
+      const runtime = await startRuntime({ generatedDir: path.resolve(opts.generated), mock: !!opts.mock, upstreams: upstreamsFromEnv(), upstreamConfig, logger, customerIds: parseCustomers(opts.customer) });
       serveStdio(() => runtime.catalog(), runtime.callTool, { logger });
       describe(runtime, 'stdio');
     });
+}
+
+async function readConfig(file: string | undefined) {
+  if (!file) return undefined;
+  const { loadUpstreamConfig } = await import('../../runtime/credentials/config.ts');
+  return loadUpstreamConfig(path.resolve(file));
 }
 
 function parseCustomers(entries: string[] | undefined): Record<string, string> | undefined {

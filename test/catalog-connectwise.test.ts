@@ -46,13 +46,8 @@ describe.skipIf(!haveVendorDocs)(`connectwise connector${haveVendorDocs ? '' : `
   });
 
   it('refuses a model-supplied company_id and a call without a customer, before reaching ConnectWise', async () => {
-    const before = c.recorder.requests.length;
-    const forged = await c.call('connectwise_get_company', { company_id: 1 }, '250');
-    expect(forged.isError).toBe(true);
-    expect(forged.content[0]).toMatchObject({ text: expect.stringContaining('company_id') });
-    const none = await c.call('connectwise_get_company', {});
-    expect(none.isError).toBe(true);
-    expect(c.recorder.requests.length).toBe(before);
+    const r = await c.refusals('connectwise_get_company', {}, { company_id: 1 }, '250');
+    expect(r).toMatchObject({ forged: { isError: true, content: [{ text: expect.stringContaining('company_id') }] }, none: { isError: true }, upstreamCalls: 0 });
   });
 
   it('flattens ticket references and passes the model\'s conditions through', async () => {

@@ -44,13 +44,8 @@ describe.skipIf(!haveVendorDocs)(`halopsa connector${haveVendorDocs ? '' : ` (${
   });
 
   it('refuses a model-supplied client_id and a call without a customer, before reaching HaloPSA', async () => {
-    const before = c.recorder.requests.length;
-    const forged = await c.call('halopsa_list_tickets', { client_id: 7 }, '42');
-    expect(forged.isError).toBe(true);
-    expect(forged.content[0]).toMatchObject({ text: expect.stringContaining('client_id') });
-    const none = await c.call('halopsa_list_tickets', {});
-    expect(none.isError).toBe(true);
-    expect(c.recorder.requests.length).toBe(before);
+    const r = await c.refusals('halopsa_list_tickets', {}, { client_id: 7 }, '42');
+    expect(r).toMatchObject({ forged: { isError: true, content: [{ text: expect.stringContaining('client_id') }] }, none: { isError: true }, upstreamCalls: 0 });
   });
 
   it('puts the customer id into the re-keyed /Client/{client_id} path', async () => {

@@ -1,0 +1,52 @@
+/**
+ * Audit: every call, refused or not, appended to the tenant's hash chain with the decision id,
+ * the arguments (secrets redacted) and the outcome. Calls that never authenticated have no
+ * tenant; they go to a chain of their own so they are recorded all the same.
+ */
+import type { auditRepo, AuditEntry } from '../store/index.ts';
+
+type Audit = Pick<ReturnType<typeof auditRepo>, 'append'>;
+
+/** The chain for calls whose tenant is unknown because authentication failed. */
+export const UNAUTHENTICATED_CHAIN = '_unauthenticated';
+
+const SECRET_KEY = /password|secret|token|key/i;
+export const REDACTED = '[redacted]';
+
+/** A copy with the value of every key that looks like a secret replaced, at any depth. */
+export function redactArguments(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactArguments);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = SECRET_KEY.test(k) ? REDACTED : redactArguments(v);
+    return out;
+  }
+  return value;
+}
+
+export interface CallAudit {
+  tenantId: string | null;
+  callId: string;
+  requestId: string;
+  /** The policy decision, or the governance decision that refused before the policy ran. */
+  decisionId: string;
+  subject: string | null;
+  keyId: string | null;
+  customer: string | null;
+  connector: string;
+  tool: string;
+  arguments: Record<string, unknown>;
+  outcome: 'ok' | 'error' | 'refused';
+  /** For refusals: which step and why. */
+  step?: string;
+  code?: string;
+  reason?: string;
+}
+
+export async function auditCall(audit: Audit, entry: CallAudit): Promise<AuditEntry> {
+  const { tenantId, arguments: args, ...rest } = entry;
+  // Nulls are left out so the indexed columns (customer, subject) stay null, not "null".
+  const record: Record<string, unknown> = { arguments: redactArguments(args) };
+  for (const [k, v] of Object.entries(rest)) if (v !== null && v !== undefined) record[k] = v;
+  return audit.append(tenantId ?? UNAUTHENTICATED_CHAIN, record);
+}

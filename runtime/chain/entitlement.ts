@@ -1,0 +1,26 @@
+/**
+ * Step 4: which tools exist at all for the tenant. Entitlements are (connector, tool glob) pairs;
+ * a tool no entitlement matches is neither listed nor callable. Both fields are picomatch globs.
+ */
+import picomatch from 'picomatch';
+import type { ToolModel } from '../model.ts';
+import type { settingsRepo } from '../store/index.ts';
+import { Refusal } from './refusal.ts';
+
+type Settings = Pick<ReturnType<typeof settingsRepo>, 'entitlements'>;
+
+export type Entitled = (tool: ToolModel) => boolean;
+
+export async function loadEntitlements(settings: Settings, tenantId: string): Promise<Entitled> {
+  const matchers = (await settings.entitlements(tenantId)).map((e) => ({
+    connector: picomatch(e.connector),
+    tool: picomatch(e.toolGlob),
+  }));
+  return (tool) => matchers.some((m) => m.connector(tool.connector) && m.tool(tool.name));
+}
+
+export function requireEntitled(entitled: Entitled, tool: ToolModel): void {
+  if (!entitled(tool)) {
+    throw new Refusal('entitlement', 'not-entitled', `Refused: your tenant is not entitled to ${tool.name} (connector ${tool.connector})`, 403);
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Step 5: the policy engine decides on one document built from the authenticated identity and
+ * the parsed call, never from headers. An allow may carry obligations (fields to redact, an item
+ * cap), which tighten the tool's own shape for this call only.
+ */
+import type { ToolModel } from '../model.ts';
+import type { Decision, Obligations, PolicyInput } from '../policy/types.ts';
+import type { Identity } from './authenticate.ts';
+import { Refusal } from './refusal.ts';
+
+/** The local engine (`createPolicyEngine`) or anything with the same `decide`, e.g. an OPA client. */
+export interface PolicyDecider {
+  decide(input: PolicyInput): Decision | Promise<Decision>;
+}
+
+export function policyInput(identity: Identity, tenant: string, customer: string | null, tool: ToolModel, time: string, args?: Record<string, unknown>): PolicyInput {
+  return {
+    identity: { subject: identity.subject, roles: identity.roles, tenant: identity.tenantId },
+    tenant,
+    customer,
+    connector: tool.connector,
+    tool: { name: tool.name, riskTier: tool.riskTier, annotations: tool.annotations, tags: tool.tags },
+    ...(args !== undefined && { arguments: args }),
+    time,
+  };
+}
+
+/** Decides and refuses anything but allow; approval workflows do not exist yet, so they refuse too. */
+export async function evaluatePolicy(policy: PolicyDecider, input: PolicyInput): Promise<Decision> {
+  const decision = await policy.decide(input);
+  if (decision.effect === 'allow') return decision;
+  const why = decision.reasons.filter((r) => r.effect === decision.effect).map((r) => r.message ?? r.rule).join('; ');
+  if (decision.effect === 'require_approval') {
+    throw new Refusal('policy', 'needs-approval', `Refused: ${input.tool.name} needs approval (${why}); approvals are not supported yet`, 403, decision.id);
+  }
+  throw new Refusal('policy', 'denied', `Refused by policy: ${why}`, 403, decision.id);
+}
+
+/** The tool with the decision's obligations folded into its shape: redactions added, item cap lowered. */
+export function withObligations(tool: ToolModel, obligations: Obligations): ToolModel {
+  if (obligations.redact.length === 0 && obligations.maxItems === undefined) return tool;
+  const redact = [...new Set([...(tool.shape.redact ?? []), ...obligations.redact])].sort();
+  const caps = [tool.shape.maxItems, obligations.maxItems].filter((n): n is number => typeof n === 'number');
+  return { ...tool, shape: { ...tool.shape, redact, ...(caps.length > 0 && { maxItems: Math.min(...caps) }) } };
+}

@@ -1,0 +1,210 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCatalog, type Catalog } from '../runtime/catalog.ts';
+import { createToolCaller } from '../runtime/call.ts';
+import { createPolicyEngine } from '../runtime/policy/decide.ts';
+import { createGovernance, type Governance, type GovernanceRequest } from '../runtime/governance.ts';
+import { redactArguments, UNAUTHENTICATED_CHAIN } from '../runtime/chain/audit.ts';
+import { periodBounds } from '../runtime/chain/quota.ts';
+import { apiKeysRepo, auditRepo, openStore, quotaRepo, settingsRepo, tenantsRepo, type Store } from '../runtime/store/index.ts';
+import { findPostgres, startPostgres } from './helpers/postgres.ts';
+import { makeConnector, makeTool, startRecorder, type Recorder } from './fixtures/call/harness.ts';
+import type { ToolModel } from '../runtime/model.ts';
+
+const NOW = new Date('2026-03-15T12:00:00Z');
+const get = (name: string, p: string, over: Partial<ToolModel> = {}) => makeTool({ name, operation: { method: 'GET', path: p, operationId: name }, ...over });
+
+const tools = [
+  get('acme_list_tickets', '/tickets'),
+  get('acme_list_assets', '/assets', {
+    parameters: [{ name: 'company_id', in: 'query', argument: null, required: true, customer: true }],
+    customerParameters: ['company_id'],
+  }),
+  get('acme_get_passwords', '/passwords', { tags: ['passwords'] }),
+  get('acme_get_status', '/status'),
+  get('acme_export', '/export', { riskTier: 'high' }),
+  get('acme_billing', '/billing'),
+];
+
+const pgAvail = findPostgres();
+const backends: Array<[string, boolean, () => Promise<{ url: string; stop(): Promise<void> }>]> = [
+  ['sqlite', true, async () => ({ url: 'sqlite::memory:', stop: async () => undefined })],
+  [pgAvail.ok ? 'postgres' : `postgres (skipped: ${pgAvail.reason})`, pgAvail.ok, async () => {
+    if (!pgAvail.ok) throw new Error(pgAvail.reason);
+    const cluster = await startPostgres(pgAvail);
+    return { url: await cluster.createDatabase(), stop: () => cluster.stop() };
+  }],
+];
+
+for (const [name, available, backend] of backends) describe.skipIf(!available)(`governance on ${name}`, () => {
+  let store: Store;
+  let db: { url: string; stop(): Promise<void> } | undefined;
+  let upstream: Recorder;
+  let gov: Governance;
+  let catalog: Catalog;
+  const key: Record<string, string> = {};
+
+  const req = (headers: Record<string, string | undefined> = {}, meta?: Record<string, unknown>): GovernanceRequest => ({ headers, requestId: 'r1', ...(meta && { meta }) });
+  const as = (k: string, extra: Record<string, string> = {}) => req({ authorization: `Bearer ${key[k]}`, ...extra });
+  const tool = (name: string) => catalog.byName.get(name)!.tool;
+  const text = (r: { content: Array<{ text: string }> }) => r.content.map((c) => c.text).join('');
+  let seq = 0;
+  const callId = () => `call-${++seq}`;
+
+  beforeAll(async () => {
+    db = await backend();
+    store = await openStore(db.url);
+    const tenants = tenantsRepo(store);
+    await tenants.createTenant({ id: 'tenant-a', name: 'A' });
+    await tenants.createTenant({ id: 'tenant-b', name: 'B' });
+    await tenants.createCustomer({ id: 'cust-a', tenantId: 'tenant-a', name: 'Customer A' });
+    await tenants.createCustomer({ id: 'cust-b', tenantId: 'tenant-b', name: 'Customer B' });
+    await tenants.setVendorId('cust-a', 'acme', 'V-100');
+    await tenants.setVendorId('cust-b', 'acme', 'V-200');
+    const keys = apiKeysRepo(store, { now: () => NOW });
+    key.tech = (await keys.create({ tenantId: 'tenant-a', subject: 'alice', roles: ['technician'] })).key;
+    key.techB = (await keys.create({ tenantId: 'tenant-b', subject: 'bob', roles: ['technician'] })).key;
+    key.expired = (await keys.create({ tenantId: 'tenant-a', subject: 'old', roles: ['technician'], expiresAt: new Date('2026-03-01T00:00:00Z') })).key;
+    const revoked = await keys.create({ tenantId: 'tenant-a', subject: 'gone', roles: ['technician'] });
+    key.revoked = revoked.key;
+    await keys.revoke('tenant-a', revoked.info.id);
+    const settings = settingsRepo(store);
+    for (const glob of ['acme_list_*', 'acme_get_*', 'acme_export']) await settings.grant('tenant-a', 'acme', glob);
+    await settings.grant('tenant-b', 'acme', '*');
+    await quotaRepo(store).setQuota({ tenantId: 'tenant-a', scope: 'acme_get_status', period: 'month', limit: 2 });
+
+    upstream = await startRecorder(() => ({ body: { items: [{ id: 1, name: 'x', password: 'hunter2' }] } }));
+    const connector = makeConnector(tools);
+    catalog = buildCatalog([connector]);
+    const caller = createToolCaller({ connectors: [connector], upstreams: { acme: { baseUrl: upstream.url } }, retries: 0 });
+    const policy = createPolicyEngine({ dir: path.resolve(import.meta.dirname, '../policies') }, { now: () => NOW });
+    gov = createGovernance({ store, policy, caller, now: () => NOW });
+  });
+
+  afterAll(async () => {
+    await upstream?.close();
+    await store?.close();
+    await db?.stop();
+  });
+
+  describe('governance chain: refusals', () => {
+    const cases: Array<[string, () => GovernanceRequest, string, RegExp]> = [
+      ['no key', () => req(), 'acme_list_tickets', /send an API key/],
+      ['malformed header', () => req({ authorization: 'Basic abc' }), 'acme_list_tickets', /must be "Bearer sg_\.\.\."/],
+      ['unknown key', () => req({ authorization: `Bearer sg_000000000000_${'A'.repeat(43)}` }), 'acme_list_tickets', /API key is not valid/],
+      ['revoked key', () => as('revoked'), 'acme_list_tickets', /revoked/],
+      ['expired key', () => as('expired'), 'acme_list_tickets', /expired/],
+      ['tenant header naming another tenant', () => as('tech', { 'specgate-tenant': 'tenant-b' }), 'acme_list_tickets', /header specgate-tenant names a tenant/],
+      ['customer of another tenant', () => as('tech', { 'specgate-customer': 'cust-b' }), 'acme_list_assets', /"cust-b".*not a customer of your tenant/],
+      ['customer-bound tool without a customer', () => as('tech'), 'acme_list_assets', /select the customer/],
+      ['tool not entitled', () => as('tech'), 'acme_billing', /not entitled to acme_billing/],
+      ['policy deny', () => as('tech'), 'acme_get_passwords', /Refused by policy: password vault tools are reserved/],
+      ['policy approval', () => as('tech'), 'acme_export', /needs approval/],
+    ];
+    it.each(cases)('%s is refused, never reaches the upstream, and is audited', async (_label, mkReq, name, message) => {
+      const before = upstream.requests.length;
+      const id = callId();
+      const result = await gov.call(mkReq(), tool(name), {}, id);
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(message);
+      expect(upstream.requests.length).toBe(before);
+      const audit = auditRepo(store);
+      const chains = [UNAUTHENTICATED_CHAIN, 'tenant-a'];
+      const entries = (await Promise.all(chains.map((t) => audit.search({ tenant: t })))).flat();
+      const rec = entries.find((e) => e.record.callId === id);
+      expect(rec?.record).toMatchObject({ outcome: 'refused', tool: name, reason: expect.stringMatching(message) });
+      expect(typeof rec?.record.decisionId).toBe('string');
+    });
+
+    it('an argument naming another tenant is refused', async () => {
+      const result = await gov.call(as('tech'), tool('acme_list_tickets'), { tenant_id: 'tenant-b' }, callId());
+      expect(text(result)).toMatch(/argument tenant_id names a tenant/);
+    });
+
+    it('a policy refusal is audited with the policy decision id', async () => {
+      const id = callId();
+      await gov.call(as('tech'), tool('acme_get_passwords'), { secretToken: 'abc' }, id);
+      const [rec] = (await auditRepo(store).search({ tenant: 'tenant-a' })).filter((e) => e.record.callId === id);
+      expect(rec.record.decisionId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+      expect(rec.record).toMatchObject({ step: 'policy', subject: 'alice', arguments: { secretToken: '[redacted]' } });
+    });
+
+    it('the quota refuses once exhausted and names when it resets', async () => {
+      for (let i = 0; i < 2; i++) expect((await gov.call(as('tech'), tool('acme_get_status'), {}, callId())).isError).toBeFalsy();
+      const third = await gov.call(as('tech'), tool('acme_get_status'), {}, callId());
+      expect(third.isError).toBe(true);
+      expect(text(third)).toMatch(/quota exhausted.*resets at 2026-04-01T00:00:00.000Z/);
+    });
+  });
+
+  describe('governance chain: one decision path', () => {
+    it('listing shows exactly the tools a call goes through for', async () => {
+      for (const headers of [as('tech'), as('tech', { 'specgate-customer': 'cust-a' }), as('techB', { 'specgate-customer': 'cust-b' })]) {
+        const listed = (await gov.visibleTools(headers, catalog)).map((t) => t.name);
+        const callable: string[] = [];
+        for (const t of catalog.tools) {
+          if (t.name === 'acme_get_status') continue; // quota is not a visibility question
+          const r = await gov.call(headers, t, {}, callId());
+          if (!r.isError) callable.push(t.name);
+        }
+        expect(listed.filter((n) => n !== 'acme_get_status')).toEqual(callable);
+      }
+      expect((await gov.visibleTools(as('tech', { 'specgate-customer': 'cust-a' }), catalog)).map((t) => t.name))
+        .toEqual(['acme_get_status', 'acme_list_assets', 'acme_list_tickets']);
+    });
+
+    it('listing refuses a request that cannot authenticate', async () => {
+      await expect(gov.visibleTools(req(), catalog)).rejects.toMatchObject({ step: 'authenticate', status: 401 });
+    });
+  });
+
+  describe('governance chain: execution, metering, audit', () => {
+    it('forces the customer id from the tenant mapping into the upstream request', async () => {
+      const before = upstream.requests.length;
+      const result = await gov.call(as('tech', { 'specgate-customer': 'cust-a' }), tool('acme_list_assets'), {}, callId());
+      expect(result.isError).toBeFalsy();
+      const sent = upstream.requests.slice(before);
+      expect(sent).toHaveLength(1);
+      expect(new URL(sent[0].url, 'http://x').searchParams.get('company_id')).toBe('V-100');
+      // The policy's redact obligation (password) applied to the result.
+      expect(text(result)).not.toContain('hunter2');
+    });
+
+    it('writes exactly one usage row per call id, even when the call is repeated', async () => {
+      const id = callId();
+      await gov.call(as('tech'), tool('acme_list_tickets'), {}, id);
+      await gov.call(as('tech'), tool('acme_list_tickets'), {}, id);
+      const rows = await store.db.selectFrom('usage').selectAll().where('call_id', '=', id).execute();
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ tenant_id: 'tenant-a', subject: 'alice', tool: 'acme_list_tickets', outcome: 'ok', units: 1 });
+    });
+
+    it('does not meter refused calls', async () => {
+      const id = callId();
+      await gov.call(as('tech'), tool('acme_billing'), {}, id);
+      expect(await store.db.selectFrom('usage').selectAll().where('call_id', '=', id).execute()).toHaveLength(0);
+    });
+
+    it('audits successful calls and every chain verifies', async () => {
+      const id = callId();
+      await gov.call(as('tech', { 'specgate-customer': 'cust-a' }), tool('acme_list_assets'), { apiKey: 'k' } as Record<string, unknown>, id);
+      const [rec] = (await auditRepo(store).search({ tenant: 'tenant-a', customer: 'cust-a' })).filter((e) => e.record.callId === id);
+      expect(rec.record).toMatchObject({ subject: 'alice', customer: 'cust-a', connector: 'acme', arguments: { apiKey: '[redacted]' } });
+      const verified = await auditRepo(store).verify();
+      expect(verified).toMatchObject({ ok: true });
+      expect((verified as { checked: number }).checked).toBeGreaterThan(20);
+    });
+  });
+});
+
+describe('governance helpers', () => {
+  it('redacts secret-looking keys at any depth', () => {
+    expect(redactArguments({ q: 'x', nested: [{ Password: 'p', ok: 1 }], access_token: 't', apiKey: 'k' }))
+      .toEqual({ q: 'x', nested: [{ Password: '[redacted]', ok: 1 }], access_token: '[redacted]', apiKey: '[redacted]' });
+  });
+  it('computes UTC periods', () => {
+    expect(periodBounds('month', new Date('2026-12-31T23:59:59Z')).next.toISOString()).toBe('2027-01-01T00:00:00.000Z');
+    expect(periodBounds('day', NOW).start.toISOString()).toBe('2026-03-15T00:00:00.000Z');
+    expect(() => periodBounds('fortnight', NOW)).toThrow(/unknown quota period "fortnight"/);
+  });
+});

@@ -10,6 +10,7 @@ import { registerPin } from './commands/pin.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerDocs } from './commands/docs.ts';
 import { registerPolicy } from './commands/policy.ts';
+import { registerAdmin } from './commands/admin.ts';
 
 const program = new Command()
   .name('specgate')
@@ -26,6 +27,7 @@ registerPin(program);
 registerServe(program);
 registerDocs(program);
 registerPolicy(program);
+registerAdmin(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import mcpHttp from './mcp/http.ts';
 import { catalogGetter } from './mcp/factory.ts';
-import type { CallTool, CatalogSource } from './mcp/types.ts';
+import type { AuthenticateRequest, CallTool, CatalogSource, ListTools } from './mcp/types.ts';
 import health from './ops/health.ts';
 import { createLogger } from './ops/logging.ts';
 import metrics from './ops/metrics.ts';
@@ -17,6 +17,9 @@ export interface BuildServerOptions {
   /** The catalog, or a getter returning the current one (hot reload swaps what it returns). */
   catalog: CatalogSource;
   callTool: CallTool;
+  /** Per-caller tool visibility and request authentication: the governance chain, when enabled. */
+  listTools?: ListTools;
+  authenticate?: AuthenticateRequest;
   /** Origin allow-list for /mcp (hostnames or origins); default localhost only. */
   allowedOrigins?: string[];
   /** A pino logger (see ops/logging.ts createLogger); default: createLogger() to stdout. */
@@ -46,6 +49,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   await app.register(mcpHttp, {
     catalog: getCatalog,
     callTool: options.callTool,
+    ...(options.listTools && { listTools: options.listTools }),
+    ...(options.authenticate && { authenticate: options.authenticate }),
     logger: app.log,
     observe: (observation) => app.metrics.recordToolCall(observation),
     ...(options.allowedOrigins !== undefined && { allowedOrigins: options.allowedOrigins }),

@@ -19,6 +19,10 @@ import { buildServer } from './server.ts';
 import type { CallTool } from './mcp/types.ts';
 import { createLogger } from './ops/logging.ts';
 import { configureUpstreams } from './credentials/upstreams.ts';
+import { createGovernance } from './governance.ts';
+import type { Store } from './store/index.ts';
+import type { PolicyDecider } from './chain/policy.ts';
+import type { ListTools, AuthenticateRequest } from './mcp/types.ts';
 import type { UpstreamEntry } from './credentials/config.ts';
 
 export interface RuntimeOptions {
@@ -40,6 +44,12 @@ export interface RuntimeOptions {
    * defaults each mocked connector's to an id its document accepts, so that every tool can be tried.
    */
   customerIds?: Record<string, string>;
+  /**
+   * The governance chain: with a store and a policy, every call is authenticated (API key),
+   * scoped to the identity's tenant and selected customer, checked against entitlements, policy
+   * and quota, metered and audited; tools/list shows only what the caller may call.
+   */
+  governance?: { store: Store; policy: PolicyDecider; pepper?: string };
   /** Executor settings (timeouts, retries, caps, breaker); defaults in runtime/call.ts. */
   caller?: Omit<CallerOptions, 'connectors' | 'upstreams' | 'onUpstream'>;
 }
@@ -50,6 +60,9 @@ export interface Runtime {
   on(event: 'upstream', listener: (e: UpstreamEvent) => void): void;
   on(event: 'reload', listener: (catalog: Catalog) => void): void;
   callTool: CallTool;
+  /** Set when the governance chain is on: per-caller visibility and request authentication. */
+  listTools?: ListTools;
+  authenticate?: AuthenticateRequest;
   /** The customer id each connector's customer-bound tools are forced to. */
   customerIds(): Record<string, string>;
   /** Connector name -> where its calls go, and whether that is a mock. */
@@ -140,10 +153,31 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     return ids;
   }
 
+  // Through `caller` at call time, so a hot reload's new executor is the one used.
+  const governance = options.governance
+    ? createGovernance({
+      store: options.governance.store,
+      policy: options.governance.policy,
+      caller: { callTool: (tool, args, ctx) => caller.callTool(tool, args, ctx) },
+      ...(options.governance.pepper ? { apiKeys: { pepper: options.governance.pepper } } : {}),
+    })
+    : undefined;
+  const governed = governance
+    ? {
+      listTools: ((ctx) => governance.visibleTools(ctx, callerVersion)) as ListTools,
+      authenticate: (async (ctx) => {
+        await governance.principal({ headers: ctx.headers, requestId: ctx.requestId }, []);
+      }) as AuthenticateRequest,
+    }
+    : {};
+
   return {
     catalog: () => callerVersion,
+    ...governed,
     // The executor's result is a structural subset of the SDK's CallToolResult.
-    callTool: (tool, args, ctx) => caller.callTool(tool, args, { ...ctx, customerIds: customerIdsFor(callerVersion) }) as ReturnType<CallTool>,
+    callTool: (tool, args, ctx) => (governance
+      ? governance.call(ctx, tool, args, ctx.requestId)
+      : caller.callTool(tool, args, { ...ctx, customerIds: customerIdsFor(callerVersion) })) as ReturnType<CallTool>,
     customerIds: () => customerIdsFor(callerVersion),
     upstreams: () => where,
     on(event: 'upstream' | 'reload', listener: (x: never) => void) {
@@ -162,6 +196,8 @@ export async function startHttp(runtime: Runtime, options: { port: number; host:
   const app = await buildServer({
     catalog: () => runtime.catalog(),
     callTool: runtime.callTool,
+    ...(runtime.listTools ? { listTools: runtime.listTools } : {}),
+    ...(runtime.authenticate ? { authenticate: runtime.authenticate } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });

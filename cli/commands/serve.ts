@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import path from 'node:path';
-import { defaultGeneratedDir } from '../../generator/paths.ts';
+import { defaultGeneratedDir, projectRoot } from '../../generator/paths.ts';
 import type { Runtime } from '../../runtime/start.ts';
 // Heavy modules load inside the action, so `--help` answers at once.
 
@@ -15,16 +15,20 @@ export function registerServe(program: Command): void {
     .option('--allow-origin <origin...>', 'browser origins allowed to call /mcp (default: localhost only)')
     .option('--customer <connector=id...>', "the customer's id in a vendor, forced on customer-bound tools (mock mode: 1)")
     .option('--config <file>', 'upstream configuration (YAML): base URL and vendor credential per connector, secrets as ${ENV_VAR}')
-    .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[]; customer?: string[]; config?: string }) => {
+    .option('--store <url>', 'turn on the governance chain over this store (sqlite:<file> or postgres://...; env SPECGATE_STORE): API keys, tenants, customers, entitlements, policy, quotas, metering, audit')
+    .option('--policies <dir>', 'policy folder for the governance chain', path.join(projectRoot, 'policies'))
+    .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[]; customer?: string[]; config?: string; store?: string; policies: string }) => {
       const upstreamConfig = await readConfig(opts.config);
+      const governance = await openGovernance(opts.store ?? process.env.SPECGATE_STORE, opts.policies);
       const { startHttp, startRuntime, upstreamsFromEnv } = await import('../../runtime/start.ts');
       const { createLogger } = await import('../../runtime/ops/logging.ts');
       const logger = createLogger();
-      const runtime = await startRuntime({ generatedDir: path.resolve(opts.generated), mock: !!opts.mock, upstreams: upstreamsFromEnv(), upstreamConfig, logger, customerIds: parseCustomers(opts.customer) });
+      const runtime = await startRuntime({ generatedDir: path.resolve(opts.generated), mock: !!opts.mock, upstreams: upstreamsFromEnv(), upstreamConfig, logger, customerIds: parseCustomers(opts.customer), ...(governance ? { governance } : {}) });
       const app = await startHttp(runtime, { port: opts.port, host: opts.host, logger, ...(opts.allowOrigin ? { allowedOrigins: opts.allowOrigin } : {}) });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : opts.port;
       describe(runtime, `http://${opts.host}:${port}/mcp`);
+      if (governance) process.stderr.write('  governance chain on: API keys required (Authorization: Bearer sg_...), customer selected with the Specgate-Customer header\n');
     });
 
   program
@@ -46,6 +50,15 @@ export function registerServe(program: Command): void {
       serveStdio(() => runtime.catalog(), runtime.callTool, { logger });
       describe(runtime, 'stdio');
     });
+}
+
+async function openGovernance(url: string | undefined, policies: string) {
+  if (!url) return undefined;
+  const { openStore } = await import('../../runtime/store/index.ts');
+  const { createPolicyEngine } = await import('../../runtime/policy/decide.ts');
+  const policy = createPolicyEngine({ dir: path.resolve(policies) });
+  const store = await openStore(url);
+  return { store, policy, ...(process.env.SPECGATE_KEY_PEPPER ? { pepper: process.env.SPECGATE_KEY_PEPPER } : {}) };
 }
 
 async function readConfig(file: string | undefined) {

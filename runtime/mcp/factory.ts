@@ -7,14 +7,17 @@
 import { randomUUID } from 'node:crypto';
 import { Server, type McpRequestContext, type McpServerFactory } from '@modelcontextprotocol/server';
 import type { Catalog } from '../catalog.ts';
-import { DEFAULT_PAGE_SIZE, listToolsPage, runToolCall } from './tools.ts';
-import type { CallTool, CatalogSource, McpLogger, ToolCallContext, ToolCallObservation } from './types.ts';
+import { DEFAULT_PAGE_SIZE, listToolsPage, runToolCall, visibleCatalog } from './tools.ts';
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import type { CallTool, CatalogSource, ListTools, McpLogger, ToolCallContext, ToolCallObservation } from './types.ts';
 
 export const SERVER_INFO = { name: 'specgate', version: '0.1.0' } as const;
 
 export interface ServerFactoryOptions {
   catalog: CatalogSource;
   callTool: CallTool;
+  /** Per-caller visibility (the governance chain); default: the whole catalog. */
+  listTools?: ListTools;
   pageSize?: number;
   logger?: McpLogger;
   observe?: (observation: ToolCallObservation) => void;
@@ -40,7 +43,23 @@ export function createServerFactory(options: ServerFactoryOptions): McpServerFac
 
   return (context: McpRequestContext) => {
     const server = new Server(SERVER_INFO, { capabilities: { tools: { listChanged: true } } });
-    server.setRequestHandler('tools/list', (request) => listToolsPage(getCatalog(), request.params?.cursor, pageSize));
+    server.setRequestHandler('tools/list', async (request, ctx) => {
+      const catalog = getCatalog();
+      if (!options.listTools) return listToolsPage(catalog, request.params?.cursor, pageSize);
+      // Listing goes through the same decision path as calling, so the two cannot disagree.
+      let visible;
+      try {
+        visible = await options.listTools({
+          requestId: requestIdOf(context.requestInfo),
+          signal: ctx.mcpReq.signal,
+          headers: headersOf(context.requestInfo),
+          ...(request.params?._meta ? { meta: request.params._meta as Record<string, unknown> } : {}),
+        });
+      } catch (error) {
+        throw new ProtocolError(ProtocolErrorCode.InvalidRequest, (error as Error).message);
+      }
+      return listToolsPage(visibleCatalog(catalog, visible), request.params?.cursor, pageSize);
+    });
     server.setRequestHandler('tools/call', async (request, ctx) => {
       // Read the catalog once: a reload mid-call must not change the tool under this call.
       const catalog = getCatalog();
@@ -48,6 +67,7 @@ export function createServerFactory(options: ServerFactoryOptions): McpServerFac
         requestId: requestIdOf(context.requestInfo),
         signal: ctx.mcpReq.signal,
         headers: headersOf(context.requestInfo),
+        ...(request.params._meta ? { meta: request.params._meta as Record<string, unknown> } : {}),
       };
       const { name, arguments: args } = request.params;
       const result = await runToolCall(catalog, name, args, callContext, {

@@ -17,6 +17,7 @@ import {
   isJsonContentType,
 } from '@modelcontextprotocol/server';
 import { originValidation } from '@modelcontextprotocol/fastify';
+import type { AuthenticateRequest } from './types.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { createServerFactory, type ServerFactoryOptions } from './factory.ts';
@@ -36,6 +37,11 @@ export interface McpHttpOptions extends Omit<ServerFactoryOptions, 'requestIdOf'
   allowedOrigins?: string[];
   /** Upper bound on a request body, bytes; default 4 MiB. */
   bodyLimit?: number;
+  /**
+   * When set, every MCP request must carry credentials it accepts; a refusal is answered 401
+   * with a WWW-Authenticate header pointing at the protected-resource metadata (MCP authorization).
+   */
+  authenticate?: AuthenticateRequest;
 }
 
 export interface McpEndpoint {
@@ -69,6 +75,15 @@ function jsonRpcError(reply: FastifyReply, status: number, code: number, message
     .code(status)
     .type('application/json')
     .send({ jsonrpc: '2.0', error: { code, message, ...(data !== undefined && { data }) }, id });
+}
+
+function parseQuietly(body: unknown): unknown {
+  if (!Buffer.isBuffer(body)) return undefined;
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The request's JSON-RPC id when the body has a usable one: error responses must echo it. */
@@ -144,9 +159,33 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
     const response = await handler.fetch(web, parsedBody === undefined ? undefined : { parsedBody });
     return reply.send(response);
   };
+  if (options.authenticate) {
+    // RFC 9728 metadata: where a client learns that this resource takes bearer tokens.
+    app.get('/.well-known/oauth-protected-resource', async (request) => ({
+      resource: `${request.protocol}://${request.host}${routePath}`,
+      bearer_methods_supported: ['header'],
+      resource_name: 'specgate MCP gateway',
+    }));
+  }
+  const authenticate = options.authenticate;
   // Own scope: the raw-body parser and the Origin hook apply to the MCP route only.
   await app.register(async (scope) => {
     scope.addHook('onRequest', originValidation(allowed));
+    if (authenticate) {
+      scope.addHook('preHandler', async (request, reply) => {
+        try {
+          await authenticate({ headers: request.headers as Record<string, string | undefined>, requestId: request.id });
+        } catch (error) {
+          const status = (error as { status?: number }).status;
+          const id = requestIdOf(parseQuietly(request.body));
+          if (status === 403) return jsonRpcError(reply, 403, -32003, `Forbidden: ${(error as Error).message}`, undefined, id);
+          if (status !== 401) throw error;
+          const metadata = `${request.protocol}://${request.host}/.well-known/oauth-protected-resource`;
+          void reply.header('www-authenticate', `Bearer resource_metadata="${metadata}"`);
+          return jsonRpcError(reply, 401, -32001, `Unauthorized: ${(error as Error).message}`, undefined, id);
+        }
+      });
+    }
     // The SDK must see the raw bytes: Fastify's JSON parser would answer malformed JSON itself.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit ?? 4 * 1024 * 1024 }, (_req, body, done) =>

@@ -39,6 +39,17 @@ function firstAfter(catalog: Catalog, name: string): number {
   return lo;
 }
 
+/** The catalog narrowed to the tools one caller may see (same order, same precomputed entries). */
+export function visibleCatalog(catalog: Catalog, visible: ReadonlyArray<{ name: string }>): Catalog {
+  const names = new Set(visible.map((t) => t.name));
+  const keep = catalog.tools.map((t) => names.has(t.name));
+  return {
+    ...catalog,
+    tools: catalog.tools.filter((_, i) => keep[i]),
+    listEntries: catalog.listEntries.filter((_, i) => keep[i]),
+  };
+}
+
 export function listToolsPage(catalog: Catalog, cursor: string | undefined, pageSize: number): ListToolsResult {
   const start = cursor === undefined ? 0 : firstAfter(catalog, decodeCursor(cursor));
   const end = Math.min(start + pageSize, catalog.tools.length);

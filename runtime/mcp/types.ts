@@ -15,8 +15,15 @@ export type ToolCallContext = {
   signal: AbortSignal;
   /** The HTTP request headers (lower-case names); empty on stdio. */
   headers: Record<string, string | undefined>;
-  /* later: identity, tenant, customer */
+  /** The JSON-RPC request's `params._meta`: the governance chain checks it for forged claims. */
+  meta?: Record<string, unknown>;
 };
+
+/** The tools this request's caller may see; when set, tools/list shows only these. */
+export type ListTools = (ctx: ToolCallContext) => Promise<ToolModel[]>;
+
+/** Checks a request's credentials before any MCP handling; throws an error with `status` 401 to refuse. */
+export type AuthenticateRequest = (ctx: { headers: Record<string, string | undefined>; requestId: string }) => Promise<void>;
 
 export type CallTool = (
   tool: ToolModel,

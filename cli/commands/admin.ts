@@ -1,0 +1,266 @@
+/**
+ * Operator commands over the governance store: tenants, customers, API keys, entitlements,
+ * quotas, usage and audit. Every command takes --store (or SPECGATE_STORE); the store module
+ * (SQLite/PostgreSQL drivers) loads inside the action, so `--help` answers at once.
+ */
+import { Option, type Command } from 'commander';
+
+type StoreModule = typeof import('../../runtime/store/index.ts');
+type Store = import('../../runtime/store/index.ts').Store;
+interface StoreOpts { store?: string }
+interface TenantOpts extends StoreOpts { tenant: string; json?: boolean }
+
+const PERIODS = ['month', 'day', 'hour'];
+
+export function registerAdmin(program: Command): void {
+  const tenant = program.command('tenant').description('tenants: the isolation unit every key, grant and quota belongs to');
+  leaf(tenant, 'create', 'create a tenant and print its id')
+    .argument('<name>', 'display name')
+    .option('--id <id>', 'choose the id instead of a generated UUID')
+    .option('--json', 'print JSON')
+    .action((name: string, o: StoreOpts & { id?: string; json?: boolean }) => withStore(o, async (s, m) => {
+      if (o.id !== undefined && (await findTenant(s, m, o.id))) throw new Error(`tenant "${o.id}" already exists`);
+      const t = await m.tenantsRepo(s).createTenant({ name, id: o.id });
+      print(o.json, t, () => `created tenant ${t.id} (${t.name})`);
+    }));
+  leaf(tenant, 'list', 'list tenants')
+    .option('--json', 'print JSON')
+    .action((o: StoreOpts & { json?: boolean }) => withStore(o, async (s, m) => {
+      const rows = await m.tenantsRepo(s).listTenants();
+      print(o.json, rows, () => table(['ID', 'NAME', 'CREATED'], rows.map((t) => [t.id, t.name, t.createdAt])));
+    }));
+
+  const customer = program.command('customer').description("a tenant's customers and their ids in vendors' systems");
+  tenantLeaf(customer, 'create', 'create a customer of a tenant and print its id')
+    .argument('<name>', 'display name')
+    .option('--id <id>', 'choose the id instead of a generated UUID')
+    .action((name: string, o: TenantOpts & { id?: string }) => withTenant(o, async (s, m) => {
+      const c = await m.tenantsRepo(s).createCustomer({ tenantId: o.tenant, name, id: o.id });
+      print(o.json, c, () => `created customer ${c.id} (${c.name}) in tenant ${o.tenant}`);
+    }));
+  tenantLeaf(customer, 'list', "list a tenant's customers")
+    .action((o: TenantOpts) => withTenant(o, async (s, m) => {
+      const rows = await m.tenantsRepo(s).listCustomers(o.tenant);
+      print(o.json, rows, () => table(['ID', 'NAME', 'CREATED'], rows.map((c) => [c.id, c.name, c.createdAt])));
+    }));
+  tenantLeaf(customer, 'vendor-id', "record the customer's id in the system behind a connector")
+    .requiredOption('--customer <id>', 'customer id')
+    .argument('<connector>', 'connector name')
+    .argument('<vendorId>', "the customer's id in that vendor's system")
+    .action((connector: string, vendorId: string, o: TenantOpts & { customer: string }) => withTenant(o, async (s, m) => {
+      const repo = m.tenantsRepo(s);
+      // setVendorId is keyed by customer alone; checking ownership here keeps ids from crossing tenants.
+      if (!(await repo.listCustomers(o.tenant)).some((c) => c.id === o.customer)) throw new Error(`unknown customer "${o.customer}" in tenant "${o.tenant}"`);
+      await repo.setVendorId(o.customer, connector, vendorId);
+      print(o.json, { tenantId: o.tenant, customerId: o.customer, connector, vendorId }, () => `customer ${o.customer} is ${vendorId} in ${connector}`);
+    }));
+
+  const key = program.command('key').description('API keys: create (shown once), list, revoke');
+  tenantLeaf(key, 'create', 'create an API key; the key is printed once and never again')
+    .requiredOption('--subject <subject>', 'who the key acts as (user or service name)')
+    .option('--roles <roles>', 'comma-separated roles', '')
+    .option('--expires <when>', 'ISO date-time or a duration from now: 30d, 12h, 45m')
+    .action((o: TenantOpts & { subject: string; roles: string; expires?: string }) => withTenant(o, async (s, m) => {
+      const expiresAt = o.expires === undefined ? null : parseExpiry(o.expires, new Date());
+      const roles = o.roles.split(',').map((r) => r.trim()).filter(Boolean);
+      const { key: secret, info } = await m.apiKeysRepo(s, keyOptions()).create({ tenantId: o.tenant, subject: o.subject, roles, expiresAt });
+      const notice = 'This key is shown once: store it now, it cannot be retrieved again.';
+      if (o.json) return print(true, { key: secret, info, notice });
+      // The secret alone on stdout so `KEY=$(specgate key create …)` works; the rest goes to stderr.
+      process.stdout.write(`${secret}\n`);
+      process.stderr.write(`created key ${info.id} for ${info.subject} in tenant ${o.tenant}${info.expiresAt ? `, expires ${info.expiresAt}` : ''}\n${notice}\n`);
+    }));
+  tenantLeaf(key, 'list', "list a tenant's keys (ids and status only, never secrets)")
+    .action((o: TenantOpts) => withTenant(o, async (s, m) => {
+      const rows = await m.apiKeysRepo(s, keyOptions()).list(o.tenant);
+      const now = new Date().toISOString();
+      const status = (k: (typeof rows)[number]) => (k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt <= now ? 'expired' : 'active');
+      print(o.json, rows.map((k) => ({ ...k, status: status(k) })), () => table(['ID', 'SUBJECT', 'ROLES', 'STATUS', 'EXPIRES', 'CREATED'],
+        rows.map((k) => [k.id, k.subject, k.roles.join(','), status(k), k.expiresAt ?? '-', k.createdAt])));
+    }));
+  tenantLeaf(key, 'revoke', 'revoke a key at once')
+    .argument('<keyId>', 'key id (as in `key list`)')
+    .action((keyId: string, o: TenantOpts) => withTenant(o, async (s, m) => {
+      if (!(await m.apiKeysRepo(s, keyOptions()).revoke(o.tenant, keyId))) throw new Error(`key "${keyId}" is not an active key of tenant "${o.tenant}"`);
+      print(o.json, { tenantId: o.tenant, keyId, revoked: true }, () => `revoked key ${keyId}`);
+    }));
+
+  tenantLeaf(program, 'grant', 'entitle a tenant to a connector\'s tools (both are picomatch globs)')
+    .argument('<connector>', 'connector name or glob')
+    .argument('[toolGlob]', 'tool name glob', '*')
+    .action((connector: string, toolGlob: string, o: TenantOpts) => withTenant(o, async (s, m) => {
+      await m.settingsRepo(s).grant(o.tenant, connector, toolGlob);
+      print(o.json, { tenantId: o.tenant, connector, toolGlob }, () => `granted ${connector} ${toolGlob} to tenant ${o.tenant}`);
+    }));
+  tenantLeaf(program, 'revoke-grant', 'remove one entitlement (same connector and glob as granted)')
+    .argument('<connector>', 'connector name or glob')
+    .argument('[toolGlob]', 'tool name glob', '*')
+    .action((connector: string, toolGlob: string, o: TenantOpts) => withTenant(o, async (s, m) => {
+      const settings = m.settingsRepo(s);
+      if (!(await settings.entitlements(o.tenant)).some((e) => e.connector === connector && e.toolGlob === toolGlob)) {
+        throw new Error(`tenant "${o.tenant}" has no grant ${connector} ${toolGlob} (see \`specgate grants --tenant ${o.tenant}\`)`);
+      }
+      await settings.revokeGrant(o.tenant, connector, toolGlob);
+      print(o.json, { tenantId: o.tenant, connector, toolGlob, revoked: true }, () => `revoked grant ${connector} ${toolGlob} from tenant ${o.tenant}`);
+    }));
+  tenantLeaf(program, 'grants', "list a tenant's entitlements")
+    .action((o: TenantOpts) => withTenant(o, async (s, m) => {
+      const rows = await m.settingsRepo(s).entitlements(o.tenant);
+      print(o.json, rows, () => table(['CONNECTOR', 'TOOLS'], rows.map((e) => [e.connector, e.toolGlob])));
+    }));
+
+  const quota = program.command('quota').description('call quotas per tenant, tool glob and period');
+  tenantLeaf(quota, 'set', 'set (or replace) a quota')
+    .requiredOption('--scope <glob>', "tool name glob the quota counts ('*' for every tool)")
+    .requiredOption('--period <period>', `one of ${PERIODS.join(', ')}`)
+    .requiredOption('--limit <n>', 'calls allowed per period (non-negative integer)')
+    .action((o: TenantOpts & { scope: string; period: string; limit: string }) => withTenant(o, async (s, m) => {
+      if (!PERIODS.includes(o.period)) throw new Error(`bad --period "${o.period}": use ${PERIODS.join(', ')}`);
+      if (!/^\d+$/.test(o.limit)) throw new Error(`bad --limit "${o.limit}": must be a non-negative integer`);
+      if (!o.scope.trim()) throw new Error('--scope must not be empty');
+      const rule = { tenantId: o.tenant, scope: o.scope, period: o.period, limit: Number(o.limit) };
+      await m.quotaRepo(s).setQuota(rule);
+      print(o.json, rule, () => `quota for tenant ${o.tenant}: ${rule.limit} calls per ${rule.period} for "${rule.scope}"`);
+    }));
+  tenantLeaf(quota, 'list', "list a tenant's quotas")
+    .action((o: TenantOpts) => withTenant(o, async (s, m) => {
+      const rows = await m.quotaRepo(s).listQuotas(o.tenant);
+      print(o.json, rows, () => table(['SCOPE', 'PERIOD', 'LIMIT'], rows.map((q) => [q.scope, q.period, String(q.limit)])));
+    }));
+
+  tenantLeaf(program, 'usage', 'usage totals for [from, to), or the raw records as CSV')
+    .requiredOption('--from <iso>', 'inclusive start (ISO date or date-time, UTC when no offset)')
+    .requiredOption('--to <iso>', 'exclusive end')
+    .addOption(new Option('--csv', 'export the raw records as CSV').conflicts('json'))
+    .action((o: TenantOpts & { from: string; to: string; csv?: boolean }) => withTenant(o, async (s, m) => {
+      const from = parseDate(o.from, '--from');
+      const to = parseDate(o.to, '--to');
+      if (from >= to) throw new Error(`--from ${from} must be before --to ${to}`);
+      const usage = m.usageRepo(s);
+      if (o.csv) return void process.stdout.write(await usage.exportCsv(o.tenant, from, to));
+      const rows = await usage.report(o.tenant, from, to);
+      print(o.json, rows, () => table(['CUSTOMER', 'CONNECTOR', 'TOOL', 'OUTCOME', 'CALLS', 'UNITS', 'UPSTREAM BYTES', 'LATENCY MS'],
+        rows.map((r) => [r.customerId ?? '-', r.connector, r.tool, r.outcome, String(r.calls), String(r.units), String(r.upstreamBytes), String(r.latencyMsTotal)])));
+    }));
+
+  const audit = program.command('audit').description('the tamper-evident audit log: search, verify');
+  // The audit table deliberately has no foreign key to tenants, so search and verify do not
+  // require the tenant to exist: entries outlive a deleted tenant.
+  leaf(audit, 'search', "search a tenant's audit entries, oldest first")
+    .requiredOption('--tenant <id>', 'tenant id')
+    .option('--customer <id>', 'only this customer')
+    .option('--subject <subject>', 'only this subject')
+    .option('--connector <name>', 'only this connector')
+    .option('--tool <name>', 'only this tool')
+    .option('--from <iso>', 'inclusive start')
+    .option('--to <iso>', 'exclusive end')
+    .option('--after <seq>', 'only entries after this seq (paging)')
+    .option('--limit <n>', 'at most this many entries', '1000')
+    .option('--json', 'print JSON')
+    .action((o: TenantOpts & { customer?: string; subject?: string; connector?: string; tool?: string; from?: string; to?: string; after?: string; limit: string }) => withStore(o, async (s, m) => {
+      const limit = parseCount(o.limit, '--limit', 1);
+      const entries = await m.auditRepo(s).search({
+        tenant: o.tenant, customer: o.customer, subject: o.subject, connector: o.connector, tool: o.tool,
+        from: o.from === undefined ? undefined : parseDate(o.from, '--from'),
+        to: o.to === undefined ? undefined : parseDate(o.to, '--to'),
+        afterSeq: o.after === undefined ? undefined : parseCount(o.after, '--after', 0),
+        limit,
+      });
+      print(o.json, entries, () => entries.map((e) => `${e.seq}  ${e.at}  ${m.canonicalJson(e.record)}`).join('\n') + (entries.length ? '\n' : ''));
+      if (entries.length === limit) process.stderr.write(`showing the first ${limit} entries; continue with --after ${entries[entries.length - 1].seq}\n`);
+    }));
+  leaf(audit, 'verify', 'walk the hash chain (one tenant or all); exit 1 at the first broken entry')
+    .option('--tenant <id>', 'only this tenant')
+    .option('--json', 'print JSON')
+    .action((o: StoreOpts & { tenant?: string; json?: boolean }) => withStore(o, async (s, m) => {
+      const r = await m.auditRepo(s).verify(o.tenant);
+      if (o.json) print(true, r);
+      if (r.ok) {
+        if (!o.json) process.stdout.write(`audit chain ok: ${r.checked} entries checked\n`);
+        return;
+      }
+      process.stderr.write(`audit chain broken: tenant ${r.tenantId} at seq ${r.seq}: ${r.reason} (${r.checked} entries verified before it)\n`);
+      process.exitCode = 1;
+    }));
+}
+
+/** A subcommand that opens the store. */
+function leaf(parent: Command, name: string, description: string): Command {
+  return parent.command(name).description(description)
+    .addOption(new Option('--store <url>', 'governance store: sqlite:<path> or postgres://… (default sqlite:.specgate/specgate.db)').env('SPECGATE_STORE'));
+}
+
+/** A subcommand scoped to one existing tenant. */
+function tenantLeaf(parent: Command, name: string, description: string): Command {
+  return leaf(parent, name, description).requiredOption('--tenant <id>', 'tenant id').option('--json', 'print JSON');
+}
+
+async function withStore(o: StoreOpts, fn: (store: Store, mod: StoreModule) => Promise<void>): Promise<void> {
+  const mod = await import('../../runtime/store/index.ts');
+  const store = await mod.openStore(o.store ?? mod.DEFAULT_STORE_URL);
+  try {
+    await fn(store, mod);
+  } finally {
+    await store.close();
+  }
+}
+
+function withTenant(o: StoreOpts & { tenant: string }, fn: (store: Store, mod: StoreModule) => Promise<void>): Promise<void> {
+  return withStore(o, async (store, mod) => {
+    // Foreign keys would refuse most writes anyway, but with an SQL error instead of the tenant's name,
+    // and reads of an unknown tenant would silently print nothing.
+    if (!(await findTenant(store, mod, o.tenant))) throw new Error(`unknown tenant "${o.tenant}" (see \`specgate tenant list\`)`);
+    await fn(store, mod);
+  });
+}
+
+async function findTenant(store: Store, mod: StoreModule, id: string) {
+  return (await mod.tenantsRepo(store).listTenants()).find((t) => t.id === id);
+}
+
+/** The runtime must hash keys with the same pepper; both read it from the environment. */
+function keyOptions() {
+  return { pepper: process.env.SPECGATE_KEY_PEPPER };
+}
+
+function print(json: boolean | undefined, data: unknown, text?: () => string): void {
+  if (json || !text) return void process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+  const out = text();
+  process.stdout.write(out.endsWith('\n') || out === '' ? out : `${out}\n`);
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [header, ...rows].map(line).join('\n');
+}
+
+const ISO_RE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/** An ISO date or date-time, normalised to the store's UTC `toISOString` form so string comparison orders correctly. */
+function parseDate(value: string, flag: string): string {
+  const bare = ISO_RE.exec(value);
+  // A date-time without an offset is read as UTC, like a bare date, so results do not depend on the operator's time zone.
+  const t = bare ? Date.parse(bare[1] && !bare[4] ? `${value}Z` : value) : NaN;
+  if (Number.isNaN(t)) throw new Error(`bad date for ${flag}: "${value}" (use ISO 8601, e.g. 2026-01-31 or 2026-01-31T12:00:00Z)`);
+  return new Date(t).toISOString();
+}
+
+const UNIT_MS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000 };
+
+function parseExpiry(value: string, now: Date): Date {
+  const dur = /^(\d+)([dhm])$/.exec(value);
+  let at: Date;
+  try {
+    at = dur ? new Date(now.getTime() + Number(dur[1]) * UNIT_MS[dur[2]]) : new Date(parseDate(value, '--expires'));
+  } catch {
+    throw new Error(`bad --expires "${value}": use an ISO date-time or a duration like 30d, 12h, 45m`);
+  }
+  if (at.getTime() <= now.getTime()) throw new Error(`--expires ${value} is not in the future`);
+  return at;
+}
+
+function parseCount(value: string, flag: string, min: number): number {
+  if (!/^\d+$/.test(value) || Number(value) < min) throw new Error(`bad ${flag} "${value}": must be an integer >= ${min}`);
+  return Number(value);
+}

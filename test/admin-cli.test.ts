@@ -10,13 +10,13 @@ import { sql } from 'kysely';
 import { apiKeysRepo, auditRepo, openStore, usageRepo } from '../runtime/store/index.ts';
 import { root, tempDir } from './helpers/e2e.ts';
 
-const runner = path.join(root, 'test/fixtures/admin/run.ts');
+const bin = path.join(root, 'bin', 'specgate.js');
 const dir = tempDir('admin-cli');
 const storeUrl = `sqlite:${path.join(dir, 'specgate.db')}`;
 
 function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', runner, ...args], { cwd: root, env: { ...process.env, SPECGATE_KEY_PEPPER: '', ...env } },
+    execFile(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, SPECGATE_KEY_PEPPER: '', ...env } },
       (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }));
   });
 }

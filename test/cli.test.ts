@@ -78,7 +78,7 @@ describe('specgate command line', () => {
     const stale = await run(['generate', specs, '--out', out, '--check']);
     expect(stale.code).toBe(1);
     expect(stale.stderr).toContain(`stale: ${path.relative(root, path.join(out, 'bulk', 'model.ts'))}`);
-  });
+  }, 600_000);
 
   it('fails check with file:line:column and a non-zero exit', async () => {
     const bad = path.join(specs, 'bad.yaml');

@@ -13,7 +13,7 @@ import type { GeneratedConnector } from './model.ts';
 import type { OpenApiDocument } from '../generator/openapi/types.ts';
 import { watchCatalog, type Catalog, type CatalogWatcher } from './catalog.ts';
 import { createToolCaller, type CallerOptions, type ToolCaller, type UpstreamConfig, type UpstreamEvent } from './call.ts';
-import { startMockUpstream, type MockUpstream } from './mock/upstream.ts';
+import type { MockUpstream } from './mock/upstream.ts';
 import { mockCustomerId } from './mock/customer.ts';
 import { buildServer } from './server.ts';
 import type { CallTool } from './mcp/types.ts';
@@ -103,6 +103,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         continue;
       }
       const doc = JSON.parse(text) as OpenApiDocument;
+      // Prism (and faker under it) loads only when a connector is actually mocked.
+      const { startMockUpstream } = await import('./mock/upstream.ts');
       const mock = await startMockUpstream(doc);
       mocks.set(name, { doc: text, mock, customerId: mockCustomerId(c.model, doc) });
       if (running) await running.mock.close();

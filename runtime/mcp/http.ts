@@ -11,6 +11,8 @@
  */
 import {
   createMcpHandler,
+  isLegacyRequest,
+  WebStandardStreamableHTTPServerTransport,
   localhostAllowedOrigins,
   SUPPORTED_PROTOCOL_VERSIONS,
   UnsupportedProtocolVersionError,
@@ -122,6 +124,22 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
     ...(options.bodyLimit !== undefined && { maxRequestBodySize: options.bodyLimit }),
     onerror: (error) => app.log.debug({ err: error }, 'mcp request rejected or failed'),
   });
+  /**
+   * 2025-era POSTs, served as the SDK's stateless fallback does (a fresh server and transport per
+   * request) but answered with one JSON body instead of an SSE stream: a tools-only server emits
+   * nothing before its result, and the stream cost more than the call it carried.
+   */
+  const serveLegacyJson = async (web: Request, parsedBody: unknown): Promise<Response> => {
+    const server = await factory({ era: 'legacy', requestInfo: web } as Parameters<typeof factory>[0]);
+    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    await server.connect(transport);
+    try {
+      return await transport.handleRequest(web, { parsedBody });
+    } finally {
+      void transport.close().catch(() => {});
+      void server.close().catch(() => {});
+    }
+  };
   app.decorate('mcp', {
     toolsChanged: () => handler.notify.toolsChanged(),
     close: () => handler.close(),
@@ -156,7 +174,9 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
     });
     const web = toWebRequest(request, raw, abort.signal);
     fastifyRequests.set(web, request);
-    const response = await handler.fetch(web, parsedBody === undefined ? undefined : { parsedBody });
+    const response = request.method === 'POST' && parsedBody !== undefined && (await isLegacyRequest(web, parsedBody))
+      ? await serveLegacyJson(web, parsedBody)
+      : await handler.fetch(web, parsedBody === undefined ? undefined : { parsedBody });
     return reply.send(response);
   };
   if (options.authenticate) {

@@ -17,6 +17,8 @@ export interface ToolCallContext {
   signal: AbortSignal;
   /** The caller's customer id in each vendor, by connector name (set by customer scoping). */
   customerIds?: Record<string, string>;
+  /** The caller's tenant, when the governance chain runs: picks the tenant's own upstreams. */
+  tenantId?: string;
 }
 
 export interface UpstreamConfig {

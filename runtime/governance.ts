@@ -121,6 +121,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
         requestId: req.requestId,
         signal: req.signal ?? new AbortController().signal,
         customerIds: p.customer.vendorIds,
+        tenantId: p.tenantId,
       });
       const outcome = result.isError ? 'error' : 'ok';
       await meterCall(usage, {

@@ -36,6 +36,11 @@ export interface RuntimeOptions {
    * tenant base URL and vendor credential. Wins over `upstreams` for the connectors it names.
    */
   upstreamConfig?: Record<string, UpstreamEntry>;
+  /**
+   * Each tenant's own upstreams (its vendor hosts and credentials), by tenant id. With the
+   * governance chain, a call runs against its caller's tenant's upstream when there is one.
+   */
+  tenantUpstreamConfig?: Record<string, Record<string, UpstreamEntry>>;
   allowedOrigins?: string[];
   logger?: Logger;
   /**
@@ -113,6 +118,18 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     return out;
   }
 
+  /** One executor per tenant that has upstreams of its own, rebuilt with the catalog. */
+  async function tenantCallersFor(catalog: Catalog): Promise<Map<string, ToolCaller>> {
+    const out = new Map<string, ToolCaller>();
+    const models = catalog.connectors.map((c) => c.model);
+    for (const [tenant, entries] of Object.entries(options.tenantUpstreamConfig ?? {})) {
+      const own = configureUpstreams(models, entries);
+      const shared = await upstreamsFor(catalog.connectors);
+      out.set(tenant, createToolCaller({ ...options.caller, connectors: catalog.connectors, upstreams: { ...shared, ...own }, onUpstream: (e) => upstreamListeners.forEach((l) => l(e)) }));
+    }
+    return out;
+  }
+
   let where: Record<string, { url: string; mock: boolean }> = {};
   const upstreamListeners: Array<(e: UpstreamEvent) => void> = [];
   const reloadListeners: Array<(c: Catalog) => void> = [];
@@ -130,17 +147,22 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     onError: (error) => logger.error({ err: error.message }, 'catalog reload failed; still serving the previous catalog'),
   });
   let caller = await callerFor(watcher.current());
+  let tenantCallers = await tenantCallersFor(watcher.current());
   let callerVersion = watcher.current();
 
   async function swap(catalog: Catalog): Promise<void> {
     try {
       const next = await callerFor(catalog);
+      const nextTenants = await tenantCallersFor(catalog);
       const old = caller;
+      const oldTenants = tenantCallers;
       caller = next;
+      tenantCallers = nextTenants;
       callerVersion = catalog;
       logger.info({ connectors: catalog.connectors.length, tools: catalog.tools.length }, 'catalog reloaded');
       reloadListeners.forEach((l) => l(catalog));
       await old.close();
+      for (const c of oldTenants.values()) await c.close();
     } catch (error) {
       logger.error({ err: (error as Error).message }, 'catalog reload failed');
     }
@@ -160,7 +182,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     ? createGovernance({
       store: options.governance.store,
       policy: options.governance.policy,
-      caller: { callTool: (tool, args, ctx) => caller.callTool(tool, args, ctx) },
+      caller: { callTool: (tool, args, ctx) => ((ctx.tenantId && tenantCallers.get(ctx.tenantId)) || caller).callTool(tool, args, ctx) },
       ...(options.governance.pepper ? { apiKeys: { pepper: options.governance.pepper } } : {}),
     })
     : undefined;
@@ -189,6 +211,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     async close() {
       watcher.close();
       await caller.close();
+      for (const c of tenantCallers.values()) await c.close();
       for (const { mock } of mocks.values()) await mock.close();
     },
   };

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadUpstreamConfig, parseUpstreamConfig, UpstreamConfigError } from '../runtime/credentials/config.ts';
+import { loadUpstreamConfig, parseRuntimeConfig, parseUpstreamConfig, UpstreamConfigError } from '../runtime/credentials/config.ts';
 import { configureUpstreams } from '../runtime/credentials/upstreams.ts';
 import { connectwise, halopsa, hudu, itglue, pax8 } from './fixtures/credentials/models.ts';
 
@@ -32,6 +32,29 @@ describe('upstream configuration file', () => {
     });
     expect(config.connectwise.credential).toEqual({ kind: 'connectwise', companyId: 'acme', publicKey: 'pub', privateKey: SECRET, clientId: 'cw-client' });
     expect(warnings).toEqual([]);
+  });
+
+  it('gives each tenant its own upstreams, with positions for their errors', () => {
+    const text = `upstreams: {}
+tenants:
+  msp-a:
+    upstreams:
+      halopsa:
+        variables: { tenant: acme }
+        credential: { kind: oauth2-client-credentials, clientId: "\${HALO_CLIENT_ID}", clientSecret: "\${HALO_CLIENT_SECRET}" }
+  msp-b:
+    upstreams:
+      hudu:
+        variables: { hudu_host: b.huducloud.com }
+        credential: { kind: apiKey, key: "\${HUDU_API_KEY}" }
+`;
+    const config = parseRuntimeConfig('t.yaml', text, env);
+    expect(config.upstreams).toEqual({});
+    expect(Object.keys(config.tenants)).toEqual(['msp-a', 'msp-b']);
+    expect(config.tenants['msp-a'].halopsa.credential).toEqual({ kind: 'oauth2-client-credentials', clientId: 'halo-id', clientSecret: SECRET });
+    expect(configureUpstreams([hudu], config.tenants['msp-b']).hudu.baseUrl).toBe('https://b.huducloud.com/api/v1');
+    const broken = configError(() => parseRuntimeConfig('t.yaml', text.replace('kind: apiKey, key:', 'kind: apiKey, token:'), env));
+    expect(broken.problems.join('\n')).toMatch(/^t\.yaml:12:\d+: tenants\.msp-b\.upstreams\.hudu\.credential/m);
   });
 
   it('turns into each vendor\'s base URL and authenticator', async () => {

@@ -21,6 +21,7 @@ describe('governed runtime over MCP', () => {
   const dir = tempDir('governance-e2e');
   let store: Store;
   let upstream: Recorder;
+  let upstreamB: Recorder;
   let app: FastifyInstance;
   let url: string;
   const keys: Record<string, string> = {};
@@ -59,8 +60,11 @@ tools:
     await settings.grant('msp-b', 'helpdesk', 'helpdesk_get_*');
 
     upstream = await startRecorder((u) => ({ body: u.pathname.endsWith('/tickets') ? { tickets: [{ id: 1, summary: 'printer' }] } : { id: 1, summary: 'one' } }), '/api');
+    // MSP B runs its own helpdesk instance: its calls must go there, with its own configuration.
+    upstreamB = await startRecorder(() => ({ body: { id: 2, summary: 'from B' } }), '/api');
     const logger = pino({ level: 'silent' });
     const runtime = await startRuntime({
+      tenantUpstreamConfig: { 'msp-b': { helpdesk: { baseUrl: upstreamB.url } } },
       generatedDir: path.join(dir, 'generated'),
       mock: false,
       upstreams: { helpdesk: { baseUrl: upstream.url } },
@@ -74,6 +78,7 @@ tools:
   afterAll(async () => {
     await app?.close();
     await upstream?.close();
+    await upstreamB?.close();
     await store?.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -131,6 +136,24 @@ tools:
     const audit = await auditRepo(store).search({ tenant: 'msp-a' });
     expect(audit.length).toBeGreaterThan(0);
     expect(await auditRepo(store).verify('msp-a')).toMatchObject({ ok: true });
+  });
+
+  it("sends each tenant's calls to that tenant's own upstream", async () => {
+    const b = await connect(keys.b);
+    const a = await connect(keys.a, 'contoso');
+    try {
+      const beforeA = upstream.requests.length;
+      const beforeB = upstreamB.requests.length;
+      const rb = (await b.callTool({ name: 'helpdesk_get_ticket', arguments: { id: 2 } })) as { structuredContent?: any };
+      expect(rb.structuredContent.result.summary).toBe('from B');
+      const ra = (await a.callTool({ name: 'helpdesk_get_ticket', arguments: { id: 1 } })) as { structuredContent?: any };
+      expect(ra.structuredContent.result.summary).toBe('one');
+      expect(upstreamB.requests.length).toBe(beforeB + 1);
+      expect(upstream.requests.length).toBe(beforeA + 1);
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 
   it("refuses a customer of another tenant before a byte leaves", async () => {

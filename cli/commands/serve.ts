@@ -18,12 +18,12 @@ export function registerServe(program: Command): void {
     .option('--store <url>', 'turn on the governance chain over this store (sqlite:<file> or postgres://...; env SPECGATE_STORE): API keys, tenants, customers, entitlements, policy, quotas, metering, audit')
     .option('--policies <dir>', 'policy folder for the governance chain', path.join(projectRoot, 'policies'))
     .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[]; customer?: string[]; config?: string; store?: string; policies: string }) => {
-      const upstreamConfig = await readConfig(opts.config);
+      const config = await readConfig(opts.config);
       const governance = await openGovernance(opts.store ?? process.env.SPECGATE_STORE, opts.policies);
       const { startHttp, startRuntime, upstreamsFromEnv } = await import('../../runtime/start.ts');
       const { createLogger } = await import('../../runtime/ops/logging.ts');
       const logger = createLogger();
-      const runtime = await startRuntime({ generatedDir: path.resolve(opts.generated), mock: !!opts.mock, upstreams: upstreamsFromEnv(), upstreamConfig, logger, customerIds: parseCustomers(opts.customer), ...(governance ? { governance } : {}) });
+      const runtime = await startRuntime({ generatedDir: path.resolve(opts.generated), mock: !!opts.mock, upstreams: upstreamsFromEnv(), ...config, logger, customerIds: parseCustomers(opts.customer), ...(governance ? { governance } : {}) });
       const app = await startHttp(runtime, { port: opts.port, host: opts.host, logger, ...(opts.allowOrigin ? { allowedOrigins: opts.allowOrigin } : {}) });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : opts.port;
@@ -39,14 +39,14 @@ export function registerServe(program: Command): void {
     .option('--customer <connector=id...>', "the customer's id in a vendor, forced on customer-bound tools (mock mode: 1)")
     .option('--config <file>', 'upstream configuration (YAML): base URL and vendor credential per connector, secrets as ${ENV_VAR}')
     .action(async (opts: { mock?: boolean; generated: string; customer?: string[]; config?: string }) => {
-      const upstreamConfig = await readConfig(opts.config);
+      const config = await readConfig(opts.config);
       const { startRuntime, upstreamsFromEnv } = await import('../../runtime/start.ts');
       const { serveStdio } = await import('../../runtime/mcp/stdio.ts');
       const { createLogger } = await import('../../runtime/ops/logging.ts');
       const { default: pino } = await import('pino');
       // stdout carries the protocol: every log line goes to stderr.
       const logger = createLogger({ destination: pino.destination(2) });
-      const runtime = await startRuntime({ generatedDir: path.resolve(opts.generated), mock: !!opts.mock, upstreams: upstreamsFromEnv(), upstreamConfig, logger, customerIds: parseCustomers(opts.customer) });
+      const runtime = await startRuntime({ generatedDir: path.resolve(opts.generated), mock: !!opts.mock, upstreams: upstreamsFromEnv(), ...config, logger, customerIds: parseCustomers(opts.customer) });
       serveStdio(() => runtime.catalog(), runtime.callTool, { logger });
       describe(runtime, 'stdio');
     });
@@ -62,9 +62,10 @@ async function openGovernance(url: string | undefined, policies: string) {
 }
 
 async function readConfig(file: string | undefined) {
-  if (!file) return undefined;
-  const { loadUpstreamConfig } = await import('../../runtime/credentials/config.ts');
-  return loadUpstreamConfig(path.resolve(file));
+  if (!file) return {};
+  const { loadRuntimeConfig } = await import('../../runtime/credentials/config.ts');
+  const config = loadRuntimeConfig(path.resolve(file));
+  return { upstreamConfig: config.upstreams, tenantUpstreamConfig: config.tenants };
 }
 
 function parseCustomers(entries: string[] | undefined): Record<string, string> | undefined {

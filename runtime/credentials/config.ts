@@ -59,6 +59,28 @@ export function loadUpstreamConfig(file: string, env: NodeJS.ProcessEnv = proces
 }
 
 export function parseUpstreamConfig(file: string, text: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Record<string, UpstreamEntry> {
+  return parseRuntimeConfig(file, text, env, options).upstreams;
+}
+
+/** The whole file: the shared upstreams and each tenant's own. */
+export interface RuntimeUpstreamConfig {
+  upstreams: Record<string, UpstreamEntry>;
+  tenants: Record<string, Record<string, UpstreamEntry>>;
+}
+
+/** Like loadUpstreamConfig, with the per-tenant section too. */
+export function loadRuntimeConfig(file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): RuntimeUpstreamConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : (e as Error).message;
+    throw new UpstreamConfigError([`${file}: cannot read the upstream configuration: ${reason}`]);
+  }
+  return parseRuntimeConfig(file, text, env, options);
+}
+
+export function parseRuntimeConfig(file: string, text: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): RuntimeUpstreamConfig {
   const warn = options.warn ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
@@ -101,13 +123,18 @@ export function parseUpstreamConfig(file: string, text: string, env: NodeJS.Proc
       return v ?? '';
     });
   };
-  const upstreams = (data as { upstreams: Record<string, Record<string, unknown>> }).upstreams;
-  const out: Record<string, UpstreamEntry> = {};
-  for (const name of Object.keys(upstreams).sort()) {
-    out[name] = expandDeep(upstreams[name], ['upstreams', name], expand) as UpstreamEntry;
+  const section = (entries: Record<string, Record<string, unknown>> | undefined, at: string[]): Record<string, UpstreamEntry> => {
+    const out: Record<string, UpstreamEntry> = {};
+    for (const name of Object.keys(entries ?? {}).sort()) out[name] = expandDeep(entries![name], [...at, name], expand) as UpstreamEntry;
+    return out;
+  };
+  const parsed = data as { upstreams?: Record<string, Record<string, unknown>>; tenants?: Record<string, { upstreams: Record<string, Record<string, unknown>> }> };
+  const result: RuntimeUpstreamConfig = { upstreams: section(parsed.upstreams, ['upstreams']), tenants: {} };
+  for (const tenant of Object.keys(parsed.tenants ?? {}).sort()) {
+    result.tenants[tenant] = section(parsed.tenants![tenant].upstreams, ['tenants', tenant, 'upstreams']);
   }
   if (problems.length) throw new UpstreamConfigError(problems);
-  return out;
+  return result;
 }
 
 function expandDeep(value: unknown, p: Array<string | number>, expand: (v: string, p: Array<string | number>) => string): unknown {

@@ -118,26 +118,27 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     return out;
   }
 
-  /** One executor per tenant that has upstreams of its own, rebuilt with the catalog. */
-  async function tenantCallersFor(catalog: Catalog): Promise<Map<string, ToolCaller>> {
-    const out = new Map<string, ToolCaller>();
-    const models = catalog.connectors.map((c) => c.model);
-    for (const [tenant, entries] of Object.entries(options.tenantUpstreamConfig ?? {})) {
-      const own = configureUpstreams(models, entries);
-      const shared = await upstreamsFor(catalog.connectors);
-      out.set(tenant, createToolCaller({ ...options.caller, connectors: catalog.connectors, upstreams: { ...shared, ...own }, onUpstream: (e) => upstreamListeners.forEach((l) => l(e)) }));
-    }
-    return out;
-  }
-
   let where: Record<string, { url: string; mock: boolean }> = {};
   const upstreamListeners: Array<(e: UpstreamEvent) => void> = [];
   const reloadListeners: Array<(c: Catalog) => void> = [];
-  async function callerFor(catalog: Catalog): Promise<ToolCaller> {
-    const connectors = catalog.connectors;
+
+  /**
+   * The executors for one catalog version: the shared one, and one per tenant that has upstreams
+   * of its own (its entries over the shared ones), all built from one resolution of the shared
+   * upstreams.
+   */
+  async function executorsFor(catalog: Catalog): Promise<{ shared: ToolCaller; tenants: Map<string, ToolCaller> }> {
+    const { connectors } = catalog;
     const upstreams = await upstreamsFor(connectors);
     where = Object.fromEntries(Object.entries(upstreams).map(([k, v]) => [k, { url: v.baseUrl, mock: mocks.get(k)?.mock.url === v.baseUrl }]));
-    return createToolCaller({ ...options.caller, connectors, upstreams, onUpstream: (e) => upstreamListeners.forEach((l) => l(e)) });
+    const executor = (u: Record<string, UpstreamConfig>) =>
+      createToolCaller({ ...options.caller, connectors, upstreams: u, onUpstream: (e) => upstreamListeners.forEach((l) => l(e)) });
+    const models = connectors.map((c) => c.model);
+    const tenants = new Map<string, ToolCaller>();
+    for (const [tenant, entries] of Object.entries(options.tenantUpstreamConfig ?? {})) {
+      tenants.set(tenant, executor({ ...upstreams, ...configureUpstreams(models, entries) }));
+    }
+    return { shared: executor(upstreams), tenants };
   }
 
   const watcher: CatalogWatcher = await watchCatalog(options.generatedDir, {
@@ -146,18 +147,18 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     },
     onError: (error) => logger.error({ err: error.message }, 'catalog reload failed; still serving the previous catalog'),
   });
-  let caller = await callerFor(watcher.current());
-  let tenantCallers = await tenantCallersFor(watcher.current());
+  const first = await executorsFor(watcher.current());
+  let caller = first.shared;
+  let tenantCallers = first.tenants;
   let callerVersion = watcher.current();
 
   async function swap(catalog: Catalog): Promise<void> {
     try {
-      const next = await callerFor(catalog);
-      const nextTenants = await tenantCallersFor(catalog);
+      const next = await executorsFor(catalog);
       const old = caller;
       const oldTenants = tenantCallers;
-      caller = next;
-      tenantCallers = nextTenants;
+      caller = next.shared;
+      tenantCallers = next.tenants;
       callerVersion = catalog;
       logger.info({ connectors: catalog.connectors.length, tools: catalog.tools.length }, 'catalog reloaded');
       reloadListeners.forEach((l) => l(catalog));

@@ -12,7 +12,7 @@ import path from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { parseDocument } from 'yaml';
 import type { DocumentNote, LoadedDocument, OpenApiDocument } from './types.ts';
-import { HTTP_METHODS, isObject, normalizeDocument } from './normalize.ts';
+import { HTTP_METHODS, isObject, normalizeDocument, someObject } from './normalize.ts';
 import { analyzeOperations } from './operations.ts';
 import { applyOverlay } from './overlay.ts';
 
@@ -231,21 +231,7 @@ function mayHaveExternalRefs(bytes: Buffer): boolean {
 }
 
 function hasExternalRefs(root: unknown): boolean {
-  const stack = [root];
-  const seen = new WeakSet<object>();
-  while (stack.length) {
-    const node = stack.pop();
-    if (typeof node !== 'object' || node === null || seen.has(node)) continue;
-    seen.add(node);
-    if (Array.isArray(node)) {
-      stack.push(...node);
-      continue;
-    }
-    const ref = (node as Obj).$ref;
-    if (typeof ref === 'string' && !ref.startsWith('#')) return true;
-    for (const v of Object.values(node)) if (typeof v === 'object' && v !== null) stack.push(v);
-  }
-  return false;
+  return someObject(root, (node) => typeof node.$ref === 'string' && !node.$ref.startsWith('#'));
 }
 
 /**

@@ -94,6 +94,28 @@ const SCHEMA_LISTS = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems']);
 const SCHEMA_ONES = new Set(['items', 'additionalProperties', 'not', 'if', 'then', 'else', 'contains', 'propertyNames',
   'unevaluatedItems', 'unevaluatedProperties', 'additionalItems']);
 
+/**
+ * Calls visit on every plain object in a JSON tree (arrays are walked through), each once, cycles
+ * safe and without recursion (vendor documents nest deep). Stops when visit returns true, and
+ * says whether it did.
+ */
+export function someObject(root: unknown, visit: (node: Obj) => boolean | void): boolean {
+  const stack: unknown[] = [root];
+  const seen = new WeakSet<object>();
+  while (stack.length) {
+    const node = stack.pop();
+    if (typeof node !== 'object' || node === null || seen.has(node)) continue;
+    seen.add(node);
+    if (Array.isArray(node)) {
+      stack.push(...node);
+      continue;
+    }
+    if (visit(node as Obj) === true) return true;
+    stack.push(...Object.values(node));
+  }
+  return false;
+}
+
 /** Calls visit on every schema below `schema` (itself included), depth first, each object once. */
 export function walkSchema(
   schema: unknown,

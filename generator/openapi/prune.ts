@@ -4,7 +4,7 @@
  * kilobytes the connector needs, and the generated types stay small.
  */
 import type { OpenApiDocument } from './types.ts';
-import { HTTP_METHODS, isObject, resolveRef } from './normalize.ts';
+import { HTTP_METHODS, isObject, resolveRef, someObject } from './normalize.ts';
 import { listOperations } from './operations.ts';
 
 type Obj = Record<string, unknown>;
@@ -138,20 +138,9 @@ function sectionOf(ref: string): string {
 }
 
 function rewriteRefs<T>(node: T, hoisted: Map<string, string>): T {
-  const stack: unknown[] = [node];
-  const seen = new Set<object>();
-  while (stack.length) {
-    const n = stack.pop();
-    if (typeof n !== 'object' || n === null || seen.has(n)) continue;
-    seen.add(n);
-    if (Array.isArray(n)) {
-      stack.push(...n);
-      continue;
-    }
-    const o = n as Obj;
+  someObject(node, (o) => {
     if (typeof o.$ref === 'string' && hoisted.has(o.$ref)) o.$ref = hoisted.get(o.$ref);
-    for (const v of Object.values(o)) stack.push(v);
-  }
+  });
   return node;
 }
 

@@ -46,16 +46,9 @@ function validate(): ValidateFunction {
   return validator;
 }
 
-/** Reads, validates and expands the file; connectors in sorted order. Throws UpstreamConfigError with file:line:col. */
+/** Reads, validates and expands the file's shared upstreams; connectors in sorted order. Throws UpstreamConfigError with file:line:col. */
 export function loadUpstreamConfig(file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Record<string, UpstreamEntry> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : (e as Error).message;
-    throw new UpstreamConfigError([`${file}: cannot read the upstream configuration: ${reason}`]);
-  }
-  return parseUpstreamConfig(file, text, env, options);
+  return loadRuntimeConfig(file, env, options).upstreams;
 }
 
 export function parseUpstreamConfig(file: string, text: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Record<string, UpstreamEntry> {
@@ -68,7 +61,7 @@ export interface RuntimeUpstreamConfig {
   tenants: Record<string, Record<string, UpstreamEntry>>;
 }
 
-/** Like loadUpstreamConfig, with the per-tenant section too. */
+/** Reads, validates and expands the whole file: the shared upstreams and the per-tenant section. */
 export function loadRuntimeConfig(file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): RuntimeUpstreamConfig {
   let text: string;
   try {

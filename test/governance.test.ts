@@ -6,7 +6,7 @@ import { createPolicyEngine } from '../runtime/policy/decide.ts';
 import { createGovernance, type Governance, type GovernanceRequest } from '../runtime/governance.ts';
 import { redactArguments, UNAUTHENTICATED_CHAIN } from '../runtime/chain/audit.ts';
 import { periodBounds } from '../runtime/chain/quota.ts';
-import { apiKeysRepo, auditRepo, openStore, quotaRepo, settingsRepo, tenantsRepo, type Store } from '../runtime/store/index.ts';
+import { apiKeysRepo, approvalsRepo, auditRepo, openStore, quotaRepo, rateLimitsRepo, settingsRepo, tenantsRepo, type Store } from '../runtime/store/index.ts';
 import { findPostgres, startPostgres } from './helpers/postgres.ts';
 import { makeConnector, makeTool, startRecorder, type Recorder } from './fixtures/call/harness.ts';
 import type { ToolModel } from '../runtime/model.ts';
@@ -22,7 +22,11 @@ const tools = [
   }),
   get('acme_get_passwords', '/passwords', { tags: ['passwords'] }),
   get('acme_get_status', '/status'),
-  get('acme_export', '/export', { riskTier: 'high' }),
+  get('acme_export', '/export', {
+    riskTier: 'high',
+    inputSchema: { type: 'object', properties: { since: { type: 'string' } }, additionalProperties: false },
+    parameters: [{ name: 'since', in: 'query', argument: 'since', required: false }],
+  }),
   get('acme_billing', '/billing'),
 ];
 
@@ -99,7 +103,7 @@ for (const [name, available, backend] of backends) describe.skipIf(!available)(`
       ['customer-bound tool without a customer', () => as('tech'), 'acme_list_assets', /select the customer/],
       ['tool not entitled', () => as('tech'), 'acme_billing', /not entitled to acme_billing/],
       ['policy deny', () => as('tech'), 'acme_get_passwords', /Refused by policy: password vault tools are reserved/],
-      ['policy approval', () => as('tech'), 'acme_export', /needs approval/],
+      ['policy approval', () => as('tech'), 'acme_export', /Held for approval: acme_export needs an operator's approval .*Request [0-9a-f-]{36} is pending/],
     ];
     it.each(cases)('%s is refused, never reaches the upstream, and is audited', async (_label, mkReq, name, message) => {
       const before = upstream.requests.length;
@@ -137,6 +141,81 @@ for (const [name, available, backend] of backends) describe.skipIf(!available)(`
     });
   });
 
+  describe('governance chain: approvals', () => {
+    const approvals = () => approvalsRepo(store, { now: () => NOW });
+
+    it('holds a call until an operator approves that exact call, then lets it through once', async () => {
+      const args = { since: '2026-01-01' };
+      const first = await gov.call(as('tech'), tool('acme_export'), args, callId());
+      const id = /Request ([0-9a-f-]{36})/.exec(text(first))?.[1];
+      expect(id).toBeDefined();
+      // Asking again before a decision points at the same request instead of queueing another.
+      const again = await gov.call(as('tech'), tool('acme_export'), args, callId());
+      expect(text(again)).toContain(id);
+      expect((await approvals().list({ tenantId: 'tenant-a', status: 'pending' })).map((a) => a.id)).toContain(id);
+
+      await expect(approvals().decide(id!, { approve: true, by: 'carol', tenantId: 'tenant-b' })).rejects.toThrow(/does not exist/);
+      const decided = await approvals().decide(id!, { approve: true, by: 'carol' });
+      expect(decided).toMatchObject({ status: 'approved', decidedBy: 'carol', tool: 'acme_export', subject: 'alice' });
+      await expect(approvals().decide(id!, { approve: false, by: 'dave' })).rejects.toThrow(/is approved, not pending/);
+
+      // Other arguments are another call: still held.
+      const other = await gov.call(as('tech'), tool('acme_export'), { since: '2020-01-01' }, callId());
+      expect(text(other)).toMatch(/Held for approval/);
+      expect(text(other)).not.toContain(id);
+
+      const before = upstream.requests.length;
+      const runId = callId();
+      const run = await gov.call(as('tech'), tool('acme_export'), args, runId);
+      expect(run.isError).toBeFalsy();
+      expect(upstream.requests.length).toBe(before + 1);
+      const [rec] = (await auditRepo(store).search({ tenant: 'tenant-a', tool: 'acme_export' })).filter((e) => e.record.callId === runId);
+      expect(rec.record).toMatchObject({ outcome: 'ok', approvalId: id });
+      expect(await approvals().get(id!)).toMatchObject({ status: 'used', usedByCall: runId });
+
+      // The approval is spent: the same call is held again.
+      const after = await gov.call(as('tech'), tool('acme_export'), args, callId());
+      expect(text(after)).toMatch(/Held for approval/);
+      expect(upstream.requests.length).toBe(before + 1);
+    });
+
+    it('a denied request lets nothing through, and another user cannot use someone else\'s approval', async () => {
+      const args = { since: '2025-06-01' };
+      const held = await gov.call(as('tech'), tool('acme_export'), args, callId());
+      const id = /Request ([0-9a-f-]{36})/.exec(text(held))![1];
+      await approvals().decide(id, { approve: false, by: 'carol', note: 'not today' });
+      const before = upstream.requests.length;
+      const retry = await gov.call(as('tech'), tool('acme_export'), args, callId());
+      expect(text(retry)).toMatch(/Held for approval/);
+      expect(text(retry)).not.toContain(id);
+      const next = /Request ([0-9a-f-]{36})/.exec(text(retry))![1];
+      await approvals().decide(next, { approve: true, by: 'carol' });
+      const keys = apiKeysRepo(store, { now: () => NOW });
+      const mallory = (await keys.create({ tenantId: 'tenant-a', subject: 'mallory', roles: ['technician'] })).key;
+      const stolen = await gov.call(req({ authorization: `Bearer ${mallory}` }), tool('acme_export'), args, callId());
+      expect(text(stolen)).toMatch(/Held for approval/);
+      expect(upstream.requests.length).toBe(before);
+    });
+  });
+
+  describe('governance chain: rate limits', () => {
+    it('refuses past the per-identity rate and says when to retry, without touching the upstream', async () => {
+      const limits = rateLimitsRepo(store);
+      await limits.set({ tenantId: 'tenant-b', scope: 'identity', perSecond: 2 });
+      const as_b = () => as('techB', { 'specgate-customer': 'cust-b' });
+      const before = upstream.requests.length;
+      const results = [];
+      for (let i = 0; i < 4; i++) results.push(await gov.call(as_b(), tool('acme_list_tickets'), {}, callId()));
+      await limits.remove('tenant-b', 'identity');
+      const refused = results.filter((r) => r.isError);
+      // Four calls inside one second against a limit of two: at least one is refused (more only if the second rolled over).
+      expect(refused.length).toBeGreaterThanOrEqual(1);
+      expect(text(refused[0])).toMatch(/rate limit of 2 calls per second for bob in tenant tenant-b reached; retry after \d+ ms/);
+      expect(upstream.requests.length - before).toBe(4 - refused.length);
+      await expect(limits.set({ tenantId: 'tenant-b', scope: 'tenant', perSecond: 0 })).rejects.toThrow(/positive whole number/);
+    });
+  });
+
   describe('governance chain: one decision path', () => {
     it('listing shows exactly the tools a call goes through for', async () => {
       for (const headers of [as('tech'), as('tech', { 'specgate-customer': 'cust-a' }), as('techB', { 'specgate-customer': 'cust-b' })]) {
@@ -145,12 +224,13 @@ for (const [name, available, backend] of backends) describe.skipIf(!available)(`
         for (const t of catalog.tools) {
           if (t.name === 'acme_get_status') continue; // quota is not a visibility question
           const r = await gov.call(headers, t, {}, callId());
-          if (!r.isError) callable.push(t.name);
+          // A tool held for approval is callable: the call waits for an operator, it is not refused.
+          if (!r.isError || text(r).startsWith('Held for approval')) callable.push(t.name);
         }
         expect(listed.filter((n) => n !== 'acme_get_status')).toEqual(callable);
       }
       expect((await gov.visibleTools(as('tech', { 'specgate-customer': 'cust-a' }), catalog)).map((t) => t.name))
-        .toEqual(['acme_get_status', 'acme_list_assets', 'acme_list_tickets']);
+        .toEqual(['acme_export', 'acme_get_status', 'acme_list_assets', 'acme_list_tickets']);
     });
 
     it('listing refuses a request that cannot authenticate', async () => {
@@ -177,6 +257,8 @@ for (const [name, available, backend] of backends) describe.skipIf(!available)(`
       const rows = await store.db.selectFrom('usage').selectAll().where('call_id', '=', id).execute();
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({ tenant_id: 'tenant-a', subject: 'alice', tool: 'acme_list_tickets', outcome: 'ok', units: 1 });
+      // What the vendor sent back is metered beside the call.
+      expect(rows[0].upstream_bytes).toBe(Buffer.byteLength(JSON.stringify({ items: [{ id: 1, name: 'x', password: 'hunter2' }] })));
     });
 
     it('does not meter refused calls', async () => {

@@ -3,9 +3,7 @@
  * the arguments (secrets redacted) and the outcome. Calls that never authenticated have no
  * tenant; they go to a chain of their own so they are recorded all the same.
  */
-import type { auditRepo, AuditEntry } from '../store/index.ts';
-
-type Audit = Pick<ReturnType<typeof auditRepo>, 'append'>;
+import type { AuditRecord } from '../store/index.ts';
 
 /** The chain for calls whose tenant is unknown because authentication failed. */
 export const UNAUTHENTICATED_CHAIN = '_unauthenticated';
@@ -37,16 +35,19 @@ export interface CallAudit {
   tool: string;
   arguments: Record<string, unknown>;
   outcome: 'ok' | 'error' | 'refused';
+  /** The approval this call ran on, when policy required one. */
+  approvalId?: string;
   /** For refusals: which step and why. */
   step?: string;
   code?: string;
   reason?: string;
 }
 
-export async function auditCall(audit: Audit, entry: CallAudit): Promise<AuditEntry> {
+/** The chain a call's record goes to, and the record: nulls left out, arguments redacted. */
+export function auditRecord(entry: CallAudit): { chain: string; record: AuditRecord } {
   const { tenantId, arguments: args, ...rest } = entry;
   // Nulls are left out so the indexed columns (customer, subject) stay null, not "null".
-  const record: Record<string, unknown> = { arguments: redactArguments(args) };
+  const record: AuditRecord = { arguments: redactArguments(args) };
   for (const [k, v] of Object.entries(rest)) if (v !== null && v !== undefined) record[k] = v;
-  return audit.append(tenantId ?? UNAUTHENTICATED_CHAIN, record);
+  return { chain: tenantId ?? UNAUTHENTICATED_CHAIN, record };
 }

@@ -1,11 +1,23 @@
 /**
- * Metering: one usage record per executed call, written and committed before the answer leaves.
- * The store ignores a second record with the same call id, so a retried call is billed once.
+ * Metering: one usage record per executed call, keyed by the call id, committed together with the
+ * call's audit record (runtime/chain/record.ts) before the answer leaves. The store ignores a
+ * second record with the same call id, so a call is never billed twice.
  */
-import type { usageRepo, UsageRecord } from '../store/index.ts';
+import type { UsageRecord } from '../store/index.ts';
 
-type Usage = Pick<ReturnType<typeof usageRepo>, 'record'>;
+export interface Metered {
+  callId: string;
+  tenantId: string;
+  customerId: string | null;
+  subject: string;
+  connector: string;
+  tool: string;
+  outcome: 'ok' | 'error';
+  latencyMs: number;
+  upstreamBytes: number;
+}
 
-export async function meterCall(usage: Usage, record: UsageRecord): Promise<{ inserted: boolean }> {
-  return usage.record(record);
+/** A call is one billable unit; what it fetched is recorded beside it for the tenant's own reports. */
+export function usageRecord(m: Metered): UsageRecord {
+  return { ...m, latencyMs: Math.max(0, Math.round(m.latencyMs)), units: 1 };
 }

@@ -25,15 +25,19 @@ export function policyInput(identity: Identity, tenant: string, customer: string
   };
 }
 
-/** Decides and refuses anything but allow; approval workflows do not exist yet, so they refuse too. */
+/** The messages of the rules that made the decision what it is. */
+export function decisionReasons(decision: Decision): string {
+  return decision.reasons.filter((r) => r.effect === decision.effect).map((r) => r.message ?? r.rule).join('; ');
+}
+
+/**
+ * Decides, and refuses a deny. A `require_approval` decision comes back to the caller: a listing
+ * shows the tool, and a call goes to the approval step (./approval.ts).
+ */
 export async function evaluatePolicy(policy: PolicyDecider, input: PolicyInput): Promise<Decision> {
   const decision = await policy.decide(input);
-  if (decision.effect === 'allow') return decision;
-  const why = decision.reasons.filter((r) => r.effect === decision.effect).map((r) => r.message ?? r.rule).join('; ');
-  if (decision.effect === 'require_approval') {
-    throw new Refusal('policy', 'needs-approval', `Refused: ${input.tool.name} needs approval (${why}); approvals are not supported yet`, 403, decision.id);
-  }
-  throw new Refusal('policy', 'denied', `Refused by policy: ${why}`, 403, decision.id);
+  if (decision.effect === 'allow' || decision.effect === 'require_approval') return decision;
+  throw new Refusal('policy', 'denied', `Refused by policy: ${decisionReasons(decision)}`, 403, decision.id);
 }
 
 /** The tool with the decision's obligations folded into its shape: redactions added, item cap lowered. */

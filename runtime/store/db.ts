@@ -61,16 +61,19 @@ function openPostgres(url: string, max: number): Store {
 }
 
 /**
- * Runs `fn` in a transaction that holds a write lock named `key` from its first statement, so
+ * Runs `fn` in a transaction that holds the write lock(s) named `key` from its first statement, so
  * read-then-write sequences (the audit chain head) cannot interleave across processes or
  * runtime instances. SQLite: BEGIN IMMEDIATE (takes the database write lock up front; a deferred
  * BEGIN would fail with SQLITE_BUSY when upgrading a stale read snapshot). PostgreSQL: a
  * transaction-scoped advisory lock on the key's hash, released by commit or rollback.
  */
-export async function withWriteLock<T>(store: Store, key: string, fn: (trx: Kysely<Schema>) => Promise<T>): Promise<T> {
+export async function withWriteLock<T>(store: Store, key: string | string[], fn: (trx: Kysely<Schema>) => Promise<T>): Promise<T> {
   if (store.dialect === 'postgres') {
+    // Several keys (a batch touching several chains) are locked in sorted order, so two batches
+    // can never each hold one key while waiting for the other's.
+    const keys = [...new Set(typeof key === 'string' ? [key] : key)].sort();
     return store.db.transaction().execute(async (trx: Transaction<Schema>) => {
-      await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(trx);
+      for (const k of keys) await sql`select pg_advisory_xact_lock(hashtextextended(${k}, 0))`.execute(trx);
       return fn(trx);
     });
   }

@@ -17,11 +17,25 @@ export interface ApiKeysTable {
   revoked_at: string | null;
   created_at: string;
 }
+/** Operator keys for the admin API (migration 003): a null tenant_id is a global key. */
+export interface AdminKeysTable {
+  id: string;
+  tenant_id: string | null;
+  subject: string;
+  /** Hex HMAC-SHA256 of the full plaintext key, as for api_keys. */
+  hash: string;
+  prefix: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  created_at: string;
+}
 export interface CredentialsTable {
   tenant_id: string;
   connector: string;
   ciphertext: string;
   key_id: string;
+  /** The credential's kind (apiKey, basic, ...), readable without the master key; '' for rows from before 002. */
+  kind: string;
   updated_at: string;
 }
 export interface EntitlementsTable { tenant_id: string; connector: string; tool_glob: string }
@@ -63,15 +77,46 @@ export interface AuditTable {
   hash: string;
 }
 
+export interface RateLimitsTable {
+  tenant_id: string;
+  /** 'tenant' (all its calls) or 'identity' (each subject on its own). */
+  scope: string;
+  per_second: number;
+}
+export interface ApprovalsTable {
+  id: string;
+  tenant_id: string;
+  subject: string;
+  customer_id: string | null;
+  connector: string;
+  tool: string;
+  arguments_hash: string;
+  /** Canonical JSON of the arguments, secrets redacted: what the approver reviews. */
+  arguments: string;
+  decision_id: string;
+  reason: string;
+  /** 'pending' | 'approved' | 'denied' | 'used'. Expiry is read from expires_at, not stored. */
+  status: string;
+  requested_at: string;
+  expires_at: string;
+  decided_at: string | null;
+  decided_by: string | null;
+  note: string | null;
+  used_by_call: string | null;
+}
+
 export interface Schema {
   tenants: TenantsTable;
   customers: CustomersTable;
   customer_vendor_ids: CustomerVendorIdsTable;
   api_keys: ApiKeysTable;
+  admin_keys: AdminKeysTable;
   credentials: CredentialsTable;
   entitlements: EntitlementsTable;
   quotas: QuotasTable;
   quota_counters: QuotaCountersTable;
   usage: UsageTable;
   audit: AuditTable;
+  rate_limits: RateLimitsTable;
+  approvals: ApprovalsTable;
 }

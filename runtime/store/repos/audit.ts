@@ -1,5 +1,6 @@
 import { withWriteLock, type Store } from '../db.ts';
-import type { AuditTable } from '../schema.ts';
+import type { Kysely } from 'kysely';
+import type { AuditTable, Schema } from '../schema.ts';
 import { canonicalJson, sha256Hex } from '../canonical.ts';
 
 /** An audit record: any JSON object. These optional string fields are also indexed for search. */
@@ -41,6 +42,27 @@ function indexed(record: AuditRecord) {
   return { customer_id: pick('customer'), subject: pick('subject'), connector: pick('connector'), tool: pick('tool') };
 }
 
+/** The lock that serialises appends to one tenant's chain (see withWriteLock). */
+export const auditLockKey = (tenantId: string) => `audit:${tenantId}`;
+
+/**
+ * Appends one record to a tenant's chain inside a transaction that already holds that chain's
+ * lock; the journal uses it to commit many records (and their usage rows) in one transaction.
+ */
+export async function appendAuditIn(trx: Kysely<Schema>, tenantId: string, record: AuditRecord, at: string): Promise<AuditEntry> {
+  if (!record || typeof record !== 'object' || Array.isArray(record)) throw new Error(`audit record for tenant ${tenantId} must be a JSON object`);
+  const recordJson = canonicalJson(record);
+  const head = await trx.selectFrom('audit').select(['seq', 'hash'])
+    .where('tenant_id', '=', tenantId).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  const seq = (head?.seq ?? 0) + 1;
+  const prevHash = head?.hash ?? GENESIS;
+  const hash = entryHash(prevHash, tenantId, seq, at, recordJson);
+  await trx.insertInto('audit').values({
+    tenant_id: tenantId, seq, at, record: recordJson, ...indexed(record), prev_hash: prevHash, hash,
+  }).execute();
+  return { tenantId, seq, at, record: JSON.parse(recordJson) as AuditRecord, prevHash, hash };
+}
+
 export function auditRepo(store: Store, now: () => Date = () => new Date()) {
   const { db } = store;
   return {
@@ -49,20 +71,7 @@ export function auditRepo(store: Store, now: () => Date = () => new Date()) {
      * tenant so two instances can never both link to the same predecessor.
      */
     async append(tenantId: string, record: AuditRecord): Promise<AuditEntry> {
-      if (!record || typeof record !== 'object' || Array.isArray(record)) throw new Error(`audit record for tenant ${tenantId} must be a JSON object`);
-      const recordJson = canonicalJson(record);
-      return withWriteLock(store, `audit:${tenantId}`, async (trx) => {
-        const head = await trx.selectFrom('audit').select(['seq', 'hash'])
-          .where('tenant_id', '=', tenantId).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-        const seq = (head?.seq ?? 0) + 1;
-        const prevHash = head?.hash ?? GENESIS;
-        const at = now().toISOString();
-        const hash = entryHash(prevHash, tenantId, seq, at, recordJson);
-        await trx.insertInto('audit').values({
-          tenant_id: tenantId, seq, at, record: recordJson, ...indexed(record), prev_hash: prevHash, hash,
-        }).execute();
-        return { tenantId, seq, at, record: JSON.parse(recordJson) as AuditRecord, prevHash, hash };
-      });
+      return withWriteLock(store, auditLockKey(tenantId), (trx) => appendAuditIn(trx, tenantId, record, now().toISOString()));
     },
 
     /** Walks each chain (one tenant or all) from genesis; reports the first row that does not hold. */

@@ -1,4 +1,6 @@
+import type { Kysely } from 'kysely';
 import type { Store } from '../db.ts';
+import type { Schema } from '../schema.ts';
 
 export interface UsageRecord {
   callId: string;
@@ -28,6 +30,28 @@ export interface UsageReportRow {
 
 const CSV_COLUMNS = ['call_id', 'tenant_id', 'customer_id', 'subject', 'connector', 'tool', 'outcome', 'latency_ms', 'upstream_bytes', 'units', 'at'] as const;
 
+/** Throws naming the record and the field when a usage record cannot be stored as it is. */
+export function checkUsageRecord(rec: UsageRecord): void {
+  for (const k of ['latencyMs', 'upstreamBytes', 'units'] as const) {
+    if (!Number.isInteger(rec[k]) || rec[k] < 0) throw new Error(`usage record ${rec.callId}: ${k} must be a non-negative integer, got ${rec[k]}`);
+  }
+  if (!rec.callId) throw new Error('usage record has no callId');
+}
+
+/**
+ * Writes the metering record for one execution, in `db` or in a transaction. Idempotent on callId:
+ * a retry of the same call is not billed twice and returns `inserted: false`.
+ */
+export async function insertUsageIn(db: Kysely<Schema>, rec: UsageRecord, now: () => Date): Promise<{ inserted: boolean }> {
+  checkUsageRecord(rec);
+  const res = await db.insertInto('usage').values({
+    call_id: rec.callId, tenant_id: rec.tenantId, customer_id: rec.customerId ?? null, subject: rec.subject ?? null,
+    connector: rec.connector, tool: rec.tool, outcome: rec.outcome, latency_ms: rec.latencyMs,
+    upstream_bytes: rec.upstreamBytes, units: rec.units, at: rec.at ?? now().toISOString(),
+  }).onConflict((oc) => oc.column('call_id').doNothing()).executeTakeFirst();
+  return { inserted: Number(res.numInsertedOrUpdatedRows ?? 0) === 1 };
+}
+
 export function usageRepo(store: Store, now: () => Date = () => new Date()) {
   const { db } = store;
   return {
@@ -37,17 +61,12 @@ export function usageRepo(store: Store, now: () => Date = () => new Date()) {
      * (synchronous=FULL on SQLite, synchronous_commit on PostgreSQL), so awaiting it before
      * answering the client means the record survives a crash right after the answer.
      */
+    /**
+     * Resolves only after the commit (synchronous=FULL on SQLite, synchronous_commit on
+     * PostgreSQL), so awaiting it before answering means the record survives a crash right after.
+     */
     async record(rec: UsageRecord): Promise<{ inserted: boolean }> {
-      for (const k of ['latencyMs', 'upstreamBytes', 'units'] as const) {
-        if (!Number.isInteger(rec[k]) || rec[k] < 0) throw new Error(`usage record ${rec.callId}: ${k} must be a non-negative integer, got ${rec[k]}`);
-      }
-      if (!rec.callId) throw new Error('usage record has no callId');
-      const res = await db.insertInto('usage').values({
-        call_id: rec.callId, tenant_id: rec.tenantId, customer_id: rec.customerId ?? null, subject: rec.subject ?? null,
-        connector: rec.connector, tool: rec.tool, outcome: rec.outcome, latency_ms: rec.latencyMs,
-        upstream_bytes: rec.upstreamBytes, units: rec.units, at: rec.at ?? now().toISOString(),
-      }).onConflict((oc) => oc.column('call_id').doNothing()).executeTakeFirst();
-      return { inserted: Number(res.numInsertedOrUpdatedRows ?? 0) === 1 };
+      return insertUsageIn(db, rec, now);
     },
     /** Totals per customer, connector, tool and outcome for [from, to), in a stable order. */
     async report(tenantId: string, from: string, to: string): Promise<UsageReportRow[]> {

@@ -198,6 +198,58 @@ for (const [name, available, backend] of backends) describe.skipIf(!available)(`
     });
   });
 
+  describe('governance chain: re-delivered calls (Idempotency-Key)', () => {
+    const usageOf = (id: string) => store.db.selectFrom('usage').selectAll().where('call_id', '=', id).execute();
+
+    it('runs a call once however often it is delivered, bills it once, and audits each delivery', async () => {
+      const before = upstream.requests.length;
+      const headers = () => as('tech', { 'idempotency-key': 'retry-1' });
+      const [a, b] = await Promise.all([gov.call(headers(), tool('acme_list_tickets'), {}, callId()), gov.call(headers(), tool('acme_list_tickets'), {}, callId())]);
+      const lateId = callId();
+      const c = await gov.call(headers(), tool('acme_list_tickets'), {}, lateId);
+      expect(upstream.requests.length - before).toBe(1);
+      expect(b).toEqual(a);
+      expect(c).toEqual(a);
+      expect(a.isError).toBeFalsy();
+      const entries = (await auditRepo(store).search({ tenant: 'tenant-a', tool: 'acme_list_tickets' }));
+      const executed = entries.filter((e) => String(e.record.callId).startsWith('idem-') && e.record.outcome === 'ok');
+      expect(executed).toHaveLength(1);
+      const replay = entries.find((e) => e.record.callId === lateId);
+      expect(replay?.record).toMatchObject({ outcome: 'replayed', replayOf: executed[0].record.callId });
+      expect(await usageOf(String(executed[0].record.callId))).toHaveLength(1);
+      expect(await usageOf(lateId)).toHaveLength(0);
+    });
+
+    it('refuses a reused key with other arguments, and keeps keys of different identities apart', async () => {
+      const first = await gov.call(as('tech', { 'idempotency-key': 'k-2' }), tool('acme_export'), { since: 'a' }, callId());
+      expect(text(first)).toMatch(/Held for approval/);
+      const reuse = await gov.call(as('tech', { 'idempotency-key': 'k-2' }), tool('acme_export'), { since: 'b' }, callId());
+      expect(text(reuse)).toMatch(/already used for a call with other arguments/);
+      const before = upstream.requests.length;
+      await gov.call(as('tech', { 'idempotency-key': 'shared' }), tool('acme_list_tickets'), {}, callId());
+      await gov.call(as('techB', { 'idempotency-key': 'shared' }), tool('acme_list_tickets'), {}, callId());
+      expect(upstream.requests.length - before).toBe(2);
+    });
+
+    it('does not run again a call that another instance (or this one before a restart) already ran', async () => {
+      const before = upstream.requests.length;
+      await gov.call(as('tech', { 'idempotency-key': 'restart-1' }), tool('acme_list_tickets'), {}, callId());
+      const connector = makeConnector(tools);
+      const other = createGovernance({
+        store, caller: createToolCaller({ connectors: [connector], upstreams: { acme: { baseUrl: upstream.url } }, retries: 0 }),
+        policy: createPolicyEngine({ dir: path.resolve(import.meta.dirname, '../policies') }, { now: () => NOW }), now: () => NOW,
+      });
+      const again = await other.call(as('tech', { 'idempotency-key': 'restart-1' }), tool('acme_list_tickets'), {}, callId());
+      expect(text(again)).toMatch(/already ran at 2026-03-15T12:00:00.000Z; its result is no longer held here, so it is not run again/);
+      expect(upstream.requests.length - before).toBe(1);
+    });
+
+    it('refuses a malformed key, naming the rule', async () => {
+      const r = await gov.call(as('tech', { 'idempotency-key': 'has space' }), tool('acme_list_tickets'), {}, callId());
+      expect(text(r)).toBe('Refused: an Idempotency-Key must be 1 to 255 visible ASCII characters without spaces');
+    });
+  });
+
   describe('governance chain: rate limits', () => {
     it('refuses past the per-identity rate and says when to retry, without touching the upstream', async () => {
       const limits = rateLimitsRepo(store);

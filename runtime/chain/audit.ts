@@ -34,7 +34,9 @@ export interface CallAudit {
   connector: string;
   tool: string;
   arguments: Record<string, unknown>;
-  outcome: 'ok' | 'error' | 'refused';
+  /** `replayed`: a re-delivery of a call (same Idempotency-Key) answered with the first delivery's result. */
+  outcome: 'ok' | 'error' | 'refused' | 'replayed';
+  replayOf?: string;
   /** The approval this call ran on, when policy required one. */
   approvalId?: string;
   /** For refusals: which step and why. */

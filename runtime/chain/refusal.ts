@@ -2,7 +2,7 @@
  * What every governance step throws when it says no. One type for all steps so the composer can
  * audit and answer any refusal the same way, and the HTTP layer can map `status` to a response.
  */
-export type GovernanceStep = 'authenticate' | 'tenant' | 'customer' | 'entitlement' | 'policy' | 'quota';
+export type GovernanceStep = 'authenticate' | 'request' | 'tenant' | 'customer' | 'entitlement' | 'policy' | 'quota';
 
 export class Refusal extends Error {
   override name = 'Refusal';
@@ -11,8 +11,8 @@ export class Refusal extends Error {
     /** Stable, machine-readable reason, e.g. `expired`, `not-entitled`. */
     readonly code: string,
     message: string,
-    /** The HTTP status this refusal corresponds to: 401 unauthenticated, 403 forbidden, 429 quota. */
-    readonly status: 401 | 403 | 429,
+    /** The HTTP status this refusal corresponds to: 400 malformed, 401 unauthenticated, 403 forbidden, 429 quota. */
+    readonly status: 400 | 401 | 403 | 429,
     /** The policy decision behind the refusal, when the policy engine made one. */
     readonly decisionId?: string,
   ) {

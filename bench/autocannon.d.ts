@@ -8,6 +8,8 @@ declare module 'autocannon' {
     connections?: number;
     duration?: number;
     timeout?: number;
+    /** Requests per second over all connections. */
+    overallRate?: number;
   }
   export interface Histogram {
     average: number;

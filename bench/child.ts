@@ -32,13 +32,23 @@ export interface TimedRun<T> {
   rssSource: '/usr/bin/time -v' | 'process.resourceUsage';
 }
 
-/** Runs a worker to completion, bounded by timeoutMs; its result must carry `maxRssKiB`. */
-export async function runTimed<T extends { maxRssKiB: number }>(worker: string, args: string[], timeoutMs: number): Promise<TimedRun<T>> {
+export interface CommandRun {
+  /** Exit code; null when killed at the time limit. */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Spawn to exit. */
+  processMs: number;
+  /** Peak resident memory from /usr/bin/time -v, when it is installed. */
+  peakRssMiB?: number;
+}
+
+/** Runs any Node command to completion under /usr/bin/time -v (when present), bounded by timeoutMs. */
+export async function runNodeTimed(nodeArgs: string[], timeoutMs: number, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CommandRun> {
   const useTime = fs.existsSync(TIME);
-  const nodeArgs = ['--import', 'tsx', workerPath(worker), ...args];
   const [cmd, cmdArgs] = useTime ? [TIME, ['-v', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const started = performance.now();
-  const child = spawn(cmd, cmdArgs, { cwd: projectDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, cmdArgs, { cwd: options.cwd ?? projectDir, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -47,18 +57,24 @@ export async function runTimed<T extends { maxRssKiB: number }>(worker: string, 
   const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
   clearTimeout(timer);
   const processMs = performance.now() - started;
-  const line = stdout.split('\n').reverse().find((l) => l.startsWith(MARKER));
-  if (code !== 0 || !line) {
-    const why = code === null ? `killed after ${timeoutMs} ms` : `exit code ${code}`;
-    throw new Error(`bench worker ${worker} ${args.join(' ')} failed (${why}):\n${tail(stderr)}`);
+  const timeRss = useTime ? /Maximum resident set size \(kbytes\):\s*(\d+)/.exec(stderr) : null;
+  return { code, stdout, stderr, processMs, ...(timeRss ? { peakRssMiB: Number(timeRss[1]) / 1024 } : {}) };
+}
+
+/** Runs a worker to completion, bounded by timeoutMs; its result must carry `maxRssKiB`. */
+export async function runTimed<T extends { maxRssKiB: number }>(worker: string, args: string[], timeoutMs: number): Promise<TimedRun<T>> {
+  const run = await runNodeTimed(['--import', 'tsx', workerPath(worker), ...args], timeoutMs);
+  const line = run.stdout.split('\n').reverse().find((l) => l.startsWith(MARKER));
+  if (run.code !== 0 || !line) {
+    const why = run.code === null ? `killed after ${timeoutMs} ms` : `exit code ${run.code}`;
+    throw new Error(`bench worker ${worker} ${args.join(' ')} failed (${why}):\n${tail(run.stderr)}`);
   }
   const result = JSON.parse(line.slice(MARKER.length)) as T;
-  const timeRss = useTime ? /Maximum resident set size \(kbytes\):\s*(\d+)/.exec(stderr) : null;
   return {
     result,
-    processMs,
-    peakRssMiB: (timeRss ? Number(timeRss[1]) : result.maxRssKiB) / 1024,
-    rssSource: timeRss ? '/usr/bin/time -v' : 'process.resourceUsage',
+    processMs: run.processMs,
+    peakRssMiB: run.peakRssMiB ?? result.maxRssKiB / 1024,
+    rssSource: run.peakRssMiB !== undefined ? '/usr/bin/time -v' : 'process.resourceUsage',
   };
 }
 
@@ -104,11 +120,12 @@ export async function startChild<T>(command: string[], options: { timeoutMs: num
   }
 }
 
-export async function stopChild(child: ChildProcess): Promise<void> {
+/** SIGTERM, then SIGKILL if the process outlasts `graceMs`. */
+export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
 }
@@ -123,6 +140,6 @@ export function rssMiB(pid: number): number {
   }
 }
 
-function tail(text: string, lines = 30): string {
+export function tail(text: string, lines = 30): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }

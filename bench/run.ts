@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --short] [-- --only=generator,call,list,startup]`: the project's
+ * `npm run bench [-- --short] [-- --only=generator,call,list,startup,peers]`: the project's
  * performance figures, measured in one run on this machine, printed as a table and written to
  * bench/results/latest.{json,md}. A section that fails is reported and the others still run;
  * the exit code is then 1. No figure is asserted: targets are shown as met or missed.
@@ -10,6 +10,7 @@ import { benchCallCost } from './call-cost.ts';
 import { benchDir } from './child.ts';
 import { benchGenerator } from './generator.ts';
 import { describeMachine } from './machine.ts';
+import { benchPeers } from './peers.ts';
 import { parseOptions, type BenchOptions, type Section } from './options.ts';
 import { busy, busyNote, table, writeResults, type BenchReport, type SectionResult } from './report.ts';
 import { benchStartup } from './startup.ts';
@@ -20,6 +21,7 @@ const RUNNERS: Record<Section, (options: BenchOptions, log: (line: string) => vo
   call: benchCallCost,
   list: benchToolsList,
   startup: benchStartup,
+  peers: benchPeers,
 };
 
 async function main(): Promise<number> {

@@ -11,6 +11,9 @@ import { registerServe } from './commands/serve.ts';
 import { registerDocs } from './commands/docs.ts';
 import { registerPolicy } from './commands/policy.ts';
 import { registerAdmin } from './commands/admin.ts';
+import { registerApproval } from './commands/approval.ts';
+import { registerAdminKey } from './commands/admin-key.ts';
+import { registerCredential } from './commands/credential.ts';
 
 const program = new Command()
   .name('specgate')
@@ -28,6 +31,9 @@ registerServe(program);
 registerDocs(program);
 registerPolicy(program);
 registerAdmin(program);
+registerApproval(program);
+registerAdminKey(program);
+registerCredential(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -39,7 +39,8 @@ function withoutCredentialParameters(doc: OpenApiDocument, model: ConnectorModel
   if (owned.size === 0) return doc;
   doc = structuredClone(doc); // the pruned document may share objects with the loaded one
   const keep = (p: unknown) => {
-    const param = p as { in?: string; name?: string; $ref?: string };
+    // A null entry (a broken vendor document) is left for validation downstream, not crashed on.
+    const param = (p ?? {}) as { in?: string; name?: string; $ref?: string };
     const resolved = param.$ref?.startsWith('#/components/parameters/')
       ? ((doc.components?.parameters ?? {}) as Record<string, { in?: string; name?: string }>)[param.$ref.slice('#/components/parameters/'.length)]
       : param;

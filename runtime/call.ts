@@ -19,6 +19,8 @@ export interface ToolCallContext {
   customerIds?: Record<string, string>;
   /** The caller's tenant, when the governance chain runs: picks the tenant's own upstreams. */
   tenantId?: string;
+  /** Filled in by the executor as the call ends: what metering bills besides the call itself. */
+  usage?: { upstreamBytes: number };
 }
 
 export interface UpstreamConfig {
@@ -53,6 +55,7 @@ export interface ToolCaller {
 
 export function createToolCaller(options: CallerOptions): ToolCaller {
   const runtimes = new Map<string, ConnectorRuntime>();
+  const pools: Array<{ close(): Promise<void> }> = [];
   const missing = new Map<string, string>();
   for (const connector of options.connectors) {
     const name = connector.model.name;
@@ -67,7 +70,7 @@ export function createToolCaller(options: CallerOptions): ToolCaller {
       missing.set(name, `The ${name} upstream URL is not a valid URL`);
       continue;
     }
-    const fetch = createGuardedFetch({
+    const guarded = createGuardedFetch({
       connector: name,
       baseUrl: upstream.baseUrl,
       allowList: connector.model.allowList,
@@ -75,10 +78,11 @@ export function createToolCaller(options: CallerOptions): ToolCaller {
       timeoutMs: options.timeoutMs ?? 10_000,
       maxResponseBytes: options.maxResponseBytes ?? 5 * 1024 * 1024,
     });
+    pools.push(guarded);
     runtimes.set(name, {
       name,
       baseUrl: upstream.baseUrl,
-      client: connector.createClient({ baseUrl: upstream.baseUrl, fetch }),
+      client: connector.createClient({ baseUrl: upstream.baseUrl, fetch: guarded.fetch }),
       policy: createUpstreamPolicy({
         connector: name,
         retries: options.retries ?? 2,
@@ -105,6 +109,7 @@ export function createToolCaller(options: CallerOptions): ToolCaller {
     async close() {
       closed = true;
       await Promise.allSettled([...inFlight]);
+      await Promise.allSettled(pools.map((p) => p.close()));
     },
   };
 }

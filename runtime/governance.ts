@@ -7,18 +7,23 @@
 import type { Catalog } from './catalog.ts';
 import type { ToolModel } from './model.ts';
 import type { ToolCaller, CallToolResult } from './call.ts';
-import { apiKeysRepo, auditRepo, quotaRepo, settingsRepo, tenantsRepo, usageRepo, type Store, type ApiKeysOptions } from './store/index.ts';
+import { apiKeysRepo, approvalsRepo, consumeQuotaIn, createGroupCommit, quotaRepo, rateLimitsRepo, settingsRepo, tenantsRepo, type Store, type ApiKeysOptions } from './store/index.ts';
 import { uuidv7 } from './policy/decide.ts';
 import type { Decision } from './policy/types.ts';
 import { Refusal, type GovernanceRequest } from './chain/refusal.ts';
 import { authenticate, type Identity } from './chain/authenticate.ts';
+import { createJwtVerifier } from './identity/jwt.ts';
+import type { IdentityConfig } from './identity/providers.ts';
 import { resolveTenant, tenantClaims } from './chain/tenant.ts';
 import { isCustomerBound, requireCustomerFor, scopeCustomer, type CustomerScope } from './chain/customer.ts';
 import { loadEntitlements, requireEntitled, type Entitled } from './chain/entitlement.ts';
 import { evaluatePolicy, policyInput, withObligations, type PolicyDecider } from './chain/policy.ts';
 import { checkQuota } from './chain/quota.ts';
-import { meterCall } from './chain/meter.ts';
-import { auditCall } from './chain/audit.ts';
+import { createRateLimiter } from './chain/rate-limit.ts';
+import { requireApproval } from './chain/approval.ts';
+import { usageRecord } from './chain/meter.ts';
+import { createCallRecorder } from './chain/record.ts';
+import { createIdempotency, idempotencyKey } from './chain/idempotency.ts';
 import { errorResult } from './chain/execute.ts';
 
 export { Refusal, type GovernanceRequest } from './chain/refusal.ts';
@@ -30,6 +35,10 @@ export interface GovernanceOptions {
   caller: Pick<ToolCaller, 'callTool'>;
   /** The API key pepper the keys were created with. */
   apiKeys?: ApiKeysOptions;
+  /** Trusted OAuth/OIDC providers: their JWT access tokens are accepted beside API keys. */
+  identity?: IdentityConfig;
+  /** How long an approval request waits and an approval stays usable; default 24 h. */
+  approvalTtlMs?: number;
   now?: () => Date;
 }
 
@@ -56,12 +65,26 @@ export function createGovernance(options: GovernanceOptions): Governance {
   const keys = apiKeysRepo(store, { ...options.apiKeys, now });
   const tenants = tenantsRepo(store, now);
   const settings = settingsRepo(store, now);
-  const quotas = quotaRepo(store);
-  const usage = usageRepo(store, now);
-  const audit = auditRepo(store, now);
+  const group = createGroupCommit(store);
+  const quotaRules = quotaRepo(store);
+  // Quota counters are taken in the group commit too: one transaction for many concurrent calls.
+  const quotas = {
+    listQuotas: quotaRules.listQuotas,
+    consume: (tenantId: string, scope: string, periodStart: string, limit: number) =>
+      group.run([], (trx) => consumeQuotaIn(trx, tenantId, scope, periodStart, limit)),
+  };
+  const rateLimiter = createRateLimiter(rateLimitsRepo(store));
+  const approvals = approvalsRepo(store, { now, ...(options.approvalTtlMs !== undefined && { ttlMs: options.approvalTtlMs }) });
+  const recorder = createCallRecorder(group, now);
+  const idempotency = createIdempotency({
+    ranAt: async (callId) => (await store.db.selectFrom('usage').select('at').where('call_id', '=', callId).executeTakeFirst())?.at,
+  });
+  const jwt = options.identity?.providers.length
+    ? createJwtVerifier(options.identity, { now, knownTenant: async (id) => (await tenants.getTenant(id)) !== undefined })
+    : undefined;
 
   async function principal(req: GovernanceRequest, connectors: string[]): Promise<Principal> {
-    const identity = await authenticate(keys, req.headers);
+    const identity = await authenticate({ keys, ...(jwt && { jwt }) }, req.headers);
     const tenantId = resolveTenant(identity, tenantClaims(req));
     const customer = await scopeCustomer(tenants, tenantId, req, connectors);
     const entitled = await loadEntitlements(settings, tenantId);
@@ -95,42 +118,86 @@ export function createGovernance(options: GovernanceOptions): Governance {
       return visible;
     },
 
-    async call(req, tool, args, callId) {
+    async call(req, tool, args, requestCallId) {
       let p: Principal | undefined;
-      let decision: Decision | undefined;
-      const base = { callId, requestId: req.requestId, connector: tool.connector, tool: tool.name, arguments: args };
-      const who = () => ({
-        tenantId: p?.tenantId ?? null,
-        subject: p?.identity.subject ?? null,
-        keyId: p?.identity.keyId ?? null,
-        customer: p?.customer.customerId ?? null,
-      });
+      let key: string | undefined;
       try {
         p = await principal(req, [tool.connector]);
-        const at = now();
-        decision = await authorize(p, req, tool, at.toISOString(), args);
-        await checkQuota(quotas, p.tenantId, tool, at);
+        key = idempotencyKey(req);
       } catch (e) {
-        if (!(e instanceof Refusal)) throw e;
-        await auditCall(audit, { ...base, ...who(), decisionId: e.decisionId ?? uuidv7(), outcome: 'refused', step: e.step, code: e.code, reason: e.message });
-        return errorResult(e.message);
+        return refused(e, { callId: requestCallId, req, tool, args, p });
       }
-
-      const started = performance.now();
-      const result = await caller.callTool(withObligations(tool, decision.obligations), args, {
-        requestId: req.requestId,
-        signal: req.signal ?? new AbortController().signal,
-        customerIds: p.customer.vendorIds,
-        tenantId: p.tenantId,
-      });
-      const outcome = result.isError ? 'error' : 'ok';
-      await meterCall(usage, {
-        callId, tenantId: p.tenantId, customerId: p.customer.customerId, subject: p.identity.subject,
-        connector: tool.connector, tool: tool.name, outcome,
-        latencyMs: Math.round(performance.now() - started), upstreamBytes: 0, units: 1,
-      });
-      await auditCall(audit, { ...base, ...who(), decisionId: decision.id, outcome });
-      return result;
+      if (key === undefined) return governed(req, p, tool, args, requestCallId);
+      const callId = idempotency.callId(p.tenantId, p.identity.subject, key);
+      const principalOfCall = p;
+      const { first, result } = idempotency.once(callId, args, () => governed(req, principalOfCall, tool, args, callId));
+      if (first) return result;
+      const answer = await result;
+      await recorder.record({ ...audited({ callId: requestCallId, req, tool, args, p }), decisionId: uuidv7(), outcome: 'replayed', replayOf: callId });
+      return answer;
     },
   };
+
+  /** The audit fields every record of a call carries, whatever its outcome. */
+  function audited(c: CallSubject) {
+    return {
+      callId: c.callId, requestId: c.req.requestId, connector: c.tool.connector, tool: c.tool.name, arguments: c.args,
+      tenantId: c.p?.tenantId ?? null,
+      subject: c.p?.identity.subject ?? null,
+      keyId: c.p?.identity.keyId ?? null,
+      customer: c.p?.customer.customerId ?? null,
+    };
+  }
+
+  async function refused(e: unknown, c: CallSubject): Promise<CallToolResult> {
+    if (!(e instanceof Refusal)) throw e;
+    await recorder.record({ ...audited(c), decisionId: e.decisionId ?? uuidv7(), outcome: 'refused', step: e.step, code: e.code, reason: e.message });
+    return errorResult(e.message);
+  }
+
+  /** Steps 2 to 11 for one execution of a call whose principal is known. */
+  async function governed(req: GovernanceRequest, p: Principal, tool: ToolModel, args: Record<string, unknown>, callId: string): Promise<CallToolResult> {
+    let decision: Decision;
+    let approvalId: string | undefined;
+    try {
+      const at = now();
+      decision = await authorize(p, req, tool, at.toISOString(), args);
+      await rateLimiter.check(p.identity, p.tenantId, at);
+      // Before the quota: a call held for approval has not used any of it.
+      if (decision.effect === 'require_approval') {
+        const customerId = isCustomerBound(tool) ? p.customer.customerId : null;
+        approvalId = await requireApproval(approvals, decision, { tenantId: p.tenantId, subject: p.identity.subject, customerId }, tool, args, callId);
+      }
+      await checkQuota(quotas, p.tenantId, tool, at);
+    } catch (e) {
+      return refused(e, { callId, req, tool, args, p });
+    }
+
+    const started = performance.now();
+    const usage = { upstreamBytes: 0 };
+    const result = await caller.callTool(withObligations(tool, decision.obligations), args, {
+      requestId: req.requestId,
+      signal: req.signal ?? new AbortController().signal,
+      customerIds: p.customer.vendorIds,
+      tenantId: p.tenantId,
+      usage,
+    });
+    const outcome = result.isError ? 'error' : 'ok';
+    await recorder.record(
+      { ...audited({ callId, req, tool, args, p }), decisionId: decision.id, outcome, ...(approvalId && { approvalId }) },
+      usageRecord({
+        callId, tenantId: p.tenantId, customerId: p.customer.customerId, subject: p.identity.subject,
+        connector: tool.connector, tool: tool.name, outcome, latencyMs: performance.now() - started, upstreamBytes: usage.upstreamBytes,
+      }),
+    );
+    return result;
+  }
+}
+
+interface CallSubject {
+  callId: string;
+  req: GovernanceRequest;
+  tool: ToolModel;
+  args: Record<string, unknown>;
+  p?: Principal;
 }

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import mcpHttp from './mcp/http.ts';
+import mcpHttp, { type ProtectedResourceMetadata } from './mcp/http.ts';
 import { catalogGetter } from './mcp/factory.ts';
 import type { AuthenticateRequest, CallTool, CatalogSource, ListTools } from './mcp/types.ts';
 import health from './ops/health.ts';
@@ -20,6 +20,8 @@ export interface BuildServerOptions {
   /** Per-caller tool visibility and request authentication: the governance chain, when enabled. */
   listTools?: ListTools;
   authenticate?: AuthenticateRequest;
+  /** The protected-resource metadata's trusted issuers and resource id (with `authenticate`). */
+  protectedResource?: ProtectedResourceMetadata;
   /** Origin allow-list for /mcp (hostnames or origins); default localhost only. */
   allowedOrigins?: string[];
   /** A pino logger (see ops/logging.ts createLogger); default: createLogger() to stdout. */
@@ -42,6 +44,11 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     requestIdHeader: false,
     ...(options.bodyLimit !== undefined && { bodyLimit: options.bodyLimit }),
   }) as unknown as FastifyInstance;
+  // The id a call's usage row and audit record are keyed by: a client can quote it to support,
+  // and the crash suite (bench/crash.ts) matches every answered call to its records with it.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
 
   await app.register(health, { isCatalogLoaded: () => getCatalog() !== undefined });
   await app.register(metrics, { ...(options.defaultMetrics !== undefined && { defaultMetrics: options.defaultMetrics }) });
@@ -51,6 +58,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     callTool: options.callTool,
     ...(options.listTools && { listTools: options.listTools }),
     ...(options.authenticate && { authenticate: options.authenticate }),
+    ...(options.protectedResource && { protectedResource: options.protectedResource }),
     logger: app.log,
     observe: (observation) => app.metrics.recordToolCall(observation),
     ...(options.allowedOrigins !== undefined && { allowedOrigins: options.allowedOrigins }),

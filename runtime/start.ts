@@ -19,11 +19,14 @@ import { buildServer } from './server.ts';
 import type { CallTool } from './mcp/types.ts';
 import { createLogger } from './ops/logging.ts';
 import { configureUpstreams } from './credentials/upstreams.ts';
+import { overlayStoredEntries } from './credentials/tenant-entries.ts';
 import { createGovernance } from './governance.ts';
 import type { Store } from './store/index.ts';
 import type { PolicyDecider } from './chain/policy.ts';
 import type { ListTools, AuthenticateRequest } from './mcp/types.ts';
 import type { UpstreamEntry } from './credentials/config.ts';
+import { trustedIssuers, type IdentityConfig } from './identity/providers.ts';
+import type { ProtectedResourceMetadata } from './mcp/http.ts';
 
 export interface RuntimeOptions {
   generatedDir: string;
@@ -41,6 +44,12 @@ export interface RuntimeOptions {
    * governance chain, a call runs against its caller's tenant's upstream when there is one.
    */
   tenantUpstreamConfig?: Record<string, Record<string, UpstreamEntry>>;
+  /**
+   * Each tenant's stored credentials (the credential broker's `tenantUpstreams`), laid over
+   * `tenantUpstreamConfig`. Read whenever executors are built: at each catalog load and on
+   * `reloadCredentials()`, so secrets are opened only into the authenticators that use them.
+   */
+  tenantCredentials?: () => Promise<Record<string, Record<string, UpstreamEntry>>>;
   allowedOrigins?: string[];
   logger?: Logger;
   /**
@@ -54,7 +63,7 @@ export interface RuntimeOptions {
    * scoped to the identity's tenant and selected customer, checked against entitlements, policy
    * and quota, metered and audited; tools/list shows only what the caller may call.
    */
-  governance?: { store: Store; policy: PolicyDecider; pepper?: string };
+  governance?: { store: Store; policy: PolicyDecider; pepper?: string; identity?: IdentityConfig };
   /** Executor settings (timeouts, retries, caps, breaker); defaults in runtime/call.ts. */
   caller?: Omit<CallerOptions, 'connectors' | 'upstreams' | 'onUpstream'>;
 }
@@ -68,10 +77,14 @@ export interface Runtime {
   /** Set when the governance chain is on: per-caller visibility and request authentication. */
   listTools?: ListTools;
   authenticate?: AuthenticateRequest;
+  /** What /.well-known/oauth-protected-resource announces: the trusted issuers and this resource's id. */
+  protectedResource?: ProtectedResourceMetadata;
   /** The customer id each connector's customer-bound tools are forced to. */
   customerIds(): Record<string, string>;
   /** Connector name -> where its calls go, and whether that is a mock. */
   upstreams(): Record<string, { url: string; mock: boolean }>;
+  /** Rebuilds the executors for the current catalog after a stored credential changed; on failure the old ones stay. */
+  reloadCredentials(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -135,7 +148,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       createToolCaller({ ...options.caller, connectors, upstreams: u, onUpstream: (e) => upstreamListeners.forEach((l) => l(e)) });
     const models = connectors.map((c) => c.model);
     const tenants = new Map<string, ToolCaller>();
-    for (const [tenant, entries] of Object.entries(options.tenantUpstreamConfig ?? {})) {
+    const stored = (await options.tenantCredentials?.()) ?? {};
+    for (const [tenant, entries] of Object.entries(overlayStoredEntries(options.upstreamConfig ?? {}, options.tenantUpstreamConfig ?? {}, stored))) {
       tenants.set(tenant, executor({ ...upstreams, ...configureUpstreams(models, entries) }));
     }
     return { shared: executor(upstreams), tenants };
@@ -152,7 +166,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   let tenantCallers = first.tenants;
   let callerVersion = watcher.current();
 
-  async function swap(catalog: Catalog): Promise<void> {
+  async function swap(catalog: Catalog, why: 'catalog' | 'credentials' = 'catalog'): Promise<void> {
     try {
       const next = await executorsFor(catalog);
       const old = caller;
@@ -160,12 +174,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       caller = next.shared;
       tenantCallers = next.tenants;
       callerVersion = catalog;
-      logger.info({ connectors: catalog.connectors.length, tools: catalog.tools.length }, 'catalog reloaded');
-      reloadListeners.forEach((l) => l(catalog));
+      logger.info({ connectors: catalog.connectors.length, tools: catalog.tools.length }, `${why} reloaded`);
+      if (why === 'catalog') reloadListeners.forEach((l) => l(catalog));
       await old.close();
       for (const c of oldTenants.values()) await c.close();
     } catch (error) {
-      logger.error({ err: (error as Error).message }, 'catalog reload failed');
+      logger.error({ err: (error as Error).message }, `${why} reload failed`);
     }
   }
 
@@ -185,6 +199,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       policy: options.governance.policy,
       caller: { callTool: (tool, args, ctx) => ((ctx.tenantId && tenantCallers.get(ctx.tenantId)) || caller).callTool(tool, args, ctx) },
       ...(options.governance.pepper ? { apiKeys: { pepper: options.governance.pepper } } : {}),
+      ...(options.governance.identity ? { identity: options.governance.identity } : {}),
     })
     : undefined;
   const governed = governance
@@ -193,6 +208,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       authenticate: (async (ctx) => {
         await governance.principal({ headers: ctx.headers, requestId: ctx.requestId }, []);
       }) as AuthenticateRequest,
+      protectedResource: {
+        authorizationServers: options.governance?.identity ? trustedIssuers(options.governance.identity) : [],
+        ...(options.governance?.identity?.resource ? { resource: options.governance.identity.resource } : {}),
+      },
     }
     : {};
 
@@ -204,6 +223,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       ? governance.call(ctx, tool, args, ctx.requestId)
       : caller.callTool(tool, args, { ...ctx, customerIds: customerIdsFor(callerVersion) })) as ReturnType<CallTool>,
     customerIds: () => customerIdsFor(callerVersion),
+    reloadCredentials: () => swap(callerVersion, 'credentials'),
     upstreams: () => where,
     on(event: 'upstream' | 'reload', listener: (x: never) => void) {
       if (event === 'upstream') upstreamListeners.push(listener as (e: UpstreamEvent) => void);
@@ -224,6 +244,7 @@ export async function startHttp(runtime: Runtime, options: { port: number; host:
     callTool: runtime.callTool,
     ...(runtime.listTools ? { listTools: runtime.listTools } : {}),
     ...(runtime.authenticate ? { authenticate: runtime.authenticate } : {}),
+    ...(runtime.protectedResource ? { protectedResource: runtime.protectedResource } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });

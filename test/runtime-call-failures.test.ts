@@ -203,9 +203,12 @@ describe('vendor errors become readable isError results', () => {
           ...o,
           fetch: async (r) => {
             peak = Math.max(peak, ++inFlight);
-            await new Promise((res) => setTimeout(res, 50));
             try {
-              return await o.fetch(r);
+              // The guarded fetch must be called synchronously (it takes the call's scope then); the
+              // delay after it keeps each call inside the bulkhead long enough to overlap.
+              const response = await o.fetch(r);
+              await new Promise((res) => setTimeout(res, 50));
+              return response;
             } finally {
               inFlight--;
             }

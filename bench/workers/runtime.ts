@@ -1,18 +1,28 @@
 /**
  * The target under test: the specgate runtime (startRuntime + startHttp, as `specgate serve`
- * wires them) over a generated folder, with one connector pointed at the bench upstream. Logs are
- * silenced, as for the baseline, so neither pays for log output.
+ * wires them) over a generated folder, with one connector pointed at the bench upstream. With a
+ * store URL, the governance chain is on (the project's policies/, the store seeded by bench/seed.ts).
+ * Logs are silenced, as for the baseline, so neither pays for log output.
  */
+import path from 'node:path';
 import pino from 'pino';
+import { createPolicyEngine } from '../../runtime/policy/decide.ts';
 import { startHttp, startRuntime } from '../../runtime/start.ts';
-import { report } from '../child.ts';
+import { openStore } from '../../runtime/store/index.ts';
+import { projectDir, report } from '../child.ts';
 
-const [generatedDir, connector, baseUrl] = process.argv.slice(2);
-if (!generatedDir || !connector || !baseUrl) throw new Error('usage: runtime.ts <generatedDir> <connector> <upstream base URL>');
+const [generatedDir, connector, baseUrl, storeUrl] = process.argv.slice(2);
+if (!generatedDir || !connector || !baseUrl) throw new Error('usage: runtime.ts <generatedDir> <connector> <upstream base URL> [store URL]');
 
 const logger = pino({ level: 'silent' });
-const runtime = await startRuntime({ generatedDir, mock: false, upstreams: { [connector]: { baseUrl } }, logger });
+const governance = storeUrl
+  ? { store: await openStore(storeUrl), policy: createPolicyEngine({ dir: path.join(projectDir, 'policies') }) }
+  : undefined;
+const runtime = await startRuntime({ generatedDir, mock: false, upstreams: { [connector]: { baseUrl } }, logger, ...(governance ? { governance } : {}) });
 const app = await startHttp(runtime, { port: 0, host: '127.0.0.1', logger });
 const address = app.server.address();
 const port = typeof address === 'object' && address ? address.port : 0;
 report({ url: `http://127.0.0.1:${port}/mcp`, tools: runtime.catalog().tools.length });
+// The shutdown plugin closes the app on SIGTERM (once, however often asked); the store's pool
+// would keep the process alive after that.
+process.once('SIGTERM', () => void app.shutdown().then(() => governance?.store.close()));

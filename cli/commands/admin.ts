@@ -4,13 +4,12 @@
  * (SQLite/PostgreSQL drivers) loads inside the action, so `--help` answers at once.
  */
 import { Option, type Command } from 'commander';
+import { QUOTA_PERIODS as PERIODS, SHOWN_ONCE, keyStatus, parseDate, usageWindow } from '../../runtime/admin/rules.ts';
 
-type StoreModule = typeof import('../../runtime/store/index.ts');
+type StoreModule = typeof import('../../runtime/store/index.ts') & typeof import('../../runtime/admin/operations.ts');
 type Store = import('../../runtime/store/index.ts').Store;
-interface StoreOpts { store?: string }
+export interface StoreOpts { store?: string }
 interface TenantOpts extends StoreOpts { tenant: string; json?: boolean }
-
-const PERIODS = ['month', 'day', 'hour'];
 
 export function registerAdmin(program: Command): void {
   const tenant = program.command('tenant').description('tenants: the isolation unit every key, grant and quota belongs to');
@@ -19,8 +18,7 @@ export function registerAdmin(program: Command): void {
     .option('--id <id>', 'choose the id instead of a generated UUID')
     .option('--json', 'print JSON')
     .action((name: string, o: StoreOpts & { id?: string; json?: boolean }) => withStore(o, async (s, m) => {
-      if (o.id !== undefined && (await findTenant(s, m, o.id))) throw new Error(`tenant "${o.id}" already exists`);
-      const t = await m.tenantsRepo(s).createTenant({ name, id: o.id });
+      const t = await m.operations(s).createTenant({ name, id: o.id });
       print(o.json, t, () => `created tenant ${t.id} (${t.name})`);
     }));
   leaf(tenant, 'list', 'list tenants')
@@ -35,7 +33,7 @@ export function registerAdmin(program: Command): void {
     .argument('<name>', 'display name')
     .option('--id <id>', 'choose the id instead of a generated UUID')
     .action((name: string, o: TenantOpts & { id?: string }) => withTenant(o, async (s, m) => {
-      const c = await m.tenantsRepo(s).createCustomer({ tenantId: o.tenant, name, id: o.id });
+      const c = await m.operations(s).createCustomer({ tenantId: o.tenant, name, id: o.id });
       print(o.json, c, () => `created customer ${c.id} (${c.name}) in tenant ${o.tenant}`);
     }));
   tenantLeaf(customer, 'list', "list a tenant's customers")
@@ -48,10 +46,7 @@ export function registerAdmin(program: Command): void {
     .argument('<connector>', 'connector name')
     .argument('<vendorId>', "the customer's id in that vendor's system")
     .action((connector: string, vendorId: string, o: TenantOpts & { customer: string }) => withTenant(o, async (s, m) => {
-      const repo = m.tenantsRepo(s);
-      // setVendorId is keyed by customer alone; checking ownership here keeps ids from crossing tenants.
-      if (!(await repo.listCustomers(o.tenant)).some((c) => c.id === o.customer)) throw new Error(`unknown customer "${o.customer}" in tenant "${o.tenant}"`);
-      await repo.setVendorId(o.customer, connector, vendorId);
+      await m.operations(s).setVendorId(o.tenant, o.customer, connector, vendorId);
       print(o.json, { tenantId: o.tenant, customerId: o.customer, connector, vendorId }, () => `customer ${o.customer} is ${vendorId} in ${connector}`);
     }));
 
@@ -64,17 +59,12 @@ export function registerAdmin(program: Command): void {
       const expiresAt = o.expires === undefined ? null : parseExpiry(o.expires, new Date());
       const roles = o.roles.split(',').map((r) => r.trim()).filter(Boolean);
       const { key: secret, info } = await m.apiKeysRepo(s, keyOptions()).create({ tenantId: o.tenant, subject: o.subject, roles, expiresAt });
-      const notice = 'This key is shown once: store it now, it cannot be retrieved again.';
-      if (o.json) return print(true, { key: secret, info, notice });
-      // The secret alone on stdout so `KEY=$(specgate key create …)` works; the rest goes to stderr.
-      process.stdout.write(`${secret}\n`);
-      process.stderr.write(`created key ${info.id} for ${info.subject} in tenant ${o.tenant}${info.expiresAt ? `, expires ${info.expiresAt}` : ''}\n${notice}\n`);
+      printNewKey(o.json, secret, info, `created key ${info.id} for ${info.subject} in tenant ${o.tenant}${info.expiresAt ? `, expires ${info.expiresAt}` : ''}`);
     }));
   tenantLeaf(key, 'list', "list a tenant's keys (ids and status only, never secrets)")
     .action((o: TenantOpts) => withTenant(o, async (s, m) => {
       const rows = await m.apiKeysRepo(s, keyOptions()).list(o.tenant);
-      const now = new Date().toISOString();
-      const status = (k: (typeof rows)[number]) => (k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt <= now ? 'expired' : 'active');
+      const status = (k: (typeof rows)[number]) => keyStatus(k);
       print(o.json, rows.map((k) => ({ ...k, status: status(k) })), () => table(['ID', 'SUBJECT', 'ROLES', 'STATUS', 'EXPIRES', 'CREATED'],
         rows.map((k) => [k.id, k.subject, k.roles.join(','), status(k), k.expiresAt ?? '-', k.createdAt])));
     }));
@@ -96,11 +86,7 @@ export function registerAdmin(program: Command): void {
     .argument('<connector>', 'connector name or glob')
     .argument('[toolGlob]', 'tool name glob', '*')
     .action((connector: string, toolGlob: string, o: TenantOpts) => withTenant(o, async (s, m) => {
-      const settings = m.settingsRepo(s);
-      if (!(await settings.entitlements(o.tenant)).some((e) => e.connector === connector && e.toolGlob === toolGlob)) {
-        throw new Error(`tenant "${o.tenant}" has no grant ${connector} ${toolGlob} (see \`specgate grants --tenant ${o.tenant}\`)`);
-      }
-      await settings.revokeGrant(o.tenant, connector, toolGlob);
+      await m.operations(s).revokeGrant(o.tenant, connector, toolGlob);
       print(o.json, { tenantId: o.tenant, connector, toolGlob, revoked: true }, () => `revoked grant ${connector} ${toolGlob} from tenant ${o.tenant}`);
     }));
   tenantLeaf(program, 'grants', "list a tenant's entitlements")
@@ -133,9 +119,7 @@ export function registerAdmin(program: Command): void {
     .requiredOption('--to <iso>', 'exclusive end')
     .addOption(new Option('--csv', 'export the raw records as CSV').conflicts('json'))
     .action((o: TenantOpts & { from: string; to: string; csv?: boolean }) => withTenant(o, async (s, m) => {
-      const from = parseDate(o.from, '--from');
-      const to = parseDate(o.to, '--to');
-      if (from >= to) throw new Error(`--from ${from} must be before --to ${to}`);
+      const { from, to } = usageWindow(o.from, o.to, { from: '--from', to: '--to' });
       const usage = m.usageRepo(s);
       if (o.csv) return void process.stdout.write(await usage.exportCsv(o.tenant, from, to));
       const rows = await usage.report(o.tenant, from, to);
@@ -185,18 +169,18 @@ export function registerAdmin(program: Command): void {
 }
 
 /** A subcommand that opens the store. */
-function leaf(parent: Command, name: string, description: string): Command {
+export function leaf(parent: Command, name: string, description: string): Command {
   return parent.command(name).description(description)
     .addOption(new Option('--store <url>', 'governance store: sqlite:<path> or postgres://… (default sqlite:.specgate/specgate.db)').env('SPECGATE_STORE'));
 }
 
 /** A subcommand scoped to one existing tenant. */
-function tenantLeaf(parent: Command, name: string, description: string): Command {
+export function tenantLeaf(parent: Command, name: string, description: string): Command {
   return leaf(parent, name, description).requiredOption('--tenant <id>', 'tenant id').option('--json', 'print JSON');
 }
 
-async function withStore(o: StoreOpts, fn: (store: Store, mod: StoreModule) => Promise<void>): Promise<void> {
-  const mod = await import('../../runtime/store/index.ts');
+export async function withStore(o: StoreOpts, fn: (store: Store, mod: StoreModule) => Promise<void>): Promise<void> {
+  const mod = { ...(await import('../../runtime/store/index.ts')), ...(await import('../../runtime/admin/operations.ts')) };
   const store = await mod.openStore(o.store ?? mod.DEFAULT_STORE_URL);
   try {
     await fn(store, mod);
@@ -205,50 +189,42 @@ async function withStore(o: StoreOpts, fn: (store: Store, mod: StoreModule) => P
   }
 }
 
-function withTenant(o: StoreOpts & { tenant: string }, fn: (store: Store, mod: StoreModule) => Promise<void>): Promise<void> {
+export function withTenant(o: StoreOpts & { tenant: string }, fn: (store: Store, mod: StoreModule) => Promise<void>): Promise<void> {
   return withStore(o, async (store, mod) => {
     // Foreign keys would refuse most writes anyway, but with an SQL error instead of the tenant's name,
     // and reads of an unknown tenant would silently print nothing.
-    if (!(await findTenant(store, mod, o.tenant))) throw new Error(`unknown tenant "${o.tenant}" (see \`specgate tenant list\`)`);
+    if (!(await mod.tenantsRepo(store).getTenant(o.tenant))) throw new Error(`unknown tenant "${o.tenant}" (see \`specgate tenant list\`)`);
     await fn(store, mod);
   });
 }
 
-async function findTenant(store: Store, mod: StoreModule, id: string) {
-  return (await mod.tenantsRepo(store).listTenants()).find((t) => t.id === id);
-}
-
 /** The runtime must hash keys with the same pepper; both read it from the environment. */
-function keyOptions() {
+export function keyOptions() {
   return { pepper: process.env.SPECGATE_KEY_PEPPER };
 }
 
-function print(json: boolean | undefined, data: unknown, text?: () => string): void {
+/** A new key: its secret alone on stdout so `KEY=$(specgate … create)` works; what it is, on stderr. */
+export function printNewKey(json: boolean | undefined, key: string, info: object, summary: string): void {
+  if (json) return print(true, { key, info, notice: SHOWN_ONCE });
+  process.stdout.write(`${key}\n`);
+  process.stderr.write(`${summary}\n${SHOWN_ONCE}\n`);
+}
+
+export function print(json: boolean | undefined, data: unknown, text?: () => string): void {
   if (json || !text) return void process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
   const out = text();
   process.stdout.write(out.endsWith('\n') || out === '' ? out : `${out}\n`);
 }
 
-function table(header: string[], rows: string[][]): string {
+export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   return [header, ...rows].map(line).join('\n');
 }
 
-const ISO_RE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
-
-/** An ISO date or date-time, normalised to the store's UTC `toISOString` form so string comparison orders correctly. */
-function parseDate(value: string, flag: string): string {
-  const bare = ISO_RE.exec(value);
-  // A date-time without an offset is read as UTC, like a bare date, so results do not depend on the operator's time zone.
-  const t = bare ? Date.parse(bare[1] && !bare[4] ? `${value}Z` : value) : NaN;
-  if (Number.isNaN(t)) throw new Error(`bad date for ${flag}: "${value}" (use ISO 8601, e.g. 2026-01-31 or 2026-01-31T12:00:00Z)`);
-  return new Date(t).toISOString();
-}
-
 const UNIT_MS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000 };
 
-function parseExpiry(value: string, now: Date): Date {
+export function parseExpiry(value: string, now: Date): Date {
   const dur = /^(\d+)([dhm])$/.exec(value);
   let at: Date;
   try {

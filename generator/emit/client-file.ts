@@ -3,7 +3,7 @@
  * operationId. The call is checked against `paths` (a wrong path or method fails tsc); only the
  * arguments are cast, since the runtime has validated them against the tool's input schema.
  */
-import type { CodeBlockWriter } from 'ts-morph';
+import { StructureKind, type CodeBlockWriter, type StatementStructures } from 'ts-morph';
 import type { ConnectorModel, HttpMethod, ParameterLocation } from '../../runtime/model.ts';
 import type { OpenApiDocument } from '../openapi/types.ts';
 import { render, sourceFile } from './source.ts';
@@ -25,41 +25,46 @@ const METHODS: ReadonlySet<string> = new Set<HttpMethod>(['GET', 'HEAD', 'POST']
 
 export function emitClientFile(model: ConnectorModel, pruned: OpenApiDocument, specFile: string, runtimeModelImport: string): string {
   const operations = collectOperations(model, pruned);
-  const file = sourceFile('client.ts');
-  file.addImportDeclaration({ defaultImport: 'createClient', moduleSpecifier: 'openapi-fetch' });
-  file.addImportDeclaration({
-    isTypeOnly: true,
-    namedImports: ['ClientOptions', 'OperationCall', 'UpstreamRequest', 'UpstreamResult'],
-    moduleSpecifier: runtimeModelImport,
-  });
-  file.addImportDeclaration({ isTypeOnly: true, namedImports: ['paths'], moduleSpecifier: './schema.ts' });
-  file.addFunction({
-    isExported: true,
-    name: 'createOperations',
-    docs: [`The ${operations.length} selected operation(s) of ${commentText(model.title)}, keyed by operationId.`],
-    parameters: [{ name: 'options', type: 'ClientOptions' }],
-    returnType: 'Record<string, OperationCall>',
-    statements: (writer) => {
-      writer.writeLine('const client = createClient<paths>({ baseUrl: options.baseUrl, fetch: options.fetch });');
-      writer.write('return {').newLine().indent(() => {
-        for (const op of operations) writeOperation(writer, op);
-      }).write('};');
+  const statements: StatementStructures[] = [
+    { kind: StructureKind.ImportDeclaration, defaultImport: 'createClient', moduleSpecifier: 'openapi-fetch' },
+    {
+      kind: StructureKind.ImportDeclaration,
+      isTypeOnly: true,
+      namedImports: ['ClientOptions', 'OperationCall', 'UpstreamRequest', 'UpstreamResult'],
+      moduleSpecifier: runtimeModelImport,
     },
-  });
-  file.addFunction({
-    name: 'asText',
-    isAsync: true,
-    docs: ['openapi-fetch parses an error body as JSON when it can; the runtime expects text (UpstreamResult).'],
-    parameters: [{ name: 'call', type: 'Promise<{ data?: unknown; error?: unknown; response: Response }>' }],
-    returnType: 'Promise<UpstreamResult>',
-    statements: [
-      'const { data, error, response } = await call;',
-      "if (error !== undefined) return { error: typeof error === 'string' ? error : JSON.stringify(error), response };",
-      "return { data: typeof data === 'string' ? data : undefined, response };",
-    ],
-  });
+    { kind: StructureKind.ImportDeclaration, isTypeOnly: true, namedImports: ['paths'], moduleSpecifier: './schema.ts' },
+    {
+      kind: StructureKind.Function,
+      isExported: true,
+      name: 'createOperations',
+      docs: [`The ${operations.length} selected operation(s) of ${commentText(model.title)}, keyed by operationId.`],
+      parameters: [{ name: 'options', type: 'ClientOptions' }],
+      returnType: 'Record<string, OperationCall>',
+      statements: (writer) => {
+        writer.writeLine('const client = createClient<paths>({ baseUrl: options.baseUrl, fetch: options.fetch });');
+        writer.write('return {').newLine().indent(() => {
+          for (const op of operations) writeOperation(writer, op);
+        }).write('};');
+      },
+    },
+    {
+      kind: StructureKind.Function,
+      name: 'asText',
+      isAsync: true,
+      docs: ['openapi-fetch parses an error body as JSON when it can; the runtime expects text (UpstreamResult).'],
+      parameters: [{ name: 'call', type: 'Promise<{ data?: unknown; error?: unknown; response: Response }>' }],
+      returnType: 'Promise<UpstreamResult>',
+      statements: [
+        'const { data, error, response } = await call;',
+        "if (error !== undefined) return { error: typeof error === 'string' ? error : JSON.stringify(error), response };",
+        "return { data: typeof data === 'string' ? data : undefined, response };",
+      ],
+    },
+  ];
   if (operations.some((op) => op.locations.has('cookie'))) {
-    file.addFunction({
+    statements.push({
+      kind: StructureKind.Function,
       name: 'cookieHeader',
       docs: ['openapi-fetch does not send cookie parameters; they go in one Cookie header.'],
       parameters: [{ name: 'cookies', type: 'Record<string, string>' }],
@@ -70,6 +75,8 @@ export function emitClientFile(model: ConnectorModel, pruned: OpenApiDocument, s
       ],
     });
   }
+  // One structure, printed and parsed once: each add*() call would re-parse the growing file.
+  const file = sourceFile('client.ts', { statements });
   return render(file, specFile);
 }
 

@@ -1,11 +1,9 @@
 /**
- * Plain data -> TypeScript literal text, written through code-block-writer. Strings go through
+ * Plain data -> TypeScript literal text. Strings go through
  * JSON.stringify (escapes quotes, backslashes, control characters and lone surrogates); keys
  * that are not identifiers are quoted, and `__proto__` is computed so that it stays an own
  * property instead of setting the prototype.
  */
-import type { CodeBlockWriter } from 'ts-morph';
-
 /** Orders the keys of one object: known keys first in the given order, the rest as they came. */
 export type KeyOrder = (path: ReadonlyArray<string | number>, keys: string[]) => string[];
 
@@ -29,8 +27,15 @@ export interface LiteralOptions {
   where?: string;
 }
 
-export function writeLiteral(writer: CodeBlockWriter, value: unknown, options: LiteralOptions): void {
+/**
+ * The literal as text, indented by two spaces a level from column 0. Built as a string rather
+ * than through code-block-writer, which inspects every character it is given: for a model of
+ * a few megabytes that was most of the emission time.
+ */
+export function literalText(value: unknown, options: LiteralOptions): string {
   const { order, asJsonText = () => false, where = 'value' } = options;
+  const out: string[] = [];
+  let indent = '';
   const seen = new Set<object>();
   const path: Array<string | number> = [];
   const at = () => where + path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
@@ -43,14 +48,14 @@ export function writeLiteral(writer: CodeBlockWriter, value: unknown, options: L
     }
     switch (typeof v) {
       case 'string':
-        writer.write(JSON.stringify(v));
+        out.push(JSON.stringify(v));
         return;
       case 'boolean':
-        writer.write(String(v));
+        out.push(String(v));
         return;
       case 'number':
         if (!Number.isFinite(v)) throw new Error(`${at()}: ${v} is not a JSON number and cannot be emitted`);
-        writer.write(String(v));
+        out.push(String(v));
         return;
       case 'object':
         break;
@@ -58,7 +63,7 @@ export function writeLiteral(writer: CodeBlockWriter, value: unknown, options: L
         throw new Error(`${at()}: a ${typeof v} is not plain data and cannot be emitted`);
     }
     if (v === null) {
-      writer.write('null');
+      out.push('null');
       return;
     }
     checkObject(v);
@@ -70,34 +75,41 @@ export function writeLiteral(writer: CodeBlockWriter, value: unknown, options: L
 
   const writeArray = (items: unknown[]) => {
     if (items.length === 0) {
-      writer.write('[]');
+      out.push('[]');
       return;
     }
-    writer.write('[').newLine().indent(() => {
-      items.forEach((item, i) => {
-        path.push(i);
-        write(item === undefined ? null : item); // as JSON.stringify does
-        path.pop();
-        writer.write(',').newLine();
-      });
-    }).write(']');
+    const outer = indent;
+    indent += '  ';
+    out.push('[\n');
+    items.forEach((item, i) => {
+      path.push(i);
+      out.push(indent);
+      write(item === undefined ? null : item); // as JSON.stringify does
+      path.pop();
+      out.push(',\n');
+    });
+    indent = outer;
+    out.push(`${indent}]`);
   };
 
   const writeObject = (obj: Record<string, unknown>) => {
     const keys = order(path, Object.keys(obj).filter((k) => obj[k] !== undefined));
     if (keys.length === 0) {
-      writer.write('{}');
+      out.push('{}');
       return;
     }
-    writer.write('{').newLine().indent(() => {
-      for (const key of keys) {
-        path.push(key);
-        writer.write(`${propertyKey(key)}: `);
-        write(obj[key]);
-        writer.write(',').newLine();
-        path.pop();
-      }
-    }).write('}');
+    const outer = indent;
+    indent += '  ';
+    out.push('{\n');
+    for (const key of keys) {
+      path.push(key);
+      out.push(`${indent}${propertyKey(key)}: `);
+      write(obj[key]);
+      out.push(',\n');
+      path.pop();
+    }
+    indent = outer;
+    out.push(`${indent}}`);
   };
 
   const checkObject = (v: object) => {
@@ -108,21 +120,26 @@ export function writeLiteral(writer: CodeBlockWriter, value: unknown, options: L
     }
   };
 
+  /** Subtrees found plain: converters share schemas between tools, each is checked once. */
+  const plain = new WeakSet<object>();
   /** What JSON.stringify would silently drop or change is an error, as for literals. */
   const checkPlain = (v: unknown): void => {
     if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`${at()}: ${v} is not a JSON number and cannot be emitted`);
     if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return;
     if (typeof v !== 'object') throw new Error(`${at()}: a ${typeof v} is not plain data and cannot be emitted`);
+    if (plain.has(v)) return;
     checkObject(v);
     seen.add(v);
-    const entries: Array<[string | number, unknown]> = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
-    for (const [k, x] of entries) {
-      if (x === undefined) continue;
+    const each = (k: string | number, x: unknown) => {
+      if (x === undefined) return;
       path.push(k);
       checkPlain(x);
       path.pop();
-    }
+    };
+    if (Array.isArray(v)) v.forEach((x, i) => each(i, x));
+    else for (const k in v) each(k, (v as Record<string, unknown>)[k]);
     seen.delete(v);
+    plain.add(v);
   };
 
   // Compact JSON, one line per schema: indenting it nearly tripled the size of a large
@@ -132,8 +149,9 @@ export function writeLiteral(writer: CodeBlockWriter, value: unknown, options: L
       .replace(/\\/g, '\\\\')
       .replace(/`/g, '\\`')
       .replace(/\$\{/g, '\\${');
-    writer.write(`JSON.parse(\`${json}\`)`);
+    out.push(`JSON.parse(\`${json}\`)`);
   };
 
   write(value);
+  return out.join('');
 }

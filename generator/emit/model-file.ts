@@ -4,10 +4,10 @@
  * not churn the output; free-form data (JSON Schemas, fixed and default values) keeps its own
  * order, which carries meaning for clients (the order arguments are shown in).
  */
-import { StructureKind } from 'ts-morph';
+import { StructureKind, VariableDeclarationKind } from 'ts-morph';
 import type { ConnectorModel } from '../../runtime/model.ts';
 import { render, sourceFile } from './source.ts';
-import { writeLiteral, type KeyOrder } from './literal.ts';
+import { literalText, type KeyOrder } from './literal.ts';
 
 interface Order {
   keys?: string[];
@@ -71,18 +71,21 @@ const isSchema = (path: ReadonlyArray<string | number>) =>
   path.length === 3 && path[0] === 'tools' && (path[2] === 'inputSchema' || path[2] === 'outputSchema');
 
 export function emitModelFile(model: ConnectorModel, specFile: string, runtimeModelImport: string): string {
-  // One structure, printed and parsed once: models of thousands of tools stay fast.
   const file = sourceFile('model.ts', {
     statements: [
       { kind: StructureKind.ImportDeclaration, isTypeOnly: true, namedImports: ['ConnectorModel'], moduleSpecifier: runtimeModelImport },
-      // Written whole (not as a structure's initializer, which ts-morph re-indents as a hanging
-      // indent), so that the JSON text of the schemas lines up with the code around it.
-      (writer) => {
-        writer.write('export const model: ConnectorModel = ');
-        writeLiteral(writer, model, { order: modelKeyOrder, asJsonText: isSchema, where: 'model' });
-        writer.write(';').newLine();
+      {
+        kind: StructureKind.VariableStatement,
+        isExported: true,
+        declarationKind: VariableDeclarationKind.Const,
+        declarations: [{ name: 'model', type: 'ConnectorModel', initializer: '{}' }],
       },
     ],
   });
-  return render(file, specFile);
+  // The module's code comes from ts-morph; the data goes in as text, in place of the `{}`
+  // initializer. Given to ts-morph, megabytes of literal (GitHub: 4 MB) would be scanned by its
+  // writer and parsed into an AST that nothing reads, most of the emission time.
+  const initializer = file.getVariableDeclarationOrThrow('model').getInitializerOrThrow();
+  const data = literalText(model, { order: modelKeyOrder, asJsonText: isSchema, where: 'model' });
+  return render(file, specFile, { node: initializer, text: data });
 }

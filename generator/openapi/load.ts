@@ -81,7 +81,9 @@ interface ReadDocument {
 async function readOpenApi(source: string, baseDir: string): Promise<ReadDocument> {
   const { location, bytes } = await readSource(source, baseDir);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const parsed = parseText(bytes, source);
+  // Decoded once: a vendor document can be tens of megabytes.
+  const text = bytes.toString('utf8');
+  const parsed = parseText(text, source);
   const notes: DocumentNote[] = [];
   if (!isObject(parsed)) throw new Error(`${source}: not an OpenAPI document (the top level is ${describe(parsed)}, not an object)`);
   let doc: Obj = parsed;
@@ -107,7 +109,7 @@ async function readOpenApi(source: string, baseDir: string): Promise<ReadDocumen
     notes.push({ severity: 'warning', code: 'document/root-ref', message: `the top level has a "$ref" (${JSON.stringify(doc.$ref)}), which OpenAPI does not allow there: ignored`, pointer: '/$ref' });
     delete doc.$ref;
   }
-  if (mayHaveExternalRefs(bytes) && hasExternalRefs(doc)) {
+  if (mayHaveExternalRefs(text) && hasExternalRefs(doc)) {
     try {
       doc = (await SwaggerParser.bundle(location, doc as never, {
         // The resolver refuses private addresses (against SSRF), unless the document itself came from one.
@@ -167,12 +169,12 @@ async function readSource(source: string, baseDir: string): Promise<{ location: 
 }
 
 /** JSON or YAML; errors carry line and column. */
-export function parseText(bytes: Buffer, source: string): unknown {
-  let text = bytes.toString('utf8');
+export function parseText(bytes: Buffer | string, source: string): unknown {
+  let text = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (text.trim() === '') throw new Error(`${source}: the document is empty`);
-  if (text.includes('\u0000')) throw new Error(`${source}: not a text document (it holds NUL bytes)`);
   const first = /\S/.exec(text)?.[0];
+  if (first === undefined) throw new Error(`${source}: the document is empty`);
+  if (text.includes('\u0000')) throw new Error(`${source}: not a text document (it holds NUL bytes)`);
   if (first === '{' || first === '[') {
     try {
       return JSON.parse(text);
@@ -226,8 +228,8 @@ function describe(value: unknown): string {
 }
 
 /** A quick look at the raw text, so the common document without external refs skips the walk. */
-function mayHaveExternalRefs(bytes: Buffer): boolean {
-  return /\$ref['"]?\s*:\s*(?!['"]?#)/.test(bytes.toString('utf8'));
+function mayHaveExternalRefs(text: string): boolean {
+  return /\$ref['"]?\s*:\s*(?!['"]?#)/.test(text);
 }
 
 function hasExternalRefs(root: unknown): boolean {

@@ -211,7 +211,7 @@ function standardType(name: string): SchemaObject | null {
 }
 
 function repairSchema(schema: Obj, loc: Location, notes: Notes): void {
-  const at = () => locationPointer(loc);
+  // A function per call here showed in profiles: locations are only built for a note.
   const type = schema.type;
   if (typeof type === 'string' && !JSON_SCHEMA_TYPES.has(type)) {
     const fixed = standardType(type);
@@ -223,44 +223,44 @@ function repairSchema(schema: Obj, loc: Location, notes: Notes): void {
         schema[k] = v;
       }
       const shown = fixed.format ? `${fixed.type} (format ${fixed.format})` : `${fixed.type}`;
-      notes.add({ severity: 'info', code: 'schema/type-alias', message: `schema type "${type}" is not an OpenAPI type: read as ${shown}`, pointer: `${at()}/type` },
+      notes.add({ severity: 'info', code: 'schema/type-alias', message: `schema type "${type}" is not an OpenAPI type: read as ${shown}`, pointer: `${locationPointer(loc)}/type` },
         `alias\u0000${type}`);
     } else {
       delete schema.type;
-      notes.add({ severity: 'warning', code: 'schema/unknown-type', message: `schema type "${type}" is unknown: the type constraint is dropped`, pointer: `${at()}/type` },
+      notes.add({ severity: 'warning', code: 'schema/unknown-type', message: `schema type "${type}" is unknown: the type constraint is dropped`, pointer: `${locationPointer(loc)}/type` },
         `unknown\u0000${type}`);
     }
   } else if (Array.isArray(type)) {
     const mapped = type.map((t) => (typeof t === 'string' ? standardType(t)?.type : undefined));
     if (mapped.some((t) => t === undefined)) {
       delete schema.type;
-      notes.add({ severity: 'warning', code: 'schema/unknown-type', message: `schema type ${JSON.stringify(type)} holds an unknown type: the type constraint is dropped`, pointer: `${at()}/type` });
+      notes.add({ severity: 'warning', code: 'schema/unknown-type', message: `schema type ${JSON.stringify(type)} holds an unknown type: the type constraint is dropped`, pointer: `${locationPointer(loc)}/type` });
     } else if (mapped.some((t, i) => t !== type[i])) {
       schema.type = [...new Set(mapped as string[])];
-      notes.add({ severity: 'info', code: 'schema/type-alias', message: `schema type ${JSON.stringify(type)} read as ${JSON.stringify(schema.type)}`, pointer: `${at()}/type` });
+      notes.add({ severity: 'info', code: 'schema/type-alias', message: `schema type ${JSON.stringify(type)} read as ${JSON.stringify(schema.type)}`, pointer: `${locationPointer(loc)}/type` });
     }
   } else if (type !== undefined && typeof type !== 'string') {
     delete schema.type;
-    notes.add({ severity: 'warning', code: 'schema/unknown-type', message: `schema type ${JSON.stringify(type).slice(0, 80)} is not a type name: the type constraint is dropped`, pointer: `${at()}/type` },
+    notes.add({ severity: 'warning', code: 'schema/unknown-type', message: `schema type ${JSON.stringify(type).slice(0, 80)} is not a type name: the type constraint is dropped`, pointer: `${locationPointer(loc)}/type` },
       'type-not-a-name');
   }
   if (schema.required !== undefined && !(Array.isArray(schema.required) && schema.required.every((r) => typeof r === 'string'))) {
-    notes.add({ severity: 'warning', code: 'schema/invalid-required', message: `"required" must be a list of property names, found ${JSON.stringify(schema.required).slice(0, 60)}: dropped`, pointer: `${at()}/required` },
+    notes.add({ severity: 'warning', code: 'schema/invalid-required', message: `"required" must be a list of property names, found ${JSON.stringify(schema.required).slice(0, 60)}: dropped`, pointer: `${locationPointer(loc)}/required` },
       `required\u0000${typeof schema.required}`);
     delete schema.required;
   }
   if (schema.enum !== undefined && !Array.isArray(schema.enum)) {
-    notes.add({ severity: 'warning', code: 'schema/invalid-enum', message: '"enum" must be a list: dropped', pointer: `${at()}/enum` });
+    notes.add({ severity: 'warning', code: 'schema/invalid-enum', message: '"enum" must be a list: dropped', pointer: `${locationPointer(loc)}/enum` });
     delete schema.enum;
   }
   if (Array.isArray(schema.enum) && schema.enum.length !== Object.keys(schema.enum).length) {
     // swagger2openapi deletes null enum members, leaving holes that crash openapi-typescript.
     schema.enum = Array.from(schema.enum, (v) => (v === undefined ? null : v));
-    notes.add({ severity: 'info', code: 'schema/enum-hole', message: '"enum" had empty slots (null members lost in conversion): restored as null', pointer: `${at()}/enum` },
+    notes.add({ severity: 'info', code: 'schema/enum-hole', message: '"enum" had empty slots (null members lost in conversion): restored as null', pointer: `${locationPointer(loc)}/enum` },
       'enum-hole');
   }
   if (isObject(schema.properties) === false && schema.properties !== undefined) {
-    notes.add({ severity: 'warning', code: 'schema/invalid-properties', message: '"properties" must be a map: dropped', pointer: `${at()}/properties` });
+    notes.add({ severity: 'warning', code: 'schema/invalid-properties', message: '"properties" must be a map: dropped', pointer: `${locationPointer(loc)}/properties` });
     delete schema.properties;
   }
 }

@@ -36,31 +36,119 @@ const OUTPUT_DROPPED = new Set(['required', 'enum', 'const', 'format', 'pattern'
   'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'uniqueItems', ...COUNT_KEYS]);
 
 const COMPONENT_PREFIX = '#/components/schemas/';
-const defNamesCache = new WeakMap<object, Map<string, string>>();
 
+/** A schema converted with its refs kept, and the defs those refs name, first reached first. */
+interface Converted {
+  schema: Obj;
+  refs: string[];
+}
+
+/**
+ * One converter's view of a document: which defs it has taken (at most maxDefs, in the order a
+ * depth-first conversion reaches them) over conversions that are shared, per document and mode,
+ * with every other converter. A tool's converter thus pays only for what no tool before it
+ * converted: GitHub's 639 tools reach the same few hundred components again and again.
+ */
 export class SchemaConverter {
-  private readonly doc: OpenApiDocument;
-  private readonly mode: ConvertMode;
+  private readonly shared: DocumentConversion;
   private readonly maxDefs: number;
-  private readonly names: Map<string, string>;
-  private readonly converted = new Map<string, Record<string, unknown>>();
+  private readonly taken = new Set<string>();
 
   constructor(doc: OpenApiDocument, options: ConverterOptions) {
-    this.doc = doc;
-    this.mode = options.mode;
+    this.shared = DocumentConversion.of(doc, options.mode);
     this.maxDefs = options.maxDefs ?? Infinity;
-    this.names = componentDefNames(doc);
   }
 
   convert(schema: SchemaObject): Record<string, unknown> {
-    return this.schema(schema, 0);
+    const root = this.shared.root(schema);
+    this.take(root.refs);
+    return this.withoutUntaken(root);
   }
 
   /** The $defs reached so far, sorted by name. */
   defs(): Record<string, Record<string, unknown>> {
     const out: Record<string, Record<string, unknown>> = {};
-    for (const name of [...this.converted.keys()].sort()) out[name] = this.converted.get(name)!;
+    for (const name of [...this.taken].sort()) out[name] = this.withoutUntaken(this.shared.def(name));
     return out;
+  }
+
+  /**
+   * Takes defs as a depth-first conversion meets them. Once maxDefs are taken the rest never
+   * are, so a def that is not taken after its first meeting is left out everywhere.
+   */
+  private take(refs: string[]): void {
+    for (const name of refs) {
+      if (this.taken.has(name) || this.taken.size >= this.maxDefs) continue;
+      this.taken.add(name);
+      this.take(this.shared.def(name).refs);
+    }
+  }
+
+  /** The schema with each ref to a def beyond maxDefs replaced by `{}` (any value), keeping its description. */
+  private withoutUntaken(converted: Converted): Obj {
+    if (converted.refs.every((name) => this.taken.has(name))) return converted.schema;
+    const copy = (node: unknown): unknown => {
+      if (Array.isArray(node)) return node.map(copy);
+      if (!isObject(node)) return node;
+      const ref = this.shared.refNodes.get(node);
+      if (ref && !this.taken.has(ref.name)) return { ...ref.untaken };
+      const out: Obj = {};
+      for (const [k, v] of Object.entries(node)) out[k] = copy(v);
+      return out;
+    };
+    return copy(converted.schema) as Obj;
+  }
+}
+
+/** Conversions of one document in one mode; refs are kept as refs, never followed. */
+class DocumentConversion {
+  private static readonly all = new WeakMap<object, Partial<Record<ConvertMode, DocumentConversion>>>();
+
+  static of(doc: OpenApiDocument, mode: ConvertMode): DocumentConversion {
+    let byMode = DocumentConversion.all.get(doc);
+    if (!byMode) DocumentConversion.all.set(doc, (byMode = {}));
+    return (byMode[mode] ??= new DocumentConversion(doc, mode));
+  }
+
+  /** The nodes that stand for a ref: their def's name and what they become when it is not taken. */
+  readonly refNodes = new WeakMap<object, { name: string; untaken: Obj }>();
+  private readonly defs = new Map<string, Converted>();
+  private readonly roots = new WeakMap<object, Converted>();
+  private readonly targets = new Map<string, { ref: string; target: unknown }>();
+  private readonly names: DefNames;
+  /** The refs met by the conversion under way. */
+  private refs: Set<string> = new Set();
+
+  private constructor(private readonly doc: OpenApiDocument, private readonly mode: ConvertMode) {
+    this.names = defNames(doc);
+  }
+
+  root(schema: unknown): Converted {
+    if (!isObject(schema)) return this.converted(schema);
+    let root = this.roots.get(schema);
+    if (!root) this.roots.set(schema, (root = this.converted(schema)));
+    return root;
+  }
+
+  def(name: string): Converted {
+    let def = this.defs.get(name);
+    if (!def) {
+      // Depth restarts: a def's content must not depend on where it was first reached.
+      def = this.converted(this.targets.get(name)!.target);
+      this.defs.set(name, def);
+    }
+    return def;
+  }
+
+  private converted(input: unknown): Converted {
+    const outer = this.refs;
+    this.refs = new Set();
+    try {
+      const schema = this.schema(input, 0);
+      return { schema, refs: [...this.refs] };
+    } finally {
+      this.refs = outer;
+    }
   }
 
   private schema(input: unknown, depth: number): Obj {
@@ -170,64 +258,66 @@ export class SchemaConverter {
 
   private ref(input: Obj): Obj {
     const ref = input.$ref as string;
-    const name = this.defName(ref);
+    const name = this.names.of(ref);
     const siblings: Obj = {};
     if (typeof input.description === 'string') siblings.description = input.description;
     if (name === undefined) return siblings;
-    if (!this.converted.has(name)) {
-      if (this.converted.size >= this.maxDefs) return { ...siblings };
+    if (!this.targets.has(name)) {
       const target = resolveRef(this.doc, ref);
       if (target === undefined) return siblings;
-      // Placeholder first: a schema that reaches itself finds its name taken and stops there.
-      const slot: Obj = {};
-      this.converted.set(name, slot);
-      // Depth restarts: a def's content must not depend on where it was first reached.
-      Object.assign(slot, this.schema(target, 0));
+      this.targets.set(name, { ref, target });
     }
-    const out: Obj = { $ref: `#/$defs/${name}`, ...siblings };
+    this.refs.add(name);
+    let out: Obj = { $ref: `#/$defs/${name}`, ...siblings };
     // 3.0 ignores siblings of $ref, but `{$ref, nullable}` is how 3.0 documents write "this or null".
-    if (input.nullable === true) return { anyOf: [out, { type: 'null' }] };
+    if (input.nullable === true) out = { anyOf: [out, { type: 'null' }] };
+    this.refNodes.set(out, { name, untaken: siblings });
     return out;
-  }
-
-  /** Def name for a ref: a component's sanitised name, or a name made from any other local pointer. */
-  private defName(ref: string): string | undefined {
-    if (!ref.startsWith('#/')) return undefined;
-    if (ref.startsWith(COMPONENT_PREFIX)) {
-      const known = this.names.get(ref);
-      if (known) return known;
-    }
-    const cached = this.names.get(ref);
-    if (cached) return cached;
-    const taken = new Set(this.names.values());
-    const base = sanitize(ref.slice(2).replace(/^components\/schemas\//, '').replace(/\//g, '.'));
-    let name = base;
-    for (let n = 2; taken.has(name); n++) name = `${base}_${n}`;
-    this.names.set(ref, name);
-    return name;
   }
 }
 
-/** One sanitised, unique name per component schema, fixed for the document (not by visit order). */
-function componentDefNames(doc: OpenApiDocument): Map<string, string> {
+/** Def names, fixed for the document: every converter of it must agree on them. */
+interface DefNames {
+  /** A component's sanitised name, or a name made from any other local pointer; undefined for external refs. */
+  of(ref: string): string | undefined;
+}
+
+const defNamesCache = new WeakMap<object, DefNames>();
+
+function defNames(doc: OpenApiDocument): DefNames {
   const cached = defNamesCache.get(doc);
-  if (cached) return new Map(cached);
+  if (cached) return cached;
+  // One unique name per component schema, by sorted key (not by visit order).
   const names = new Map<string, string>();
   const taken = new Set<string>();
-  const schemas = isObject(doc.components?.schemas) ? doc.components!.schemas : {};
-  for (const key of Object.keys(schemas).sort()) {
-    const base = sanitize(key);
+  const unique = (base: string) => {
     let name = base;
     for (let n = 2; taken.has(name); n++) name = `${base}_${n}`;
     taken.add(name);
+    return name;
+  };
+  const schemas = isObject(doc.components?.schemas) ? doc.components!.schemas : {};
+  for (const key of Object.keys(schemas).sort()) {
+    const name = unique(sanitize(key));
     const ref = COMPONENT_PREFIX + key.replace(/~/g, '~0').replace(/\//g, '~1');
     names.set(ref, name);
     // Refs may be percent-encoded as well.
     const encoded = COMPONENT_PREFIX + encodeURIComponent(key.replace(/~/g, '~0').replace(/\//g, '~1'));
     if (encoded !== ref) names.set(encoded, name);
   }
-  defNamesCache.set(doc, names);
-  return new Map(names);
+  const result: DefNames = {
+    of(ref) {
+      if (!ref.startsWith('#/')) return undefined;
+      let name = names.get(ref);
+      if (name === undefined) {
+        name = unique(sanitize(ref.slice(2).replace(/^components\/schemas\//, '').replace(/\//g, '.')));
+        names.set(ref, name);
+      }
+      return name;
+    },
+  };
+  defNamesCache.set(doc, result);
+  return result;
 }
 
 function sanitize(name: string): string {

@@ -1,8 +1,12 @@
 /**
- * Step 1: who is calling. The only credential is a specgate API key in `Authorization: Bearer
- * sg_...`; the key's row (not anything the client says) gives the subject, tenant and roles.
+ * Step 1: who is calling, from `Authorization: Bearer ...` alone. A bearer starting with `sg_` is
+ * a specgate API key, whose row gives the subject, tenant and roles; any other bearer shaped like
+ * a JWT is an OAuth/OIDC access token, trusted only when a configured identity provider signed it
+ * for this gateway (runtime/identity/jwt.ts), whose claims then give them. Nothing the client says
+ * elsewhere counts.
  */
 import type { apiKeysRepo } from '../store/index.ts';
+import { looksLikeJwt, type JwtVerifier } from '../identity/jwt.ts';
 import { Refusal } from './refusal.ts';
 
 export interface Identity {
@@ -10,25 +14,44 @@ export interface Identity {
   tenantId: string;
   /** Sorted. */
   roles: string[];
-  /** The API key's id (its public prefix), never the secret. */
+  /**
+   * Which credential, never the secret: the API key's id (its public prefix), or for a token
+   * `oidc:<issuer>#<jti>` (`#sub:<subject>` when the token has no jti).
+   */
   keyId: string;
+  method: 'api_key' | 'oidc';
+  /** The token's issuer, for `oidc`. */
+  issuer?: string;
 }
 
 type ApiKeys = Pick<ReturnType<typeof apiKeysRepo>, 'verify'>;
 
-const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+export interface Authenticators {
+  keys: ApiKeys;
+  /** Set when identity providers are configured; without it only API keys are accepted. */
+  jwt?: JwtVerifier;
+}
 
-export async function authenticate(keys: ApiKeys, headers: Record<string, string | undefined>): Promise<Identity> {
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+const API_KEY_PREFIX = 'sg_';
+
+export async function authenticate(auth: Authenticators, headers: Record<string, string | undefined>): Promise<Identity> {
+  const expected = auth.jwt ? 'an API key or an access token as "Authorization: Bearer ..."' : 'an API key as "Authorization: Bearer sg_..."';
   const header = headers.authorization;
   if (header === undefined || header.trim() === '') {
-    throw new Refusal('authenticate', 'missing', 'Not authenticated: send an API key as "Authorization: Bearer sg_..."', 401);
+    throw new Refusal('authenticate', 'missing', `Not authenticated: send ${expected}`, 401);
   }
   const m = BEARER.exec(header);
-  if (!m) throw new Refusal('authenticate', 'invalid', 'Not authenticated: the Authorization header must be "Bearer sg_..."', 401);
-  const result = await keys.verify(m[1]);
+  if (!m) throw new Refusal('authenticate', 'invalid', `Not authenticated: the Authorization header must be "Bearer ${auth.jwt ? '...' : 'sg_...'}"`, 401);
+  const bearer = m[1];
+  if (auth.jwt && !bearer.startsWith(API_KEY_PREFIX) && looksLikeJwt(bearer)) {
+    const token = await auth.jwt.verify(bearer);
+    return { subject: token.subject, tenantId: token.tenantId, roles: token.roles, keyId: token.tokenId, method: 'oidc', issuer: token.issuer };
+  }
+  const result = await auth.keys.verify(bearer);
   if (result.ok) {
     const { key } = result;
-    return { subject: key.subject, tenantId: key.tenantId, roles: [...key.roles].sort(), keyId: key.id };
+    return { subject: key.subject, tenantId: key.tenantId, roles: [...key.roles].sort(), keyId: key.id, method: 'api_key' };
   }
   // Malformed and unknown keys get one message, so a probe learns nothing about which prefixes exist.
   switch (result.reason) {

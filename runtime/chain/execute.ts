@@ -5,7 +5,7 @@
  */
 import type { OperationCall, ToolModel, UpstreamResult } from '../model.ts';
 import type { ToolCallContext } from '../call.ts';
-import { callScope, type CallScope } from '../upstream/guard.ts';
+import { withCallScope, type CallScope } from '../upstream/guard.ts';
 import { buildUpstreamRequest } from '../upstream/request.ts';
 import { nextCursor } from '../upstream/cursor.ts';
 import { CallCancelled, ToolCallError, describeFailure, describeHttpError, scrubSecrets } from '../upstream/errors.ts';
@@ -56,11 +56,11 @@ export async function executeTool(
     }
 
     sent = true;
-    // The scope is entered inside each attempt: a call queued by the bulkhead resumes in another
-    // call's async context, and the guard must see this call's expectations.
+    // The scope is handed over inside each attempt: a call queued by the bulkhead or retried
+    // starts its request later, and the guard must see this call's expectations.
     const outcome: UpstreamResult = await rt.policy.run(
       tool.operation.method,
-      () => callScope.run(scope, () => operation({ ...request })),
+      () => withCallScope(scope, () => operation({ ...request })),
       ctx.signal,
     );
     const { response } = outcome;
@@ -78,6 +78,8 @@ export async function executeTool(
     const message = err instanceof ToolCallError ? err.message : describeFailure(err, rt.name);
     return errorResult(scrubSecrets(message, scope.secrets));
   } finally {
+    // Metering reads the bytes this call received, whatever became of them.
+    if (ctx.usage) ctx.usage.upstreamBytes = scope.bytes;
     if (sent && rt.onUpstream) {
       try {
         rt.onUpstream({

@@ -3,12 +3,15 @@
  * go (a base URL, or the document's server template filled with variables, or a region) and the
  * vendor credential. Secrets are meant to come from the environment (`${HALO_CLIENT_SECRET}`);
  * a literal secret is accepted but warned about, since the file then is a secret itself.
+ * The `identity:` section lists the OAuth/OIDC providers whose access tokens the governance chain
+ * trusts (runtime/identity/providers.ts); it is checked here so its mistakes get positions too.
  */
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import { LineCounter, isMap, isScalar, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
 import type { VendorCredential } from './types.ts';
+import { resolveProvider, type IdentityConfig } from '../identity/providers.ts';
 
 export interface UpstreamEntry {
   baseUrl?: string;
@@ -55,10 +58,11 @@ export function parseUpstreamConfig(file: string, text: string, env: NodeJS.Proc
   return parseRuntimeConfig(file, text, env, options).upstreams;
 }
 
-/** The whole file: the shared upstreams and each tenant's own. */
+/** The whole file: the shared upstreams, each tenant's own, and the trusted identity providers. */
 export interface RuntimeUpstreamConfig {
   upstreams: Record<string, UpstreamEntry>;
   tenants: Record<string, Record<string, UpstreamEntry>>;
+  identity?: IdentityConfig;
 }
 
 /** Reads, validates and expands the whole file: the shared upstreams and the per-tenant section. */
@@ -121,24 +125,53 @@ export function parseRuntimeConfig(file: string, text: string, env: NodeJS.Proce
     for (const name of Object.keys(entries ?? {}).sort()) out[name] = expandDeep(entries![name], [...at, name], expand) as UpstreamEntry;
     return out;
   };
-  const parsed = data as { upstreams?: Record<string, Record<string, unknown>>; tenants?: Record<string, { upstreams: Record<string, Record<string, unknown>> }> };
+  const parsed = data as { upstreams?: Record<string, Record<string, unknown>>; tenants?: Record<string, { upstreams: Record<string, Record<string, unknown>> }>; identity?: IdentityConfig };
   const result: RuntimeUpstreamConfig = { upstreams: section(parsed.upstreams, ['upstreams']), tenants: {} };
   for (const tenant of Object.keys(parsed.tenants ?? {}).sort()) {
     result.tenants[tenant] = section(parsed.tenants![tenant].upstreams, ['tenants', tenant, 'upstreams']);
+  }
+  if (parsed.identity) {
+    result.identity = expandDeep(parsed.identity, ['identity'], expand) as IdentityConfig;
+    // A tenant map's keys are claim values such as an Entra directory id, which operators keep in the environment too.
+    result.identity.providers.forEach((entry, i) => {
+      const map = entry.tenant.map;
+      if (map) entry.tenant.map = Object.fromEntries(Object.entries(map).map(([k, v]) => [expand(k, ['identity', 'providers', i, 'tenant', 'map', k]), v]));
+    });
+    problems.push(...identityProblems(result.identity, where));
   }
   if (problems.length) throw new UpstreamConfigError(problems);
   return result;
 }
 
+/** What the schema cannot say about the providers: presets' needs, one tenant source, no issuer trusted twice. */
+function identityProblems(identity: IdentityConfig, where: (p: Array<string | number>) => string): string[] {
+  const problems: string[] = [];
+  const names = new Set<string>();
+  const issuers = new Map<string, number>();
+  identity.providers.forEach((entry, i) => {
+    const at = ['identity', 'providers', i];
+    if (names.has(entry.name)) problems.push(`${where([...at, 'name'])}: identity.providers.${i}.name: ${entry.name} is already the name of another provider`);
+    names.add(entry.name);
+    const { provider, problems: own } = resolveProvider(entry, identity.resource);
+    for (const p of own) problems.push(`${where([...at, ...p.path])}: ${[...at, ...p.path].join('.')}: ${p.message}`);
+    if (provider && issuers.has(provider.issuer)) {
+      problems.push(`${where(at)}: identity.providers.${i}: issuer ${provider.issuer} is already trusted by identity.providers.${issuers.get(provider.issuer)}`);
+    }
+    if (provider) issuers.set(provider.issuer, i);
+  });
+  return problems;
+}
+
 function expandDeep(value: unknown, p: Array<string | number>, expand: (v: string, p: Array<string | number>) => string): unknown {
   if (typeof value === 'string') return expand(value, p);
+  if (Array.isArray(value)) return value.map((v, i) => expandDeep(v, [...p, i], expand));
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandDeep(v, [...p, k], expand)]));
   }
   return value;
 }
 
-function pathOf(e: ErrorObject): string[] {
+export function pathOf(e: ErrorObject): string[] {
   const p = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (e.keyword === 'additionalProperties') p.push(String((e.params as { additionalProperty: string }).additionalProperty));
   if (e.keyword === 'propertyNames') p.push(String((e.params as { propertyName: string }).propertyName));
@@ -150,7 +183,7 @@ function pointAt(e: ErrorObject, p: string[]): string[] {
   return e.keyword === 'discriminator' ? [...p, String((e.params as { tag: string }).tag)] : p;
 }
 
-function explain(e: ErrorObject): string {
+export function explain(e: ErrorObject): string {
   const params = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'additionalProperties': return 'is not a known setting';
@@ -159,6 +192,7 @@ function explain(e: ErrorObject): string {
       ? `kind ${JSON.stringify(params.tagValue)} is not one of apiKey, bearer, basic, connectwise, oauth2-client-credentials`
       : 'needs a kind (apiKey, bearer, basic, connectwise, oauth2-client-credentials)';
     case 'propertyNames': return 'a connector name is lower-case letters, digits and underscores';
+    case 'enum': return `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     default: return e.message ?? e.keyword;
   }
 }
@@ -174,6 +208,11 @@ function offsetOf(doc: Document, p: Array<string | number>, want: 'key' | 'value
       at = (pair.key as Node).range?.[0] ?? at;
       node = pair.value as Node | null;
       if (want === 'value' && isScalar(node) && node.range) at = node.range[0];
+    } else if (isSeq(node)) {
+      const item = node.items[Number(seg)] as Node | undefined;
+      if (!item) break;
+      at = item.range?.[0] ?? at;
+      node = item;
     } else {
       break;
     }

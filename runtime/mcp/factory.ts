@@ -21,8 +21,16 @@ export interface ServerFactoryOptions {
   pageSize?: number;
   logger?: McpLogger;
   observe?: (observation: ToolCallObservation) => void;
-  /** Request id for a call; HTTP passes the Fastify request id, stdio gets a UUID. */
-  requestIdOf?: (request: Request | undefined) => string;
+  /**
+   * The id and headers of the HTTP request behind a Web Request (HTTP passes the Fastify request's
+   * own, already parsed); without it, or on stdio, each call gets a UUID and no headers.
+   */
+  requestOf?: (request: Request | undefined) => HostRequest | undefined;
+}
+
+export interface HostRequest {
+  id: string;
+  headers: Record<string, string | undefined>;
 }
 
 export function catalogGetter(source: CatalogSource): () => Catalog {
@@ -33,13 +41,17 @@ function headersOf(request: Request | undefined): Record<string, string | undefi
   return request ? Object.fromEntries(request.headers) : {};
 }
 
+/** Id and headers for one exchange: the host's own when it has them, else derived here. */
+function hostRequest(options: ServerFactoryOptions, request: Request | undefined): HostRequest {
+  return options.requestOf?.(request) ?? { id: randomUUID(), headers: headersOf(request) };
+}
+
 export function createServerFactory(options: ServerFactoryOptions): McpServerFactory {
   const getCatalog = catalogGetter(options.catalog);
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(pageSize) || pageSize < 1) {
     throw new RangeError(`pageSize must be a positive integer, got ${String(options.pageSize)}`);
   }
-  const requestIdOf = options.requestIdOf ?? (() => randomUUID());
 
   return (context: McpRequestContext) => {
     const server = new Server(SERVER_INFO, { capabilities: { tools: { listChanged: true } } });
@@ -48,11 +60,12 @@ export function createServerFactory(options: ServerFactoryOptions): McpServerFac
       if (!options.listTools) return listToolsPage(catalog, request.params?.cursor, pageSize);
       // Listing goes through the same decision path as calling, so the two cannot disagree.
       let visible;
+      const host = hostRequest(options, context.requestInfo);
       try {
         visible = await options.listTools({
-          requestId: requestIdOf(context.requestInfo),
+          requestId: host.id,
           signal: ctx.mcpReq.signal,
-          headers: headersOf(context.requestInfo),
+          headers: host.headers,
           ...(request.params?._meta ? { meta: request.params._meta as Record<string, unknown> } : {}),
         });
       } catch (error) {
@@ -63,10 +76,11 @@ export function createServerFactory(options: ServerFactoryOptions): McpServerFac
     server.setRequestHandler('tools/call', async (request, ctx) => {
       // Read the catalog once: a reload mid-call must not change the tool under this call.
       const catalog = getCatalog();
+      const host = hostRequest(options, context.requestInfo);
       const callContext: ToolCallContext = {
-        requestId: requestIdOf(context.requestInfo),
+        requestId: host.id,
         signal: ctx.mcpReq.signal,
-        headers: headersOf(context.requestInfo),
+        headers: host.headers,
         ...(request.params._meta ? { meta: request.params._meta as Record<string, unknown> } : {}),
       };
       const { name, arguments: args } = request.params;

@@ -22,13 +22,13 @@ import { originValidation } from '@modelcontextprotocol/fastify';
 import type { AuthenticateRequest } from './types.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { createServerFactory, type ServerFactoryOptions } from './factory.ts';
+import { createServerFactory, type HostRequest, type ServerFactoryOptions } from './factory.ts';
 
 /** Modern (envelope) revisions the SDK serves; the SDK keeps its own list internal. */
 export const MODERN_PROTOCOL_VERSIONS = ['2026-07-28'] as const;
 export const ACCEPTED_PROTOCOL_VERSIONS: readonly string[] = [...MODERN_PROTOCOL_VERSIONS, ...SUPPORTED_PROTOCOL_VERSIONS];
 
-export interface McpHttpOptions extends Omit<ServerFactoryOptions, 'requestIdOf'> {
+export interface McpHttpOptions extends Omit<ServerFactoryOptions, 'requestOf'> {
   /** Route path; default `/mcp`. */
   path?: string;
   /**
@@ -44,6 +44,14 @@ export interface McpHttpOptions extends Omit<ServerFactoryOptions, 'requestIdOf'
    * with a WWW-Authenticate header pointing at the protected-resource metadata (MCP authorization).
    */
   authenticate?: AuthenticateRequest;
+  /** With `authenticate`: the authorization servers and resource id the metadata announces. */
+  protectedResource?: ProtectedResourceMetadata;
+}
+
+/** RFC 9728 settings: `resource` defaults to this endpoint's URL as the request reached it. */
+export interface ProtectedResourceMetadata {
+  resource?: string;
+  authorizationServers: string[];
 }
 
 export interface McpEndpoint {
@@ -100,24 +108,47 @@ function hasModernEnvelope(body: unknown): boolean {
   return typeof meta?.['io.modelcontextprotocol/protocolVersion'] === 'string';
 }
 
-function toWebRequest(request: FastifyRequest, body: Buffer | undefined, signal: AbortSignal): Request {
-  const headers = new Headers();
+/** Node's header object with repeated headers joined, as a Web Headers object would show them. */
+function plainHeaders(request: FastifyRequest): Record<string, string> {
+  const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
-    if (value === undefined) continue;
-    headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
   }
+  return out;
+}
+
+/**
+ * The Web Request the SDK takes. A body the host already parsed is handed to the SDK as
+ * `parsedBody` and left out here: the SDK would not read it, and a body stream per request is
+ * one of the costlier parts of a Request.
+ */
+function toWebRequest(request: FastifyRequest, headers: Record<string, string>, body: Buffer | undefined, signal: AbortSignal): Request {
   const url = `http://${request.headers.host ?? 'localhost'}${request.url}`;
   const hasBody = body !== undefined && request.method !== 'GET' && request.method !== 'HEAD';
   return new Request(url, { method: request.method, headers, signal, ...(hasBody && { body }) });
 }
 
+/**
+ * Sends the SDK's Response. A plain JSON answer is sent as one buffer with its length, as any
+ * Fastify route would; only an event stream is piped (Fastify writes a Web stream chunked).
+ */
+async function sendResponse(reply: FastifyReply, response: Response): Promise<FastifyReply> {
+  const type = response.headers.get('content-type') ?? '';
+  if (response.body === null || type.startsWith('text/event-stream')) return reply.send(response);
+  void reply.code(response.status);
+  response.headers.forEach((value, name) => {
+    void reply.header(name, value);
+  });
+  return reply.send(Buffer.from(await response.arrayBuffer()));
+}
+
 async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<void> {
   const routePath = options.path ?? '/mcp';
-  // Web Requests built here map back to their Fastify request, for the request id.
-  const fastifyRequests = new WeakMap<Request, FastifyRequest>();
+  // Web Requests built here map back to their Fastify request's id and (already parsed) headers.
+  const hostRequests = new WeakMap<Request, HostRequest>();
   const factory = createServerFactory({
     ...options,
-    requestIdOf: (web) => (web && fastifyRequests.get(web)?.id) || 'unknown',
+    requestOf: (web) => (web && hostRequests.get(web)) || { id: 'unknown', headers: {} },
   });
   const handler = createMcpHandler(factory, {
     legacy: 'stateless',
@@ -172,17 +203,20 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) abort.abort();
     });
-    const web = toWebRequest(request, raw, abort.signal);
-    fastifyRequests.set(web, request);
+    const headers = plainHeaders(request);
+    const web = toWebRequest(request, headers, parsedBody === undefined ? raw : undefined, abort.signal);
+    hostRequests.set(web, { id: request.id, headers });
     const response = request.method === 'POST' && parsedBody !== undefined && (await isLegacyRequest(web, parsedBody))
       ? await serveLegacyJson(web, parsedBody)
       : await handler.fetch(web, parsedBody === undefined ? undefined : { parsedBody });
-    return reply.send(response);
+    return sendResponse(reply, response);
   };
   if (options.authenticate) {
     // RFC 9728 metadata: where a client learns that this resource takes bearer tokens.
+    const servers = options.protectedResource?.authorizationServers ?? [];
     app.get('/.well-known/oauth-protected-resource', async (request) => ({
-      resource: `${request.protocol}://${request.host}${routePath}`,
+      resource: options.protectedResource?.resource ?? `${request.protocol}://${request.host}${routePath}`,
+      ...(servers.length > 0 && { authorization_servers: servers }),
       bearer_methods_supported: ['header'],
       resource_name: 'specgate MCP gateway',
     }));

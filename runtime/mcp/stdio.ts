@@ -3,10 +3,11 @@
  * connection (a `server/discover` opening pins the 2026-07-28 era, an `initialize` opening pins a
  * 2025-era instance). stdout carries protocol frames only, so every log line goes to stderr.
  */
+import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { serveStdio as sdkServeStdio, type ServeStdioOptions, type StdioServerHandle } from '@modelcontextprotocol/server/stdio';
 import { createServerFactory } from './factory.ts';
-import type { CallTool, CatalogSource, McpLogger, ToolCallObservation } from './types.ts';
+import type { CallTool, CatalogSource, ListTools, McpLogger, ToolCallObservation } from './types.ts';
 import { createLogger } from '../ops/logging.ts';
 
 export interface ServeStdioOptionsSpecgate {
@@ -14,6 +15,13 @@ export interface ServeStdioOptionsSpecgate {
   /** Default: a pino logger writing to stderr. */
   logger?: McpLogger;
   observe?: (observation: ToolCallObservation) => void;
+  /** Per-caller visibility: the governance chain, when the stdio runtime runs one. */
+  listTools?: ListTools;
+  /**
+   * The local user's credentials as HTTP would carry them (`authorization`, `specgate-customer`):
+   * a desktop client has no headers, so the governed chain reads these on every message.
+   */
+  headers?: Record<string, string>;
   /** A custom transport (tests, sockets); default the process's stdin/stdout. */
   transport?: ServeStdioOptions['transport'];
 }
@@ -26,6 +34,8 @@ export function serveStdio(catalog: CatalogSource, callTool: CallTool, options: 
     logger,
     ...(options.pageSize !== undefined && { pageSize: options.pageSize }),
     ...(options.observe && { observe: options.observe }),
+    ...(options.listTools && { listTools: options.listTools }),
+    ...(options.headers && { requestOf: () => ({ id: randomUUID(), headers: { ...options.headers } }) }),
   });
   return sdkServeStdio(factory, {
     legacy: 'serve',

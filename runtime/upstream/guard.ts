@@ -3,8 +3,12 @@
  * checks the outgoing request against the connector's compiled allow-list first, and only then
  * lets the credential broker add credentials. It never follows redirects, caps the time and the
  * size of each answer, and records what it saw for metering.
+ *
+ * The request goes out through undici's dispatcher API on a keep-alive Agent of the connector's
+ * own, not through the WHATWG fetch: fetch's spec machinery (request cloning, streams, CORS
+ * bookkeeping) cost several times the HTTP exchange itself on the tools/call path.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { Agent, interceptors, type Dispatcher } from 'undici';
 import type { AllowedRequest, HttpMethod } from '../model.ts';
 import {
   CallCancelled, RedirectRefused, ResponseTooLarge, UpstreamRefused, UpstreamTimeout, UpstreamUnreachable,
@@ -19,7 +23,7 @@ export interface GuardOptions {
   maxResponseBytes: number;
 }
 
-/** What one tool call expects and observes; carried to the fetch through async context. */
+/** What one tool call expects and observes; handed to the fetch by `withCallScope`. */
 export interface CallScope {
   /** The operation of the tool being called: the request must be this one, not just any allowed one. */
   expected?: AllowedRequest;
@@ -30,7 +34,23 @@ export interface CallScope {
   secrets: Set<string>;
 }
 
-export const callScope = new AsyncLocalStorage<CallScope>();
+/** The scope of the call whose generated operation is being started right now (see withCallScope). */
+let handing: CallScope | undefined;
+
+/**
+ * Starts one attempt (a generated operation) with `scope` as its call scope. openapi-fetch builds
+ * the Request and calls the fetch synchronously, so the fetch takes the scope before anything
+ * else runs; a plain hand-off instead of AsyncLocalStorage, whose promise hooks taxed every
+ * promise in the process. A fetch that finds no scope refuses to send (fail closed).
+ */
+export function withCallScope<T>(scope: CallScope, start: () => T): T {
+  handing = scope;
+  try {
+    return start();
+  } finally {
+    handing = undefined;
+  }
+}
 
 interface CompiledEntry {
   method: HttpMethod;
@@ -93,13 +113,25 @@ export function checkRequest(
 /** Statuses whose responses must not carry a body. */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
-export function createGuardedFetch(options: GuardOptions): (input: Request) => Promise<Response> {
+export interface GuardedFetch {
+  fetch: (input: Request) => Promise<Response>;
+  /** Closes the connector's pooled connections (after the calls in flight). */
+  close(): Promise<void>;
+}
+
+export function createGuardedFetch(options: GuardOptions): GuardedFetch {
   const base = new URL(options.baseUrl);
   const compiled = compileAllowList(options.allowList);
+  // Responses are decompressed here, as fetch did, and capped both on the wire and decompressed.
+  const agent = new Agent({ maxResponseSize: options.maxResponseBytes });
+  const dispatcher = agent.compose(interceptors.decompress({ maxSize: options.maxResponseBytes, skipErrorResponses: false }));
 
-  return async function guardedFetch(input: Request): Promise<Response> {
-    const scope = callScope.getStore();
-    const refusal = checkRequest(input.method.toUpperCase(), input.url, base, compiled, scope?.expected);
+  async function guardedFetch(input: Request): Promise<Response> {
+    const scope = handing;
+    handing = undefined;
+    if (!scope) throw new UpstreamRefused(`${input.method} request made outside a tool call`);
+    const method = input.method.toUpperCase();
+    const refusal = checkRequest(method, input.url, base, compiled, scope.expected);
     if (refusal) throw new UpstreamRefused(refusal);
 
     if (options.authenticate) {
@@ -107,75 +139,83 @@ export function createGuardedFetch(options: GuardOptions): (input: Request) => P
       await options.authenticate(input);
       for (const [k, v] of input.headers) {
         if (before.get(k) === v) continue;
-        scope?.secrets.add(v);
-        for (const part of v.split(/\s+/)) if (part.length >= 8) scope?.secrets.add(part);
+        scope.secrets.add(v);
+        for (const part of v.split(/\s+/)) if (part.length >= 8) scope.secrets.add(part);
       }
     }
 
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    const signal = AbortSignal.any([input.signal, timeout]);
-    let response: Response;
-    try {
-      response = await fetch(input, { redirect: 'manual', signal });
-    } catch (err) {
-      throw fetchFailure(err, input.signal, timeout, options);
-    }
-    if (scope) scope.status = response.status;
-    if (response.status >= 300 && response.status < 400) {
-      await response.body?.cancel().catch(() => {});
-      throw new RedirectRefused(options.connector, response.status);
-    }
-    const bytes = await readCapped(response, options, input.signal, timeout);
-    if (scope) scope.bytes += bytes.byteLength;
-    const headers = new Headers(response.headers);
-    // The body is already decoded and measured; these no longer describe it.
-    headers.delete('content-encoding');
-    headers.delete('content-length');
-    return new Response(NULL_BODY.has(response.status) ? null : bytes, {
-      status: response.status,
-      statusText: response.statusText,
-      headers,
+    const headers: Record<string, string> = { ...DEFAULT_HEADERS };
+    input.headers.forEach((value, name) => {
+      headers[name] = value;
     });
-  };
-}
+    const body = input.body ? Buffer.from(await input.arrayBuffer()) : undefined;
+    const url = new URL(input.url);
 
-async function readCapped(response: Response, options: GuardOptions, callSignal: AbortSignal, timeout: AbortSignal): Promise<Uint8Array> {
-  const declared = Number(response.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > options.maxResponseBytes) {
-    await response.body?.cancel().catch(() => {});
-    throw new ResponseTooLarge(options.connector, options.maxResponseBytes);
-  }
-  if (!response.body) return new Uint8Array(0);
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > options.maxResponseBytes) {
-        await reader.cancel().catch(() => {});
-        throw new ResponseTooLarge(options.connector, options.maxResponseBytes);
+    // One timer and one controller per attempt: the caller's cancellation or the timeout ends it.
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, options.timeoutMs);
+    const cancel = () => abort.abort();
+    if (input.signal.aborted) abort.abort();
+    else input.signal.addEventListener('abort', cancel, { once: true });
+    try {
+      const response = await dispatcher.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        ...(body && { body }),
+        signal: abort.signal,
+      });
+      scope.status = response.statusCode;
+      if (response.statusCode >= 300 && response.statusCode < 400) {
+        await response.body.dump().catch(() => {});
+        throw new RedirectRefused(options.connector, response.statusCode);
       }
-      chunks.push(value);
+      const bytes = await response.body.bytes();
+      scope.bytes += bytes.byteLength;
+      return new Response(NULL_BODY.has(response.statusCode) ? null : bytes, {
+        status: response.statusCode,
+        headers: toHeaders(response.headers),
+      });
+    } catch (err) {
+      if (err instanceof RedirectRefused) throw err;
+      throw fetchFailure(err, input.signal, timedOut, options);
+    } finally {
+      clearTimeout(timer);
+      input.signal.removeEventListener('abort', cancel);
     }
-  } catch (err) {
-    if (err instanceof ResponseTooLarge) throw err;
-    throw fetchFailure(err, callSignal, timeout, options);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+
+  return { fetch: guardedFetch, close: () => agent.close() };
 }
 
-function fetchFailure(err: unknown, callSignal: AbortSignal, timeout: AbortSignal, options: GuardOptions): Error {
+/** What WHATWG fetch would have sent by default, for vendors that insist (GitHub needs a User-Agent). */
+const DEFAULT_HEADERS: Readonly<Record<string, string>> = {
+  accept: '*/*',
+  'accept-encoding': 'gzip, deflate, br',
+  'user-agent': 'specgate',
+};
+
+function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {
+  const headers = new Headers();
+  for (const name in raw) {
+    const value = raw[name];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+    else headers.append(name, value);
+  }
+  return headers;
+}
+
+function fetchFailure(err: unknown, callSignal: AbortSignal, timedOut: boolean, options: GuardOptions): Error {
   if (callSignal.aborted) return new CallCancelled();
-  if (timeout.aborted) return new UpstreamTimeout(options.connector, options.timeoutMs);
+  if (timedOut) return new UpstreamTimeout(options.connector, options.timeoutMs);
+  const code = (err as { code?: string })?.code;
+  if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return new ResponseTooLarge(options.connector, options.maxResponseBytes);
   const cause = (err as { cause?: { code?: string } })?.cause;
-  return new UpstreamUnreachable(options.connector, cause?.code ?? (err as Error)?.name ?? 'network error');
+  return new UpstreamUnreachable(options.connector, cause?.code ?? code ?? (err as Error)?.name ?? 'network error');
 }

@@ -107,13 +107,18 @@ function applyPagination(tool: ToolModel, args: Record<string, unknown>, request
 }
 
 const CONTROL = /[\r\n\0]/;
+/** A lone UTF-16 surrogate: URL encoding throws on it, so it must be refused before the client sees it. */
+const LONE_SURROGATE = /\p{Cs}/u;
+/** What fetch can put in a header value at all (undici throws on anything else). */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 function setParam(request: UpstreamRequest, where: ParameterLocation, name: string, value: unknown, source: string): void {
+  const text = Array.isArray(value) ? value.map(scalar).join(',') : scalar(value);
+  if (LONE_SURROGATE.test(text)) throw new InvalidArguments(`Invalid arguments: ${source} is not valid Unicode (it contains a lone surrogate)`);
   if (where === 'query') {
     request.query[name] = value;
     return;
   }
-  const text = Array.isArray(value) ? value.map(scalar).join(',') : scalar(value);
   if (CONTROL.test(text)) {
     throw new InvalidArguments(`Invalid arguments: ${source} contains a line break or NUL character, which a ${where} value cannot carry`);
   }
@@ -124,6 +129,7 @@ function setParam(request: UpstreamRequest, where: ParameterLocation, name: stri
     }
     request.path[name] = Array.isArray(value) ? value : text;
   } else if (where === 'header') {
+    if (!HEADER_VALUE.test(text)) throw new InvalidArguments(`Invalid arguments: ${source} contains characters a header value cannot carry (control or non-Latin-1 characters)`);
     request.header[name] = text;
   } else {
     if (/[;,\s]/.test(text)) throw new InvalidArguments(`Invalid arguments: ${source} cannot contain ";", "," or spaces (it is a cookie value)`);

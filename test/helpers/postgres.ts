@@ -35,7 +35,8 @@ export interface PgCluster {
   stop(): Promise<void>;
 }
 
-export async function startPostgres(avail: Extract<PgAvailability, { ok: true }>): Promise<PgCluster> {
+/** `durable`: fsync on, for benchmarks that must pay what a production commit pays. */
+export async function startPostgres(avail: Extract<PgAvailability, { ok: true }>, options: { durable?: boolean } = {}): Promise<PgCluster> {
   if (avail.url) return { createDatabase: () => createDatabase(avail.url!), stop: async () => undefined };
   const bin = (name: string) => path.join(avail.binDir!, name);
   const asRoot = process.getuid?.() === 0;
@@ -54,8 +55,8 @@ export async function startPostgres(avail: Extract<PgAvailability, { ok: true }>
   const port = await freePort();
   try {
     run(bin('initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
-    // fsync off: durability of a throwaway test cluster does not matter, speed does.
-    const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60`;
+    // fsync off: durability of a throwaway test cluster does not matter, speed does (unless durable).
+    const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=${options.durable ? 'on' : 'off'} -c max_connections=60`;
     run(bin('pg_ctl'), ['-D', data, '-o', opts, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start']);
   } catch (err) {
     const log = fs.existsSync(path.join(dir, 'log')) ? fs.readFileSync(path.join(dir, 'log'), 'utf8') : '';

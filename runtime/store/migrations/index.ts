@@ -1,10 +1,16 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { initial } from './001_initial.ts';
+import { credentialKind } from './002_credential_kind.ts';
+import { adminKeys } from './003_admin_keys.ts';
+import { rateLimitsApprovals } from './004_rate_limits_approvals.ts';
 
 // A static list instead of folder scanning: works the same from source, bundles and tests.
 // Names sort in apply order; never rename or edit an applied one, add a new entry instead.
 const migrations: Record<string, Migration> = {
   '001_initial': initial,
+  '002_credential_kind': credentialKind,
+  '003_admin_keys': adminKeys,
+  '004_rate_limits_approvals': rateLimitsApprovals,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

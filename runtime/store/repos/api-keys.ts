@@ -13,13 +13,41 @@ export interface ApiKeyInfo {
   createdAt: string;
 }
 
-export type VerifyResult =
-  | { ok: true; key: ApiKeyInfo }
-  | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' | 'expired' };
+export type KeyRefusal = 'malformed' | 'unknown' | 'revoked' | 'expired';
+export type VerifyResult = { ok: true; key: ApiKeyInfo } | { ok: false; reason: KeyRefusal };
+interface StoredKeyRow { hash: string; revoked_at: string | null; expires_at: string | null }
 
-// sg_<12 hex prefix>_<32 random bytes, base64url>. The prefix is a lookup handle that may appear in
-// logs; the random part carries the 256 bits of secret.
-const KEY_RE = /^sg_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
+/**
+ * The format and hashing every kind of stored key shares (tenant API keys `sg_`, operator keys
+ * `sga_`): <tag>_<12 hex prefix>_<32 random bytes, base64url>. The prefix is a lookup handle that
+ * may appear in logs; the random part carries the 256 bits of secret. Distinct tags keep one kind
+ * from ever verifying as the other.
+ */
+export function keyCodec(tag: string, pepper = '') {
+  const re = new RegExp(`^${tag}_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$`);
+  const hash = (key: string) => createHmac('sha256', pepper).update(key).digest('hex');
+  return {
+    mint(): { key: string; prefix: string; hash: string } {
+      const prefix = randomBytes(6).toString('hex');
+      const key = `${tag}_${prefix}_${randomBytes(32).toString('base64url')}`;
+      return { key, prefix, hash: hash(key) };
+    },
+    /**
+     * Checks `key` against the row `lookup` finds by its prefix. The hash is compared in constant
+     * time, and computed even without a row so timing does not reveal which prefixes exist.
+     */
+    async verify<R extends StoredKeyRow>(key: unknown, lookup: (prefix: string) => Promise<R | undefined>, now: Date): Promise<{ ok: true; row: R } | { ok: false; reason: KeyRefusal }> {
+      const prefix = typeof key === 'string' ? re.exec(key)?.[1] : undefined;
+      if (!prefix) return { ok: false, reason: 'malformed' };
+      const row = await lookup(prefix);
+      const match = timingSafeEqual(Buffer.from(row?.hash ?? '0'.repeat(64), 'hex'), Buffer.from(hash(key as string), 'hex'));
+      if (!row || !match) return { ok: false, reason: 'unknown' };
+      if (row.revoked_at) return { ok: false, reason: 'revoked' };
+      if (row.expires_at && row.expires_at <= now.toISOString()) return { ok: false, reason: 'expired' };
+      return { ok: true, row };
+    },
+  };
+}
 
 export interface ApiKeysOptions {
   /** HMAC key mixed into stored hashes (a server-side pepper); a leaked table alone then cannot be brute-forced offline. */
@@ -30,19 +58,18 @@ export interface ApiKeysOptions {
 export function apiKeysRepo(store: Store, opts: ApiKeysOptions = {}) {
   const { db } = store;
   const now = opts.now ?? (() => new Date());
-  const hash = (key: string) => createHmac('sha256', opts.pepper ?? '').update(key).digest('hex');
+  const codec = keyCodec('sg', opts.pepper);
   return {
     /** Creates a key and returns its plaintext: the only time it is ever available. */
     async create(input: { tenantId: string; subject: string; roles?: string[]; expiresAt?: Date | null }): Promise<{ key: string; info: ApiKeyInfo }> {
       requireText(input.subject, 'api key subject');
-      const prefix = randomBytes(6).toString('hex');
-      const key = `sg_${prefix}_${randomBytes(32).toString('base64url')}`;
+      const { key, prefix, hash } = codec.mint();
       const row = {
         id: prefix,
         tenant_id: input.tenantId,
         subject: input.subject,
         roles: JSON.stringify([...(input.roles ?? [])].sort()),
-        hash: hash(key),
+        hash,
         prefix,
         expires_at: input.expiresAt ? input.expiresAt.toISOString() : null,
         revoked_at: null,
@@ -52,16 +79,8 @@ export function apiKeysRepo(store: Store, opts: ApiKeysOptions = {}) {
       return { key, info: toInfo(row) };
     },
     async verify(key: string): Promise<VerifyResult> {
-      const m = typeof key === 'string' ? KEY_RE.exec(key) : null;
-      if (!m) return { ok: false, reason: 'malformed' };
-      const row = await db.selectFrom('api_keys').selectAll().where('prefix', '=', m[1]).executeTakeFirst();
-      // Hash even when the prefix is unknown so timing does not reveal which prefixes exist.
-      const expected = Buffer.from(row?.hash ?? '0'.repeat(64), 'hex');
-      const match = timingSafeEqual(expected, Buffer.from(hash(key), 'hex'));
-      if (!row || !match) return { ok: false, reason: 'unknown' };
-      if (row.revoked_at) return { ok: false, reason: 'revoked' };
-      if (row.expires_at && row.expires_at <= now().toISOString()) return { ok: false, reason: 'expired' };
-      return { ok: true, key: toInfo(row) };
+      const r = await codec.verify(key, (prefix) => db.selectFrom('api_keys').selectAll().where('prefix', '=', prefix).executeTakeFirst(), now());
+      return r.ok ? { ok: true, key: toInfo(r.row) } : r;
     },
     /** Returns false when the key does not exist in that tenant or was already revoked. */
     async revoke(tenantId: string, id: string): Promise<boolean> {

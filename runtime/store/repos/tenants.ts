@@ -16,6 +16,24 @@ export function tenantsRepo(store: Store, now: () => Date = () => new Date()) {
       const rows = await db.selectFrom('tenants').selectAll().orderBy('id').execute();
       return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at }));
     },
+    async getTenant(id: string): Promise<Tenant | undefined> {
+      const r = await db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
+      return r && { id: r.id, name: r.name, createdAt: r.created_at };
+    },
+    /** By id alone (customer ids are unique across tenants); callers check `tenantId` themselves. */
+    async getCustomer(id: string): Promise<Customer | undefined> {
+      const r = await db.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
+      return r && { id: r.id, tenantId: r.tenant_id, name: r.name, createdAt: r.created_at };
+    },
+    /** Every vendor id recorded for one of the tenant's customers, by connector. */
+    async listVendorIds(tenantId: string, customerId: string): Promise<Array<{ connector: string; vendorId: string }>> {
+      const rows = await db.selectFrom('customer_vendor_ids as v')
+        .innerJoin('customers as c', 'c.id', 'v.customer_id')
+        .select(['v.connector', 'v.vendor_id'])
+        .where('c.tenant_id', '=', tenantId).where('v.customer_id', '=', customerId)
+        .orderBy('v.connector').execute();
+      return rows.map((r) => ({ connector: r.connector, vendorId: r.vendor_id }));
+    },
     async createCustomer(input: { tenantId: string; name: string; id?: string }): Promise<Customer> {
       const row = { id: input.id ?? randomUUID(), tenant_id: input.tenantId, name: requireText(input.name, 'customer name'), created_at: now().toISOString() };
       await db.insertInto('customers').values(row).execute();

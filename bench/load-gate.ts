@@ -1,0 +1,187 @@
+/**
+ * `npm run load-gate [-- --minutes N] [--probe-seconds N] [--start-rate N]`: the release load
+ * gate, scaled to this machine. `specgate serve` with the full governance chain on SQLite (durable
+ * metering and audit), loopback only. First a ramp of short probes at rising offered rates
+ * (autocannon's overallRate) finds the highest rate the server holds with 0% errors (no error, no
+ * timeout, no non-2xx, and at least 95% of the offered rate answered); then that rate is held for
+ * N minutes (default 10) while the server's resident and heap memory are sampled from its own
+ * /metrics. Prints the rate held, p50/p95/p99, errors and memory growth (first vs last minute),
+ * checks that the store holds one usage row per answered call, and writes
+ * bench/results/load-gate.{json,md}. Not run in CI: it takes minutes by design.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { openStore } from '../runtime/store/index.ts';
+import { benchDir, rssMiB } from './child.ts';
+import { CONNECTOR, generateBenchConnector, startUpstream } from './fixture.ts';
+import { load, summarize, type Sample } from './load.ts';
+import { describeMachine } from './machine.ts';
+import { MCP_HEADERS, toolsCallBody } from './mcp-answer.ts';
+import { busy, busyNote, table, type Row } from './report.ts';
+import { BENCH_TENANT, seedStore } from './seed.ts';
+import { startServe, stopServe } from './serve.ts';
+import { round } from './stats.ts';
+
+const USAGE = 'usage: npm run load-gate [-- --minutes N] [--probe-seconds N] [--start-rate N]';
+/** Enough connections that latency, not the connection count, limits an offered rate. */
+const CONNECTIONS = 64;
+const MAX_PROBES = 10;
+const SAMPLE_MS = 5000;
+/** What "holds" means besides 0 errors: the answered rate reaches this share of the offered one. */
+const HELD_SHARE = 0.95;
+/** Memory "does not grow" when the last minute's mean heap is within this of the first minute's. */
+const GROWTH_TOLERANCE = { share: 0.1, mib: 8 };
+
+function positive(value: string | undefined, name: string, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > max) throw new Error(`--${name} ${value}: expected a number above 0 and at most ${max}; ${USAGE}`);
+  return n;
+}
+
+interface Probe { offered: number; answered: number; errors: number; non2xx: number; timeouts: number; p99: number; held: boolean }
+interface MemorySample { atSeconds: number; rssMiB: number; heapUsedMiB: number }
+
+/** The served process's own view of its memory, from the Prometheus default metrics. */
+async function memoryOf(metricsUrl: string, pid: number): Promise<{ rssMiB: number; heapUsedMiB: number }> {
+  const text = await (await fetch(metricsUrl)).text();
+  const metric = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) / 2 ** 20;
+  const rss = metric('process_resident_memory_bytes');
+  return { rssMiB: Number.isFinite(rss) ? rss : rssMiB(pid), heapUsedMiB: metric('nodejs_heap_size_used_bytes') };
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'probe-seconds': { type: 'string' }, 'start-rate': { type: 'string' } } });
+  const minutes = positive(values.minutes, 'minutes', 10, 120);
+  const probeSeconds = Math.round(positive(values['probe-seconds'], 'probe-seconds', 10, 120));
+  const startRate = Math.round(positive(values['start-rate'], 'start-rate', 50, 100_000));
+  const machine = describeMachine();
+  const log = (line: string) => process.stderr.write(`[load-gate] ${line}\n`);
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'specgate-load-gate-'));
+  const storeUrl = `sqlite:${path.join(dir, 'store.db')}`;
+  const generatedDir = await generateBenchConnector();
+  const upstream = await startUpstream();
+  const { headers: seeded } = await seedStore(storeUrl, CONNECTOR);
+  const served = await startServe({ generatedDir, storeUrl, upstreamBaseUrl: upstream.ready.baseUrl });
+  const target = { url: served.url, headers: { ...MCP_HEADERS, ...seeded }, body: toolsCallBody() };
+  const metricsUrl = new URL('/metrics', served.url).toString();
+  let answeredTotal = 0;
+  const run = async (rate: number, seconds: number): Promise<Sample> => {
+    const sample = await load(target, { seconds, connections: CONNECTIONS, overallRate: rate, tolerateErrors: true });
+    answeredTotal += sample.latencies.length;
+    return sample;
+  };
+  try {
+    log(`serving on ${served.url}, full chain on SQLite; warm-up, then probes of ${probeSeconds} s from ${startRate} req/s`);
+    await run(startRate, 3);
+    const probes: Probe[] = [];
+    const probe = async (rate: number): Promise<Probe> => {
+      const s = await run(rate, probeSeconds);
+      const m = summarize([s]);
+      const p: Probe = {
+        offered: rate, answered: m.requestsPerSecond, errors: s.errors, non2xx: s.non2xx, timeouts: s.timeouts, p99: m.latencyMs.p99,
+        held: s.errors === 0 && s.non2xx === 0 && s.timeouts === 0 && s.latencies.length >= HELD_SHARE * rate * s.seconds,
+      };
+      probes.push(p);
+      log(`probe ${rate} req/s: answered ${p.answered} req/s, ${p.errors} errors, ${p.non2xx} non-2xx, p99 ${p.p99} ms -> ${p.held ? 'held' : 'not held'}`);
+      return p;
+    };
+    // Ramp by half again each step until a probe fails, then bisect between the last two rates.
+    let good = 0;
+    let bad = 0;
+    for (let rate = startRate; probes.length < MAX_PROBES; rate = Math.round(rate * 1.5)) {
+      if ((await probe(rate)).held) good = rate;
+      else { bad = rate; break; }
+    }
+    while (bad && good && probes.length < MAX_PROBES && bad - good > Math.max(5, good * 0.1)) {
+      const mid = Math.round((good + bad) / 2);
+      if ((await probe(mid)).held) good = mid;
+      else bad = mid;
+    }
+    if (!good) throw new Error(`the server did not hold even ${startRate} req/s with 0 errors; try --start-rate lower`);
+
+    log(`holding ${good} req/s for ${minutes} min; memory sampled every ${SAMPLE_MS / 1000} s`);
+    const memory: MemorySample[] = [];
+    const holdStart = performance.now();
+    const sampler = setInterval(() => {
+      void memoryOf(metricsUrl, served.child.pid ?? 0).then((m) => memory.push({ atSeconds: round((performance.now() - holdStart) / 1000, 1), ...m }), () => undefined);
+    }, SAMPLE_MS);
+    let hold: Sample;
+    try {
+      hold = await run(good, Math.round(minutes * 60));
+    } finally {
+      clearInterval(sampler);
+    }
+    const m = summarize([hold]);
+    const window = Math.min(60, (minutes * 60) / 3);
+    const first = memory.filter((s) => s.atSeconds <= window);
+    const last = memory.filter((s) => s.atSeconds >= minutes * 60 - window);
+    const heapFirst = mean(first.map((s) => s.heapUsedMiB));
+    const heapLast = mean(last.map((s) => s.heapUsedMiB));
+    const rssFirst = mean(first.map((s) => s.rssMiB));
+    const rssLast = mean(last.map((s) => s.rssMiB));
+    const grows = heapLast > heapFirst * (1 + GROWTH_TOLERANCE.share) + GROWTH_TOLERANCE.mib;
+    const failed = hold.errors + hold.non2xx + hold.timeouts;
+
+    await stopServe(served);
+    const store = await openStore(storeUrl, { migrate: false });
+    const countUsage = async (notOk: boolean) => {
+      let q = store.db.selectFrom('usage').select((eb) => eb.fn.countAll().as('n')).where('tenant_id', '=', BENCH_TENANT);
+      if (notOk) q = q.where('outcome', '<>', 'ok');
+      return Number((await q.executeTakeFirstOrThrow()).n);
+    };
+    // A 200 can carry a tool error (isError) that autocannon does not see: the usage rows do.
+    const usageRows = await countUsage(false);
+    const toolErrors = await countUsage(true);
+    await store.close();
+
+    const section = `load gate (full chain, SQLite, ${minutes} min)`;
+    const rows: Row[] = [
+      { section, metric: 'ramp (offered -> answered req/s, errors)', value: probes.map((p) => `${p.offered}->${p.answered}${p.held ? '' : ` (${p.errors + p.non2xx + p.timeouts} err)`}`).join(', ') },
+      { section, metric: 'rate held', value: `${good} req/s offered, ${m.requestsPerSecond} req/s answered over ${round(hold.seconds)} s (${m.requests} calls, ${CONNECTIONS} connections)` },
+      { section, metric: 'errors (errors + timeouts + non-2xx)', value: `${failed} of ${m.requests}`, target: '0%', verdict: failed === 0 ? 'met' : 'missed' },
+      { section, metric: 'latency', value: `p50 ${m.latencyMs.p50} ms, p95 ${m.latencyMs.p95} ms, p99 ${m.latencyMs.p99} ms` },
+      {
+        section,
+        metric: `heap used, mean of first vs last ${Math.round(window)} s`,
+        value: `${round(heapFirst, 1)} -> ${round(heapLast, 1)} MiB (RSS ${round(rssFirst, 1)} -> ${round(rssLast, 1)} MiB)`,
+        target: `<= +${GROWTH_TOLERANCE.share * 100}% + ${GROWTH_TOLERANCE.mib} MiB`,
+        verdict: grows ? 'missed' : 'met',
+      },
+      { section, metric: 'usage rows = answered calls (whole run)', value: `${usageRows} = ${answeredTotal}`, verdict: usageRows === answeredTotal ? 'met' : 'missed', target: 'equal' },
+      { section, metric: 'tool errors in the usage rows (whole run)', value: String(toolErrors), target: '0', verdict: toolErrors === 0 ? 'met' : 'missed' },
+    ];
+    const report = { machine: { ...machine, loadAverage: { ...machine.loadAverage, end: round(os.loadavg()[0]) } }, minutes, probeSeconds, connections: CONNECTIONS, probes, held: { offered: good, ...m, errors: hold.errors, non2xx: hold.non2xx, timeouts: hold.timeouts }, memory, usageRows, toolErrors, answeredTotal };
+    const out = path.join(benchDir, 'results');
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, 'load-gate.json'), `${JSON.stringify(report, null, 2)}\n`);
+    fs.writeFileSync(path.join(out, 'load-gate.md'), [
+      `# specgate load gate (${machine.date})`, '',
+      `Machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; load average ${machine.loadAverage.start} -> ${report.machine.loadAverage.end}. Loopback only; server, upstream and load generator share the cores.`,
+      ...(busy(report.machine) ? ['', `**${busyNote}**`] : []), '',
+      '| section | metric | value | target | |', '| --- | --- | --- | --- | --- |',
+      ...rows.map((r) => `| ${r.section} | ${r.metric} | ${r.value} | ${r.target ?? ''} | ${r.verdict ?? ''} |`), '',
+      'Produced by `npm run load-gate`; memory samples in load-gate.json.', '',
+    ].join('\n'));
+    process.stdout.write(`\n${table(rows)}\n\n${machine.cpu}, ${machine.cores} cores; load average ${machine.loadAverage.start} -> ${report.machine.loadAverage.end}\n`);
+    if (busy(report.machine)) process.stdout.write(`note: ${busyNote}\n`);
+    process.stdout.write('written: bench/results/load-gate.json, bench/results/load-gate.md\n');
+    return failed === 0 && toolErrors === 0 && !grows && usageRows === answeredTotal ? 0 : 1;
+  } finally {
+    await stopServe(served);
+    await upstream.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+try {
+  process.exitCode = await main();
+} catch (error) {
+  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+  process.exitCode = 2;
+}

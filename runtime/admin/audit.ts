@@ -1,0 +1,38 @@
+/** Audit search: a tenant's hash-chained entries, oldest first, paged by sequence number. */
+import type { FastifyInstance } from 'fastify';
+import { idParam, requireScope, tenantParams, type AdminDeps } from './context.ts';
+import { parseDate } from './rules.ts';
+
+interface AuditQuerystring {
+  customer?: string; subject?: string; connector?: string; tool?: string; from?: string; to?: string; after?: number; limit: number;
+}
+
+export default async function audit(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  app.get<{ Params: { tenant: string }; Querystring: AuditQuerystring }>('/tenants/:tenant/audit', {
+    schema: {
+      params: tenantParams,
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: {
+          customer: idParam, subject: idParam, connector: idParam, tool: idParam,
+          from: { type: 'string', maxLength: 40 }, to: { type: 'string', maxLength: 40 },
+          after: { type: 'integer', minimum: 0 },
+          limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+        },
+      },
+    },
+  }, async (request) => {
+    const { tenant } = request.params;
+    // Scope only, not existence: audit entries outlive a deleted tenant (the table has no foreign
+    // key on purpose), and calls refused before authentication sit in a chain of their own.
+    requireScope(request.admin, tenant);
+    const q = request.query;
+    const items = await deps.audit.search({
+      tenant, customer: q.customer, subject: q.subject, connector: q.connector, tool: q.tool,
+      from: q.from === undefined ? undefined : parseDate(q.from, 'querystring.from'),
+      to: q.to === undefined ? undefined : parseDate(q.to, 'querystring.to'),
+      afterSeq: q.after, limit: q.limit,
+    });
+    return { items, next: items.length === q.limit ? String(items[items.length - 1].seq) : null };
+  });
+}

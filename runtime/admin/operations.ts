@@ -1,0 +1,47 @@
+/**
+ * Operator actions over the store that need more than one repository call: existence and
+ * ownership checks, duplicate detection, input rules. Shared by the `specgate` admin commands and
+ * the admin HTTP API so both refuse the same things with the same words; each front end only maps
+ * an OperatorError to its own form (an exit message, an HTTP status).
+ */
+import { settingsRepo, tenantsRepo, type Customer, type Store, type Tenant } from '../store/index.ts';
+import { OperatorError } from './rules.ts';
+
+export function operations(store: Store, now: () => Date = () => new Date()) {
+  const tenants = tenantsRepo(store, now);
+  const settings = settingsRepo(store, now);
+  return {
+    async requireTenant(id: string): Promise<Tenant> {
+      const t = await tenants.getTenant(id);
+      if (!t) throw new OperatorError('not-found', `unknown tenant "${id}"`, 'tenant');
+      return t;
+    },
+    async createTenant(input: { name: string; id?: string }): Promise<Tenant> {
+      if (input.id !== undefined && (await tenants.getTenant(input.id))) throw new OperatorError('conflict', `tenant "${input.id}" already exists`, 'id');
+      return tenants.createTenant(input);
+    },
+    /** Customer ids are global: a clash with another tenant's customer is a conflict too, named without that tenant. */
+    async createCustomer(input: { tenantId: string; name: string; id?: string }): Promise<Customer> {
+      if (input.id !== undefined && (await tenants.getCustomer(input.id))) throw new OperatorError('conflict', `customer "${input.id}" already exists`, 'id');
+      return tenants.createCustomer(input);
+    },
+    /** The customer, when it belongs to the tenant; another tenant's customer is "unknown" so ids never cross tenants. */
+    async requireCustomer(tenantId: string, customerId: string): Promise<Customer> {
+      const c = await tenants.getCustomer(customerId);
+      if (!c || c.tenantId !== tenantId) throw new OperatorError('not-found', `unknown customer "${customerId}" in tenant "${tenantId}"`, 'customer');
+      return c;
+    },
+    async setVendorId(tenantId: string, customerId: string, connector: string, vendorId: string): Promise<void> {
+      // setVendorId is keyed by customer alone; checking ownership first keeps ids from crossing tenants.
+      await this.requireCustomer(tenantId, customerId);
+      await tenants.setVendorId(customerId, connector, vendorId);
+    },
+    async hasGrant(tenantId: string, connector: string, toolGlob: string): Promise<boolean> {
+      return (await settings.entitlements(tenantId)).some((e) => e.connector === connector && e.toolGlob === toolGlob);
+    },
+    async revokeGrant(tenantId: string, connector: string, toolGlob: string): Promise<void> {
+      if (!(await this.hasGrant(tenantId, connector, toolGlob))) throw new OperatorError('not-found', `tenant "${tenantId}" has no grant ${connector} ${toolGlob}`, 'grant');
+      await settings.revokeGrant(tenantId, connector, toolGlob);
+    },
+  };
+}

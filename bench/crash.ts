@@ -64,6 +64,7 @@ async function main(): Promise<number> {
     return [
       { section, metric: `SIGKILLs mid-load (${clients} clients)`, value: `${r.killSignals.length} (${r.killSignals.join(', ')})` },
       { section, metric: 'calls answered / attempts with no answer (server killed or down)', value: `${r.answered} / ${r.unanswered}` },
+      { section, metric: 'answered with a tool error (records required all the same)', value: `${r.answered - r.answeredOk}${r.firstNotOk ? `, e.g. ${r.firstNotOk.slice(0, 160)}` : ''}` },
       { section, metric: 'usage rows / audit records', value: `${r.usageRows} / ${r.auditRecords}` },
       { section, metric: 'answered without usage / audit', value: `${r.answeredWithoutUsage.length} / ${r.answeredWithoutAudit.length}`, target: '0 / 0', verdict: r.answeredWithoutUsage.length + r.answeredWithoutAudit.length === 0 ? 'met' : 'missed' },
       { section, metric: 'calls with duplicate usage / audit', value: `${r.duplicateUsage.length} / ${r.duplicateAudit.length}`, target: '0 / 0', verdict: r.duplicateUsage.length + r.duplicateAudit.length === 0 ? 'met' : 'missed' },

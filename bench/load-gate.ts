@@ -6,7 +6,7 @@
  * timeout, no non-2xx, and at least 95% of the offered rate answered); then that rate is held for
  * N minutes (default 10) while the server's resident and heap memory are sampled from its own
  * /metrics. Prints the rate held, p50/p95/p99, errors and memory growth (first vs last minute),
- * checks that the store holds one usage row per answered call, and writes
+ * checks that the store metered every answered call and that none was a tool error, and writes
  * bench/results/load-gate.{json,md}. Not run in CI: it takes minutes by design.
  */
 import fs from 'node:fs';
@@ -71,7 +71,9 @@ async function main(): Promise<number> {
   const target = { url: served.url, headers: { ...MCP_HEADERS, ...seeded }, body: toolsCallBody() };
   const metricsUrl = new URL('/metrics', served.url).toString();
   let answeredTotal = 0;
+  let runs = 0;
   const run = async (rate: number, seconds: number): Promise<Sample> => {
+    runs++;
     const sample = await load(target, { seconds, connections: CONNECTIONS, overallRate: rate, tolerateErrors: true });
     answeredTotal += sample.latencies.length;
     return sample;
@@ -139,6 +141,9 @@ async function main(): Promise<number> {
     const usageRows = await countUsage(false);
     const toolErrors = await countUsage(true);
     await store.close();
+    // autocannon forgets the calls in flight when a run's time is up; the server still answers and meters them.
+    const inFlightCap = CONNECTIONS * runs;
+    const metered = usageRows >= answeredTotal && usageRows - answeredTotal <= inFlightCap;
 
     const section = `load gate (full chain, SQLite, ${minutes} min)`;
     const rows: Row[] = [
@@ -153,7 +158,13 @@ async function main(): Promise<number> {
         target: `<= +${GROWTH_TOLERANCE.share * 100}% + ${GROWTH_TOLERANCE.mib} MiB`,
         verdict: grows ? 'missed' : 'met',
       },
-      { section, metric: 'usage rows = answered calls (whole run)', value: `${usageRows} = ${answeredTotal}`, verdict: usageRows === answeredTotal ? 'met' : 'missed', target: 'equal' },
+      {
+        section,
+        metric: 'usage rows vs answered calls (whole run)',
+        value: `${usageRows} rows, ${answeredTotal} answered: ${usageRows - answeredTotal} more rows, calls still in flight when a run ended (at most ${inFlightCap})`,
+        target: 'every answered call metered',
+        verdict: metered ? 'met' : 'missed',
+      },
       { section, metric: 'tool errors in the usage rows (whole run)', value: String(toolErrors), target: '0', verdict: toolErrors === 0 ? 'met' : 'missed' },
     ];
     const report = { machine: { ...machine, loadAverage: { ...machine.loadAverage, end: round(os.loadavg()[0]) } }, minutes, probeSeconds, connections: CONNECTIONS, probes, held: { offered: good, ...m, errors: hold.errors, non2xx: hold.non2xx, timeouts: hold.timeouts }, memory, usageRows, toolErrors, answeredTotal };
@@ -171,7 +182,7 @@ async function main(): Promise<number> {
     process.stdout.write(`\n${table(rows)}\n\n${machine.cpu}, ${machine.cores} cores; load average ${machine.loadAverage.start} -> ${report.machine.loadAverage.end}\n`);
     if (busy(report.machine)) process.stdout.write(`note: ${busyNote}\n`);
     process.stdout.write('written: bench/results/load-gate.json, bench/results/load-gate.md\n');
-    return failed === 0 && toolErrors === 0 && !grows && usageRows === answeredTotal ? 0 : 1;
+    return failed === 0 && toolErrors === 0 && !grows && metered ? 0 : 1;
   } finally {
     await stopServe(served);
     await upstream.stop();

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Machine } from '../bench/machine.ts';
+import { projectRoot } from '../generator/paths.ts';
 import type { Cause, DocumentResult } from './pool.ts';
 
 export interface Summary {
@@ -62,6 +63,8 @@ export function summarize(results: DocumentResult[]): Summary {
   };
 }
 
+/** Paths inside the project read better relative to it. */
+const shorten = (text: string, max: number) => text.replaceAll(`${projectRoot}${path.sep}`, '').slice(0, max);
 const percent = (n: number, of: number) => (of ? `${Math.round((1000 * n) / of) / 10}%` : 'n/a');
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
 
@@ -85,12 +88,16 @@ export function renderMarkdown(report: CorpusReport): string {
     `Time: ${report.wallSeconds} s wall clock; per document median ${s.perDocument.median} s, p90 ${s.perDocument.p90} s, max ${s.perDocument.max} s (${s.perDocument.maxId}). ` +
       `Summed over documents: validate ${s.stageSeconds.validate} s, load + scaffold ${s.stageSeconds.scaffold} s, generate ${s.stageSeconds.generate} s, type-check ${s.stageSeconds.typecheck} s, serve + list ${s.stageSeconds.serve} s.`,
   ];
-  const failed = report.documents.filter((r) => r.failure);
+  // Documents without a GET have nothing to serve read-only: named in one line, not a table row each.
+  const noReads = report.documents.filter((r) => r.failure?.cause === 'no-reads').map((r) => r.id);
+  if (noReads.length) lines.push('', `No read operation (GET or HEAD), so nothing to serve read-only: ${noReads.join(', ')}.`);
+  const failed = report.documents.filter((r) => (r.failure && r.failure.cause !== 'no-reads') || r.valid === false);
   if (failed.length) {
-    lines.push('', '| document | valid OpenAPI | stage | cause | reason |', '| --- | --- | --- | --- | --- |');
+    lines.push('', '| document | valid OpenAPI | outcome | stage | cause | reason |', '| --- | --- | --- | --- | --- | --- |');
     for (const r of failed) {
       const validity = r.valid === undefined ? '?' : r.valid ? 'yes' : `no: ${r.invalidReason ?? ''}`;
-      lines.push(`| ${r.id} | ${cell(validity.slice(0, 200))} | ${r.failure!.stage} | ${r.failure!.cause} | ${cell(r.failure!.message.slice(0, 400))} |`);
+      const outcome = r.served ? `served ${r.listed} tools` : 'failed';
+      lines.push(`| ${r.id} | ${cell(shorten(validity, 300))} | ${outcome} | ${r.failure?.stage ?? ''} | ${r.failure?.cause ?? ''} | ${cell(shorten(r.failure?.message ?? '', 400))} |`);
     }
   }
   lines.push('', 'Produced by `npm run corpus`; every document\'s figures are in latest.json.', '');

@@ -58,7 +58,8 @@ export async function build(job: Job): Promise<Built> {
     await SwaggerParser.validate(job.file);
   } catch (error) {
     valid = false;
-    invalidReason = firstLine((error as Error).message);
+    // swagger-parser's first line is a heading ("Swagger schema validation failed."); the next one says what.
+    invalidReason = (error as Error).message.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 3).join(' ').slice(0, 500);
   }
   const out: Built = { valid, ...(invalidReason !== undefined && { invalidReason }), ms: { validate: ms(started) } };
 

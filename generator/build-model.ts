@@ -22,7 +22,7 @@ const MAX_DESCRIPTION = 1024;
 const OUTPUT_MAX_DEFS = 12;
 
 /** Headers that HTTP or the credential broker owns; OpenAPI itself says to ignore the first three. */
-const RESERVED_HEADERS = new Set(['accept', 'content-type', 'authorization']);
+export const RESERVED_HEADERS = new Set(['accept', 'content-type', 'authorization']);
 
 type Path = Array<string | number>;
 

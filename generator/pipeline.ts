@@ -11,7 +11,7 @@ import { loadSpec } from './spec/load.ts';
 import { loadDocument } from './openapi/load.ts';
 import { pruneDocument } from './openapi/prune.ts';
 import { selectOperations, type Skipped } from './select.ts';
-import { buildModel } from './build-model.ts';
+import { buildModel, RESERVED_HEADERS } from './build-model.ts';
 import { openapiDir } from './paths.ts';
 
 export interface ConnectorBuild {
@@ -32,28 +32,31 @@ export interface BuildOutcome {
 /**
  * Credentials that a document also declares as parameters (an `x-api-key` header) are the
  * credential broker's, not the caller's: they leave the typed client and the mock's document,
- * which would otherwise demand them of every request.
+ * which would otherwise demand them of every request. So do the Accept, Content-Type and
+ * Authorization headers, which OpenAPI says to ignore (and the tool model does): typed as required
+ * by openapi-typescript, they made the generated client fail to compile (vtex.local's documents).
  */
 function withoutCredentialParameters(doc: OpenApiDocument, model: ConnectorModel): OpenApiDocument {
   const owned = new Set(model.auth.schemes.filter((s) => s.type === 'apiKey' && s.paramName).map((s) => `${s.in}:${s.paramName!.toLowerCase()}`));
-  if (owned.size === 0) return doc;
-  doc = structuredClone(doc); // the pruned document may share objects with the loaded one
-  const keep = (p: unknown) => {
+  for (const name of RESERVED_HEADERS) owned.add(`header:${name}`);
+  const parameterLists = (d: OpenApiDocument) => Object.values(d.paths).flatMap((item) => Object.entries(item).flatMap(([key, value]) => {
+    if (key === 'parameters') return Array.isArray(value) ? [{ holder: item as Record<string, unknown>, key }] : [];
+    const params = value && typeof value === 'object' ? (value as { parameters?: unknown }).parameters : undefined;
+    return Array.isArray(params) ? [{ holder: value as Record<string, unknown>, key: 'parameters' }] : [];
+  }));
+  const dropped = (d: OpenApiDocument) => (p: unknown) => {
     // A null entry (a broken vendor document) is left for validation downstream, not crashed on.
     const param = (p ?? {}) as { in?: string; name?: string; $ref?: string };
     const resolved = param.$ref?.startsWith('#/components/parameters/')
-      ? ((doc.components?.parameters ?? {}) as Record<string, { in?: string; name?: string }>)[param.$ref.slice('#/components/parameters/'.length)]
+      ? ((d.components?.parameters ?? {}) as Record<string, { in?: string; name?: string }>)[param.$ref.slice('#/components/parameters/'.length)]
       : param;
-    return !(resolved && owned.has(`${resolved.in}:${String(resolved.name).toLowerCase()}`));
+    return !!resolved && owned.has(`${resolved.in}:${String(resolved.name).toLowerCase()}`);
   };
-  for (const item of Object.values(doc.paths)) {
-    for (const [key, value] of Object.entries(item)) {
-      if (key === 'parameters' && Array.isArray(value)) item[key] = value.filter(keep);
-      else if (value && typeof value === 'object' && Array.isArray((value as { parameters?: unknown[] }).parameters)) {
-        (value as { parameters: unknown[] }).parameters = (value as { parameters: unknown[] }).parameters.filter(keep);
-      }
-    }
-  }
+  // Most documents have none of these: no copy then.
+  if (!parameterLists(doc).some(({ holder, key }) => (holder[key] as unknown[]).some(dropped(doc)))) return doc;
+  doc = structuredClone(doc); // the pruned document may share objects with the loaded one
+  const drop = dropped(doc);
+  for (const { holder, key } of parameterLists(doc)) holder[key] = (holder[key] as unknown[]).filter((p) => !drop(p));
   return doc;
 }
 

@@ -20,7 +20,6 @@ export function textTokens(text: string): number {
  * all of it was most of a build.
  */
 const pieceCounts = new Map<string, number>();
-const WORD_CHAR = /[A-Za-z0-9]/;
 
 /**
  * The same count as countTokens(json), from the counts of its pieces. The tokenizer first splits
@@ -32,11 +31,15 @@ export function jsonTokens(json: string): number {
   let total = 0;
   let start = 0;
   for (let quote = json.indexOf('"', 1); quote !== -1; quote = json.indexOf('"', quote + 1)) {
-    if (!WORD_CHAR.test(json[quote - 1])) continue;
+    if (!isAsciiWordChar(json.charCodeAt(quote - 1))) continue;
     total += pieceTokens(json.slice(start, quote));
     start = quote;
   }
   return total + pieceTokens(json.slice(start));
+}
+
+function isAsciiWordChar(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
 }
 
 function pieceTokens(piece: string): number {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { adminKeysRepo, apiKeysRepo, openStore, type Store } from '../runtime/store/index.ts';
+import { adminKeysRepo, apiKeysRepo, approvalsRepo, auditRepo, openStore, type Store } from '../runtime/store/index.ts';
 import { createPolicyEngine } from '../runtime/policy/decide.ts';
 import { startHttp, startRuntime } from '../runtime/start.ts';
 import { ADMIN_PREFIX, startAdminServer } from '../runtime/admin/index.ts';
@@ -279,6 +279,33 @@ for (const [name, available, newUrl] of backends) {
       expect(refusal(text)).toMatchObject({ field: 'body.limit', rule: 'type' });
     });
 
+    it('sets and removes rate limits, naming a bad field', async () => {
+      expect((await call('PUT', '/tenants/msp-a/rate-limits', { body: { scope: 'identity', perSecond: 5 } })).status).toBe(201);
+      expect((await call('PUT', '/tenants/msp-a/rate-limits', { body: { scope: 'identity', perSecond: 7 } })).status).toBe(200);
+      expect((await call('GET', '/tenants/msp-a/rate-limits')).json).toEqual({ items: [{ tenantId: 'msp-a', scope: 'identity', perSecond: 7 }], next: null });
+      expect(refusal(await call('PUT', '/tenants/msp-a/rate-limits', { body: { scope: 'identity', perSecond: 0 } }))).toMatchObject({ field: 'body.perSecond', rule: 'minimum' });
+      expect((await call('DELETE', '/tenants/msp-a/rate-limits/identity')).status).toBe(204);
+      expect((await call('DELETE', '/tenants/msp-a/rate-limits/identity')).status).toBe(404);
+    });
+
+    it('lists approval requests and decides them as the authenticated operator, audited', async () => {
+      const request = await approvalsRepo(store).request({
+        tenantId: 'msp-a', subject: 'alice', customerId: null, connector: 'helpdesk', tool: 'helpdesk_get_ticket',
+        argumentsHash: 'h', arguments: { q: 'x' }, decisionId: 'd', reason: 'high-risk tool',
+      });
+      const pending = await call('GET', '/tenants/msp-a/approvals?status=pending');
+      expect((pending.json as { items: Array<{ id: string }> }).items.map((a) => a.id)).toContain(request.id);
+      expect(refusal(await call('GET', '/tenants/msp-a/approvals?status=maybe'))).toMatchObject({ field: 'querystring.status', rule: 'enum' });
+      const approved = await call('POST', `/tenants/msp-a/approvals/${request.id}/approve`, { body: { note: 'ok by phone' } });
+      expect(approved.status).toBe(200);
+      expect(approved.json).toMatchObject({ id: request.id, status: 'approved', decidedBy: 'ops-alice', note: 'ok by phone' });
+      const twice = await call('POST', `/tenants/msp-a/approvals/${request.id}/deny`, { body: {} });
+      expect(twice.status).toBe(409);
+      expect((await call('POST', `/tenants/msp-a/approvals/nope/deny`, { body: {} })).status).toBe(404);
+      const trail = await auditRepo(store).search({ tenant: 'msp-a' });
+      expect(trail.at(-1)?.record).toMatchObject({ event: 'approval.approved', approvalId: request.id, decidedBy: 'ops-alice' });
+    });
+
     it('exports usage as JSON totals and as CSV records', async () => {
       const from = '2000-01-01';
       const to = new Date(Date.now() + 86_400_000).toISOString();
@@ -384,7 +411,7 @@ for (const [name, available, newUrl] of backends) {
       const entries = (all.json as { items: Array<{ seq: number; at: string; record: Record<string, unknown> }> }).items;
       expect(entries.map((e) => e.record.action)).toEqual([
         'tenant.create', 'customer.create', 'customer.vendor-id', 'grant.create', 'grant.create', 'grant.revoke',
-        'key.create', 'quota.create', 'quota.replace', 'credential.create', 'credential.replace', 'credential.remove',
+        'key.create', 'quota.create', 'quota.replace', 'rate-limit.create', 'rate-limit.replace', 'rate-limit.remove', 'credential.create', 'credential.replace', 'credential.remove',
       ]);
       for (const e of entries) {
         expect(e.record).toMatchObject({ event: 'admin', subject: 'ops-alice', keyId: opsKeyId, requestId: expect.any(String) });

@@ -8,12 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { crashProblems, runCrashSuite, type CrashReport } from '../bench/crash-run.ts';
+import { crashProblems, redactUrl, runCrashSuite, type CrashReport } from '../bench/crash-run.ts';
 import { findPostgres, startPostgres, type PgCluster } from './helpers/postgres.ts';
 
 function expectNoLostRecord(report: CrashReport): void {
   expect(report.killSignals).toEqual(['SIGKILL']);
   expect(report.answered).toBeGreaterThanOrEqual(2 * 150);
+  expect(report.answeredOk).toBeGreaterThan(0);
   expect(report.answeredWithoutUsage).toEqual([]);
   expect(report.answeredWithoutAudit).toEqual([]);
   expect(report.duplicateUsage).toEqual([]);
@@ -45,5 +46,47 @@ describe('no answered call loses its records when the runtime is killed mid-load
     if (!pg.ok) return;
     cluster = await startPostgres(pg);
     expectNoLostRecord(await runCrashSuite({ storeUrl: await cluster.createDatabase(), ...suite }));
+  });
+});
+
+describe('the crash suite\'s verdict', () => {
+  const clean: CrashReport = {
+    store: 'sqlite:x', kills: 1, killSignals: ['SIGKILL'], attempts: 12, answered: 10, answeredOk: 10, unanswered: 2,
+    usageRows: 11, auditRecords: 11, answeredWithoutUsage: [], answeredWithoutAudit: [], duplicateUsage: [], duplicateAudit: [],
+    recordedButUnanswered: 1, auditVerify: { exitCode: 0, output: 'audit chain ok: 11 entries checked' }, seconds: 1,
+  };
+
+  it('accepts records of cut-off calls on top of the answered ones', () => {
+    expect(crashProblems(clean)).toEqual([]);
+  });
+
+  it('counts answered tool errors as answered calls, but not a run where nothing executed', () => {
+    expect(crashProblems({ ...clean, answeredOk: 3, firstNotOk: 'upstream timed out' })).toEqual([]);
+    expect(crashProblems({ ...clean, answeredOk: 0, firstNotOk: 'breaker open' })).toEqual(["no answered call returned the upstream's items, e.g. breaker open"]);
+  });
+
+  it('names each way a record can be lost, doubled or broken', () => {
+    const problems = crashProblems({
+      ...clean,
+      killSignals: ['SIGTERM'],
+      answeredWithoutUsage: ['c1'],
+      answeredWithoutAudit: ['c2'],
+      duplicateUsage: ['c3'],
+      duplicateAudit: ['c4'],
+      auditVerify: { exitCode: 1, output: 'audit chain broken: tenant t at seq 3' },
+    });
+    expect(problems).toEqual([
+      'expected 1 SIGKILLs, saw ["SIGTERM"]',
+      '1 answered calls have no usage row (e.g. c1)',
+      '1 answered calls have no audit record (e.g. c2)',
+      '1 calls have more than one usage row',
+      '1 calls have more than one audit record',
+      'specgate audit verify failed: audit chain broken: tenant t at seq 3',
+    ]);
+  });
+
+  it('never prints a store password', () => {
+    expect(redactUrl('postgres://bench:s3cret@127.0.0.1:5432/db')).toBe('postgres://bench:***@127.0.0.1:5432/db');
+    expect(redactUrl('sqlite:/tmp/store.db')).toBe('sqlite:/tmp/store.db');
   });
 });

@@ -1,3 +1,4 @@
+import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createToolCaller, type CallerOptions, type UpstreamEvent } from '../runtime/call.ts';
 import { ctx, makeConnector, makeTool, startRecorder, type Recorder, type Reply } from './fixtures/call/harness.ts';
@@ -136,6 +137,25 @@ describe('vendor errors become readable isError results', () => {
     const c = createToolCaller({ connectors: [makeConnector([tool])], upstreams: { acme: { baseUrl: up.url } }, retries: 0 });
     const r = await c.callTool(tool, { id: '1' }, ctx());
     expect(r.content[0]!.text).toBe('Could not reach the acme upstream (ECONNREFUSED)');
+  });
+
+  it('a compressed answer is decoded, and capped after decoding too', async () => {
+    const body = JSON.stringify({ blob: 'x'.repeat(5000) });
+    const { call, up } = await setup(() => ({ body: zlib.gzipSync(body), headers: { 'content-encoding': 'gzip' } }), { maxResponseBytes: 20_000 });
+    expect((await call()).structuredContent).toEqual({ result: { blob: 'x'.repeat(5000) } });
+    expect(up.requests[0]!.headers['accept-encoding']).toContain('gzip');
+
+    const bomb = await startRecorder(() => ({ body: zlib.brotliCompressSync(body), headers: { 'content-encoding': 'br' } }));
+    cleanup.push(bomb.close);
+    const c = createToolCaller({ connectors: [makeConnector([tool])], upstreams: { acme: { baseUrl: bomb.url } }, maxResponseBytes: 1000 });
+    cleanup.push(() => c.close());
+    expect((await c.callTool(tool, { id: '1' }, ctx())).content[0]!.text).toContain('larger than 1000 bytes');
+
+    const broken = await startRecorder(() => ({ body: 'not gzip at all', headers: { 'content-encoding': 'gzip' } }));
+    cleanup.push(broken.close);
+    const d = createToolCaller({ connectors: [makeConnector([tool])], upstreams: { acme: { baseUrl: broken.url } } });
+    cleanup.push(() => d.close());
+    expect((await d.callTool(tool, { id: '1' }, ctx())).content[0]!.text).toBe('The acme response claims gzip encoding but does not decode');
   });
 
   it('invalid JSON in a success body', async () => {

@@ -25,12 +25,7 @@ export function registerApproval(program: Command): void {
       .requiredOption('--by <name>', 'who decides (recorded with the decision and in the audit log)')
       .option('--note <text>', 'why')
       .action((id: string, o: TenantOpts & { by: string; note?: string }) => withTenant(o, async (s, m) => {
-        const decided = await m.approvalsRepo(s).decide(id, { approve, by: o.by, tenantId: o.tenant, ...(o.note && { note: o.note }) });
-        // The decision joins the tenant's audit chain beside the calls it governs.
-        await m.auditRepo(s).append(o.tenant, {
-          event: `approval.${approve ? 'approved' : 'denied'}`, approvalId: id, subject: decided.subject, tool: decided.tool,
-          connector: decided.connector, decidedBy: o.by, ...(o.note && { note: o.note }), ...(decided.customerId && { customer: decided.customerId }),
-        });
+        const decided = await m.operations(s).decideApproval(o.tenant, id, { approve, by: o.by, ...(o.note && { note: o.note }) });
         print(o.json, decided, () => `${approve ? 'approved' : 'denied'} ${id}: ${decided.tool} for ${decided.subject}`);
       }));
   }

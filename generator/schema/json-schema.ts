@@ -100,7 +100,10 @@ export class SchemaConverter {
   }
 }
 
-/** Conversions of one document in one mode; refs are kept as refs, never followed. */
+/**
+ * Conversions of one document in one mode; refs are kept as refs, never followed. Kept for as
+ * long as the document object lives, which the pipeline never changes once loaded.
+ */
 class DocumentConversion {
   private static readonly all = new WeakMap<object, Partial<Record<ConvertMode, DocumentConversion>>>();
 
@@ -114,7 +117,8 @@ class DocumentConversion {
   readonly refNodes = new WeakMap<object, { name: string; untaken: Obj }>();
   private readonly defs = new Map<string, Converted>();
   private readonly roots = new WeakMap<object, Converted>();
-  private readonly targets = new Map<string, { ref: string; target: unknown }>();
+  /** Each def's schema in the document. */
+  private readonly targets = new Map<string, unknown>();
   private readonly names: DefNames;
   /** The refs met by the conversion under way. */
   private refs: Set<string> = new Set();
@@ -134,7 +138,7 @@ class DocumentConversion {
     let def = this.defs.get(name);
     if (!def) {
       // Depth restarts: a def's content must not depend on where it was first reached.
-      def = this.converted(this.targets.get(name)!.target);
+      def = this.converted(this.targets.get(name));
       this.defs.set(name, def);
     }
     return def;
@@ -265,7 +269,7 @@ class DocumentConversion {
     if (!this.targets.has(name)) {
       const target = resolveRef(this.doc, ref);
       if (target === undefined) return siblings;
-      this.targets.set(name, { ref, target });
+      this.targets.set(name, target);
     }
     this.refs.add(name);
     let out: Obj = { $ref: `#/$defs/${name}`, ...siblings };

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
-  adminKeysRepo, apiKeysRepo, auditRepo, quotaRepo, settingsRepo, tenantsRepo, usageRepo, type Store, type Tenant,
+  adminKeysRepo, apiKeysRepo, approvalsRepo, auditRepo, quotaRepo, rateLimitsRepo, settingsRepo, tenantsRepo, usageRepo, type Store, type Tenant,
 } from '../store/index.ts';
 import { redactArguments } from '../chain/audit.ts';
 import type { CredentialBroker } from '../credentials/broker.ts';
@@ -61,6 +61,8 @@ export function adminDeps(options: AdminApiOptions) {
     adminKeys: adminKeysRepo(store, keyOptions),
     settings: settingsRepo(store, now),
     quotas: quotaRepo(store),
+    rateLimits: rateLimitsRepo(store),
+    approvals: approvalsRepo(store, { now }),
     usage: usageRepo(store, now),
     audit,
 

@@ -1,7 +1,7 @@
 /**
  * The admin HTTP API: what `specgate` admin commands do, over HTTP, for operators' tooling.
- * Resources under `/admin/v1`: tenants, customers (+ vendor ids), keys, grants, quotas, usage,
- * audit, credentials. Every route has JSON Schemas (Fastify's ajv validation; a 400 names the
+ * Resources under `/admin/v1`: tenants, customers (+ vendor ids), keys, grants, quotas, rate
+ * limits, approvals, usage, audit, credentials. Every route has JSON Schemas (Fastify's ajv validation; a 400 names the
  * field and the rule), every error has one body shape `{ error: { code, message, field?, rule? } }`,
  * lists page with `?limit&after` and answer `{ items, next }`, and every mutation is audited in
  * the chain of the tenant concerned.
@@ -28,6 +28,8 @@ import quotas from './quotas.ts';
 import usage from './usage.ts';
 import audit from './audit.ts';
 import credentials from './credentials.ts';
+import approvals from './approvals.ts';
+import rateLimits from './rate-limits.ts';
 
 export type { AdminApiOptions } from './context.ts';
 export const ADMIN_PREFIX = '/admin/v1';
@@ -93,7 +95,7 @@ export async function adminApi(app: FastifyInstance, options: AdminApiOptions): 
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: { code: 'not-found', message: `no admin route ${request.method} ${request.url.split('?')[0]}` } }));
 
   await app.register(auth, deps);
-  for (const resource of [tenants, customers, keys, grants, quotas, usage, audit, credentials]) await app.register(resource, deps);
+  for (const resource of [tenants, customers, keys, grants, quotas, rateLimits, approvals, usage, audit, credentials]) await app.register(resource, deps);
 }
 
 export interface AdminServerOptions extends AdminApiOptions {

@@ -4,12 +4,13 @@
  * the admin HTTP API so both refuse the same things with the same words; each front end only maps
  * an OperatorError to its own form (an exit message, an HTTP status).
  */
-import { settingsRepo, tenantsRepo, type Customer, type Store, type Tenant } from '../store/index.ts';
+import { approvalsRepo, auditRepo, settingsRepo, tenantsRepo, type Approval, type Customer, type Store, type Tenant } from '../store/index.ts';
 import { OperatorError } from './rules.ts';
 
 export function operations(store: Store, now: () => Date = () => new Date()) {
   const tenants = tenantsRepo(store, now);
   const settings = settingsRepo(store, now);
+  const approvals = approvalsRepo(store, { now });
   return {
     async requireTenant(id: string): Promise<Tenant> {
       const t = await tenants.getTenant(id);
@@ -38,6 +39,22 @@ export function operations(store: Store, now: () => Date = () => new Date()) {
     },
     async hasGrant(tenantId: string, connector: string, toolGlob: string): Promise<boolean> {
       return (await settings.entitlements(tenantId)).some((e) => e.connector === connector && e.toolGlob === toolGlob);
+    },
+    /**
+     * Approves or denies a pending approval request of the tenant, and appends the decision to the
+     * tenant's audit chain beside the calls it governs (so both front ends audit it the same way).
+     */
+    async decideApproval(tenantId: string, id: string, decision: { approve: boolean; by: string; note?: string }): Promise<Approval> {
+      const current = await approvals.get(id);
+      // Another tenant's request is "unknown", so ids never cross tenants.
+      if (!current || current.tenantId !== tenantId) throw new OperatorError('not-found', `approval ${id} does not exist`, 'approval');
+      if (current.status !== 'pending') throw new OperatorError('conflict', `approval ${id} is ${current.status}, not pending: only a pending request can be decided`, 'approval');
+      const decided = await approvals.decide(id, { ...decision, tenantId });
+      await auditRepo(store, now).append(tenantId, {
+        event: `approval.${decision.approve ? 'approved' : 'denied'}`, approvalId: id, subject: decided.subject, tool: decided.tool,
+        connector: decided.connector, decidedBy: decision.by, ...(decision.note && { note: decision.note }), ...(decided.customerId && { customer: decided.customerId }),
+      });
+      return decided;
     },
     async revokeGrant(tenantId: string, connector: string, toolGlob: string): Promise<void> {
       if (!(await this.hasGrant(tenantId, connector, toolGlob))) throw new OperatorError('not-found', `tenant "${tenantId}" has no grant ${connector} ${toolGlob}`, 'grant');

@@ -121,7 +121,11 @@ export function shapeResult(
 }
 
 function fits(r: CallToolResult, budget: number): boolean {
-  return isWithinTokenLimit(r.content.map((c) => c.text).join('\n'), budget) !== false;
+  const text = r.content.map((c) => c.text).join('\n');
+  // Every token covers at least one byte, so a text of at most `budget` bytes fits without
+  // running the tokenizer (the costliest step of shaping).
+  if (Buffer.byteLength(text) <= budget) return true;
+  return isWithinTokenLimit(text, budget) !== false;
 }
 
 function marker(t: Truncation, next: string | undefined): string {

@@ -30,7 +30,7 @@ export function tenantClaims(req: GovernanceRequest, tool?: ToolModel, args?: Re
 export function resolveTenant(identity: Identity, claims: Claim[]): string {
   for (const c of claims) {
     if (c.value !== identity.tenantId) {
-      throw new Refusal('tenant', 'tenant-mismatch', `Refused: ${c.where} names a tenant this API key does not belong to`, 403);
+      throw new Refusal('tenant', 'tenant-mismatch', `Refused: ${c.where} names a tenant your identity does not belong to`, 403);
     }
   }
   return identity.tenantId;

@@ -52,14 +52,27 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['connector', 'status'] as const,
     registers: [registry],
   });
+  // Bound children per label set: prom-client would otherwise hash the labels on every observation.
+  const bound = <T>(make: (...labels: string[]) => T) => {
+    const cache = new Map<string, T>();
+    return (...labels: string[]): T => {
+      const key = labels.join('\u0000');
+      let child = cache.get(key);
+      if (!child) cache.set(key, (child = make(...labels)));
+      return child;
+    };
+  };
+  const callsOf = bound((connector, tool, outcome) => calls.labels({ connector, tool, outcome }));
+  const callDurationOf = bound((connector, tool) => callDuration.labels({ connector, tool }));
+  const upstreamDurationOf = bound((connector, status) => upstreamDuration.labels({ connector, status }));
   return {
     registry,
     recordToolCall({ connector, tool, outcome, seconds }) {
-      calls.inc({ connector, tool, outcome });
-      callDuration.observe({ connector, tool }, seconds);
+      callsOf(connector, tool, outcome).inc();
+      callDurationOf(connector, tool).observe(seconds);
     },
     recordUpstream({ connector, status, seconds }) {
-      upstreamDuration.observe({ connector, status: String(status) }, seconds);
+      upstreamDurationOf(connector, String(status)).observe(seconds);
     },
   };
 }

@@ -55,6 +55,12 @@ export class UpstreamUnreachable extends ToolCallError {
   }
 }
 
+export class UndecodableBody extends ToolCallError {
+  constructor(connector: string, encoding: string) {
+    super(`The ${connector} response claims ${encoding} encoding but does not decode`);
+  }
+}
+
 export class InvalidJson extends ToolCallError {
   constructor() {
     super('The vendor returned a response that is not valid JSON');

@@ -8,10 +8,12 @@
  * own, not through the WHATWG fetch: fetch's spec machinery (request cloning, streams, CORS
  * bookkeeping) cost several times the HTTP exchange itself on the tools/call path.
  */
-import { Agent, interceptors, type Dispatcher } from 'undici';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { Agent, type Dispatcher } from 'undici';
 import type { AllowedRequest, HttpMethod } from '../model.ts';
 import {
-  CallCancelled, RedirectRefused, ResponseTooLarge, UpstreamRefused, UpstreamTimeout, UpstreamUnreachable,
+  CallCancelled, RedirectRefused, ResponseTooLarge, ToolCallError, UndecodableBody, UpstreamRefused, UpstreamTimeout, UpstreamUnreachable,
 } from './errors.ts';
 
 export interface GuardOptions {
@@ -122,9 +124,8 @@ export interface GuardedFetch {
 export function createGuardedFetch(options: GuardOptions): GuardedFetch {
   const base = new URL(options.baseUrl);
   const compiled = compileAllowList(options.allowList);
-  // Responses are decompressed here, as fetch did, and capped both on the wire and decompressed.
-  const agent = new Agent({ maxResponseSize: options.maxResponseBytes });
-  const dispatcher = agent.compose(interceptors.decompress({ maxSize: options.maxResponseBytes, skipErrorResponses: false }));
+  // The cap holds on the wire here, and again after decompression (decode below).
+  const dispatcher = new Agent({ maxResponseSize: options.maxResponseBytes });
 
   async function guardedFetch(input: Request): Promise<Response> {
     const scope = handing;
@@ -175,14 +176,13 @@ export function createGuardedFetch(options: GuardOptions): GuardedFetch {
         await response.body.dump().catch(() => {});
         throw new RedirectRefused(options.connector, response.statusCode);
       }
-      const bytes = await response.body.bytes();
-      scope.bytes += bytes.byteLength;
-      return new Response(NULL_BODY.has(response.statusCode) ? null : bytes, {
-        status: response.statusCode,
-        headers: toHeaders(response.headers),
-      });
+      const wire = await response.body.bytes();
+      scope.bytes += wire.byteLength;
+      const answered = toHeaders(response.headers);
+      const bytes = await decode(wire, answered, options);
+      return new Response(NULL_BODY.has(response.statusCode) ? null : bytes, { status: response.statusCode, headers: answered });
     } catch (err) {
-      if (err instanceof RedirectRefused) throw err;
+      if (err instanceof ToolCallError) throw err;
       throw fetchFailure(err, input.signal, timedOut, options);
     } finally {
       clearTimeout(timer);
@@ -190,7 +190,7 @@ export function createGuardedFetch(options: GuardOptions): GuardedFetch {
     }
   }
 
-  return { fetch: guardedFetch, close: () => agent.close() };
+  return { fetch: guardedFetch, close: () => dispatcher.close() };
 }
 
 /** What WHATWG fetch would have sent by default, for vendors that insist (GitHub needs a User-Agent). */
@@ -199,6 +199,33 @@ const DEFAULT_HEADERS: Readonly<Record<string, string>> = {
   'accept-encoding': 'gzip, deflate, br',
   'user-agent': 'specgate',
 };
+
+const DECODERS: Record<string, (buf: Uint8Array, options: zlib.ZlibOptions) => Promise<Buffer>> = {
+  gzip: promisify(zlib.gunzip),
+  'x-gzip': promisify(zlib.gunzip),
+  deflate: promisify(zlib.inflate),
+  br: promisify(zlib.brotliDecompress) as (buf: Uint8Array, options: zlib.ZlibOptions) => Promise<Buffer>,
+};
+
+/**
+ * Undoes the Content-Encoding we asked for (fetch did this on its own), capped like the wire
+ * bytes; the headers then describe the decoded body. An encoding we did not offer stays as is.
+ */
+async function decode(wire: Uint8Array, headers: Headers, options: GuardOptions): Promise<Uint8Array> {
+  const encoding = headers.get('content-encoding')?.trim().toLowerCase();
+  const decoder = encoding ? DECODERS[encoding] : undefined;
+  if (!decoder || wire.byteLength === 0) return wire;
+  let decoded: Buffer;
+  try {
+    decoded = await decoder(wire, { maxOutputLength: options.maxResponseBytes });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new ResponseTooLarge(options.connector, options.maxResponseBytes);
+    throw new UndecodableBody(options.connector, encoding!);
+  }
+  headers.delete('content-encoding');
+  headers.delete('content-length');
+  return decoded;
+}
 
 function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {
   const headers = new Headers();

@@ -9,6 +9,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { generate } from '../generator/generate.ts';
 import { loadDocument } from '../generator/openapi/load.ts';
 import { connectorNameFor, scaffoldSpec } from '../generator/scaffold.ts';
+import { READ_METHODS } from '../generator/select.ts';
 import { typecheckGenerated } from '../generator/emit/typecheck.ts';
 import { listAll, modernClient, serve } from '../test/helpers/e2e.ts';
 
@@ -69,7 +70,7 @@ export async function build(job: Job): Promise<Built> {
     const doc = await loadDocument(job.file);
     out.openapi = doc.originalVersion;
     out.operations = doc.operations.length;
-    out.reads = doc.operations.filter((o) => o.method === 'GET' || o.method === 'HEAD').length;
+    out.reads = doc.operations.filter((o) => READ_METHODS.has(o.method)).length;
     out.connector = connectorNameFor(doc, job.file);
     try {
       text = scaffoldSpec(doc, { specFile: specFile(job), source: job.file, allReads: true });

@@ -53,6 +53,18 @@ describe('vendor errors become readable isError results', () => {
     expect(events).toEqual([{ connector: 'acme', tool: 'acme_get_ticket', status, durationMs: expect.any(Number), bytes: Buffer.byteLength('{"message":"nope"}') }]);
   });
 
+  it('a bug on our side is reported as unexpected, not retried, and never blamed on the network', async () => {
+    let attempts = 0;
+    const { call, up } = await setup(() => ({ body: {} }), {
+      retries: 2,
+      upstreams: { acme: { baseUrl: 'http://127.0.0.1:9', authenticate: () => { attempts++; throw new TypeError('cannot read x of undefined'); } } },
+    });
+    const r = await call();
+    expect(r.content[0]!.text).toBe('The call to acme failed unexpectedly');
+    expect(attempts).toBe(1);
+    expect(up.requests).toHaveLength(0);
+  });
+
   it('never echoes the credential, even when the vendor quotes it back', async () => {
     const { call } = await setup(() => ({ status: 401, body: { error: `invalid key ${SECRET}` } }));
     const r = await call();

@@ -238,11 +238,17 @@ function toHeaders(raw: Record<string, string | string[] | undefined>): Headers 
   return headers;
 }
 
+const PROGRAMMING_ERRORS = new Set(['TypeError', 'ReferenceError', 'RangeError', 'SyntaxError']);
+
 function fetchFailure(err: unknown, callSignal: AbortSignal, timedOut: boolean, options: GuardOptions): Error {
   if (callSignal.aborted) return new CallCancelled();
   if (timedOut) return new UpstreamTimeout(options.connector, options.timeoutMs);
   const code = (err as { code?: string })?.code;
   if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return new ResponseTooLarge(options.connector, options.maxResponseBytes);
   const cause = (err as { cause?: { code?: string } })?.cause;
-  return new UpstreamUnreachable(options.connector, cause?.code ?? code ?? (err as Error)?.name ?? 'network error');
+  const networkCode = cause?.code ?? code;
+  // A bug of ours (a TypeError, say) is not a network failure: it must not be retried, count
+  // toward the breaker, or be reported as the vendor being unreachable.
+  if (networkCode === undefined && err instanceof Error && PROGRAMMING_ERRORS.has(err.name)) return err;
+  return new UpstreamUnreachable(options.connector, networkCode ?? (err as Error)?.name ?? 'network error');
 }

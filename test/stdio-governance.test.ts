@@ -13,9 +13,9 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { apiKeysRepo, auditRepo, openStore, settingsRepo, tenantsRepo } from '../runtime/store/index.ts';
 import { startRecorder, type Recorder } from './fixtures/call/harness.ts';
 import { generateInto, root, tempDir } from './helpers/e2e.ts';
+import { HELPDESK_SPEC } from './helpers/governed.ts';
 
 const bin = path.join(root, 'bin', 'specgate.js');
-const fixture = path.join(root, 'test/fixtures/generator/helpdesk.yaml');
 
 describe('governed stdio', () => {
   const dir = tempDir('stdio-governance');
@@ -25,21 +25,7 @@ describe('governed stdio', () => {
 
   beforeAll(async () => {
     const specFile = path.join(dir, 'helpdesk.yaml');
-    fs.writeFileSync(specFile, `specgate: 1
-connector: helpdesk
-document:
-  source: ${fixture}
-customer:
-  parameters: [client_id]
-tools:
-  - operationId: listTickets
-    name: helpdesk_list_tickets
-    parameters:
-      includeDeleted: { fixed: false }
-  - operationId: getTicket
-    name: helpdesk_get_ticket
-    customer: false
-`);
+    fs.writeFileSync(specFile, HELPDESK_SPEC);
     await generateInto([specFile], path.join(dir, 'generated'));
     const store = await openStore(storeUrl);
     await tenantsRepo(store).createTenant({ id: 'msp-a', name: 'MSP A' });

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type Transaction } from 'kysely';
+import { LRUCache } from 'lru-cache';
 import type { Schema } from './schema.ts';
 import { migrateToLatest } from './migrations/index.ts';
 
@@ -50,8 +51,25 @@ function openSqlite(file: string): Store {
   database.pragma('synchronous = FULL');
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+/**
+ * Kysely's SQLite driver prepares every query anew; the chain runs the same few statements on
+ * every call, so compiled statements are kept by SQL text. Safe because Kysely's single SQLite
+ * connection runs one query at a time.
+ */
+function withStatementCache(database: Database.Database): SqliteDatabase {
+  const statements = new LRUCache<string, Database.Statement>({ max: 500 });
+  return {
+    close: () => database.close(),
+    prepare(text: string) {
+      let stmt = statements.get(text);
+      if (!stmt) statements.set(text, stmt = database.prepare(text));
+      return stmt;
+    },
+  };
 }
 
 function openPostgres(url: string, max: number): Store {

@@ -24,6 +24,8 @@ import { requireApproval } from './chain/approval.ts';
 import { usageRecord } from './chain/meter.ts';
 import { createCallRecorder } from './chain/record.ts';
 import { createIdempotency, idempotencyKey } from './chain/idempotency.ts';
+import { LRUCache } from 'lru-cache';
+import { sha256Hex } from './store/canonical.ts';
 import { errorResult } from './chain/execute.ts';
 
 export { Refusal, type GovernanceRequest } from './chain/refusal.ts';
@@ -83,8 +85,22 @@ export function createGovernance(options: GovernanceOptions): Governance {
     ? createJwtVerifier(options.identity, { now, knownTenant: async (id) => (await tenants.getTenant(id)) !== undefined })
     : undefined;
 
+  // The HTTP layer authenticates a request before MCP handling (to answer 401 with the challenge)
+  // and the call then builds its principal: one verification of the credential per request.
+  const identities = new LRUCache<string, Promise<Identity>>({ max: 10_000, ttl: 10_000 });
+  function identityOf(req: GovernanceRequest): Promise<Identity> {
+    const key = sha256Hex(`${req.requestId}\n${req.headers.authorization ?? ''}`);
+    let identity = identities.get(key);
+    if (!identity) {
+      identity = authenticate({ keys, ...(jwt && { jwt }) }, req.headers);
+      identities.set(key, identity);
+      identity.catch(() => identities.delete(key));
+    }
+    return identity;
+  }
+
   async function principal(req: GovernanceRequest, connectors: string[]): Promise<Principal> {
-    const identity = await authenticate({ keys, ...(jwt && { jwt }) }, req.headers);
+    const identity = await identityOf(req);
     const tenantId = resolveTenant(identity, tenantClaims(req));
     const customer = await scopeCustomer(tenants, tenantId, req, connectors);
     const entitled = await loadEntitlements(settings, tenantId);

@@ -87,7 +87,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
 
   // The HTTP layer authenticates a request before MCP handling (to answer 401 with the challenge)
   // and the call then builds its principal: one verification of the credential per request.
-  const identities = new LRUCache<string, Promise<Identity>>({ max: 10_000, ttl: 10_000 });
+  const identities = new LRUCache<string, Promise<Identity>>({ max: 2_000, ttl: 10_000 });
   function identityOf(req: GovernanceRequest): Promise<Identity> {
     const key = sha256Hex(`${req.requestId}\n${req.headers.authorization ?? ''}`);
     let identity = identities.get(key);

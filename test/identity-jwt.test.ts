@@ -65,6 +65,17 @@ describe('JWT verifier', () => {
     expect([r.code, r.message]).toEqual(['insufficient-scope', 'Not authenticated: the token lacks the scope mcp:admin']);
   });
 
+  it('with tokenType, accepts only tokens of that type, so an ID token cannot pass as an access token', async () => {
+    const typed = verifier({ tokenType: 'at+jwt' });
+    const access = await keys.sign({ iss: ISSUER, aud: AUD, sub: 'svc-1' }, { typ: 'at+jwt' });
+    expect((await typed.verify(access)).subject).toBe('svc-1');
+    const idToken = await keys.sign({ iss: ISSUER, aud: AUD, sub: 'svc-1' });
+    const r = await refusal(typed.verify(idToken));
+    expect([r.code, r.message]).toEqual(['wrong-type', 'Not authenticated: the token is not of type at+jwt (an ID token or another kind of token is not an access token)']);
+    // Without the setting, any typ is accepted (Entra ID signs access tokens as plain JWT).
+    expect((await verifier().verify(idToken)).subject).toBe('svc-1');
+  });
+
   it('refuses a fixed tenant the store does not know', async () => {
     const token = await keys.sign({ iss: ISSUER, aud: AUD, sub: 'svc-1' });
     expect((await refusal(verifier({ tenant: { fixed: 'msp-gone' } }).verify(token))).code).toBe('unknown-tenant');

@@ -73,6 +73,7 @@ export function createJwtVerifier(config: IdentityConfig, options: JwtVerifierOp
           clockTolerance: provider.clockTolerance,
           currentDate: now(),
           requiredClaims: ['exp'],
+          ...(provider.tokenType !== undefined && { typ: provider.tokenType }),
         }));
       } catch (e) {
         throw verificationRefusal(e, provider);
@@ -132,6 +133,7 @@ function verificationRefusal(e: unknown, provider: TrustedProvider): Refusal {
       case 'nbf': return refuse('not-yet-valid', 'the token is not valid yet (nbf)');
       case 'iat': return refuse('not-yet-valid', 'the token was issued in the future (iat)');
       case 'iss': return refuse('untrusted-issuer', `the token's issuer is not ${provider.issuer}`);
+      case 'typ': return refuse('wrong-type', `the token is not of type ${provider.tokenType} (an ID token or another kind of token is not an access token)`);
       default: return refuse('invalid', `the token's ${e.claim} claim is ${e.reason === 'missing' ? 'missing' : 'not valid'}`);
     }
   }

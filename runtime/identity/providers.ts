@@ -38,6 +38,12 @@ export interface ProviderConfig {
   rolesClaim?: string;
   /** A scope the token must carry in `scp` or `scope`. */
   requiredScope?: string;
+  /**
+   * The `typ` header every token must carry, e.g. `at+jwt` (RFC 9068 access tokens). With a
+   * provider that issues typed tokens this keeps its ID tokens, signed by the same keys for the
+   * same audience, from passing as access tokens.
+   */
+  tokenType?: string;
 }
 
 /** The `identity:` section of the runtime configuration file. */
@@ -59,6 +65,7 @@ export interface TrustedProvider {
   subjectClaim: string;
   rolesClaim: string;
   requiredScope?: string;
+  tokenType?: string;
 }
 
 /** Entra ID's issuer for a directory: v2.0 tokens name login.microsoftonline.com, v1.0 tokens sts.windows.net. */
@@ -104,6 +111,7 @@ export function resolveProvider(entry: ProviderConfig, resource: string | undefi
       subjectClaim: entry.subjectClaim ?? (entra ? 'oid' : 'sub'),
       rolesClaim: entry.rolesClaim ?? 'roles',
       ...(entry.requiredScope !== undefined && { requiredScope: entry.requiredScope }),
+      ...(entry.tokenType !== undefined && { tokenType: entry.tokenType }),
     },
   };
 }

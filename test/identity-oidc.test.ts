@@ -156,7 +156,7 @@ for (const [name, available] of backends) {
     const expectRefused = async (token: string, why: RegExp) => {
       const r = await post(token);
       expect(r.status).toBe(401);
-      expect(r.challenge).toMatch(/^Bearer resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource"$/);
+      expect(r.challenge).toMatch(/^Bearer resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource", error="invalid_token"$/);
       expect(r.message).toMatch(why);
       expect(r.message).not.toContain(token);
       await expect(connect(token)).rejects.toThrow(/401/);

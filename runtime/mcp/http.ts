@@ -235,7 +235,9 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
           if (status === 403) return jsonRpcError(reply, 403, -32003, `Forbidden: ${(error as Error).message}`, undefined, id);
           if (status !== 401) throw error;
           const metadata = `${request.protocol}://${request.host}/.well-known/oauth-protected-resource`;
-          void reply.header('www-authenticate', `Bearer resource_metadata="${metadata}"`);
+          // RFC 6750 3.1: a credential that was sent and refused is an invalid_token; none sent gets the bare challenge.
+          const invalid = request.headers.authorization !== undefined ? ', error="invalid_token"' : '';
+          void reply.header('www-authenticate', `Bearer resource_metadata="${metadata}"${invalid}`);
           return jsonRpcError(reply, 401, -32001, `Unauthorized: ${(error as Error).message}`, undefined, id);
         }
       });

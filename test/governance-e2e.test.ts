@@ -14,8 +14,8 @@ import { startHttp, startRuntime } from '../runtime/start.ts';
 import type { FastifyInstance } from 'fastify';
 import { startRecorder, type Recorder } from './fixtures/call/harness.ts';
 import { generateInto, listAll, root, tempDir } from './helpers/e2e.ts';
+import { HELPDESK_SPEC } from './helpers/governed.ts';
 
-const fixture = path.join(root, 'test/fixtures/generator/helpdesk.yaml');
 
 describe('governed runtime over MCP', () => {
   const dir = tempDir('governance-e2e');
@@ -28,21 +28,7 @@ describe('governed runtime over MCP', () => {
 
   beforeAll(async () => {
     const specFile = path.join(dir, 'helpdesk.yaml');
-    fs.writeFileSync(specFile, `specgate: 1
-connector: helpdesk
-document:
-  source: ${fixture}
-customer:
-  parameters: [client_id]
-tools:
-  - operationId: listTickets
-    name: helpdesk_list_tickets
-    parameters:
-      includeDeleted: { fixed: false }
-  - operationId: getTicket
-    name: helpdesk_get_ticket
-    customer: false
-`);
+    fs.writeFileSync(specFile, HELPDESK_SPEC);
     await generateInto([specFile], path.join(dir, 'generated'));
     store = await openStore(`sqlite:${path.join(dir, 'store.db')}`);
     const tenants = tenantsRepo(store);
@@ -109,8 +95,8 @@ tools:
     const a = await connect(keys.a, 'contoso');
     const b = await connect(keys.b);
     try {
-      expect((await listAll(a)).map((t) => t.name)).toEqual(['helpdesk_get_ticket', 'helpdesk_list_tickets']);
-      expect((await listAll(b)).map((t) => t.name)).toEqual(['helpdesk_get_ticket']);
+      expect((await listAll(a)).map((t) => t.name)).toEqual(['helpdesk_get_article', 'helpdesk_get_ticket', 'helpdesk_list_tickets']);
+      expect((await listAll(b)).map((t) => t.name)).toEqual(['helpdesk_get_article', 'helpdesk_get_ticket']);
       const refused = (await b.callTool({ name: 'helpdesk_list_tickets', arguments: {} })) as { isError?: boolean; content: Array<{ text: string }> };
       expect(refused.isError).toBe(true);
     } finally {

@@ -7,7 +7,7 @@
 import type { Catalog } from './catalog.ts';
 import type { ToolModel } from './model.ts';
 import type { ToolCaller, CallToolResult } from './call.ts';
-import { apiKeysRepo, approvalsRepo, consumeQuotaIn, createGroupCommit, quotaRepo, rateLimitsRepo, settingsRepo, tenantsRepo, type Store, type ApiKeysOptions } from './store/index.ts';
+import { apiKeysRepo, approvalsRepo, consumeQuotaIn, createGroupCommit, quotaRepo, rateLimitsRepo, settingsRepo, tenantsRepo, usageRepo, type Store, type ApiKeysOptions } from './store/index.ts';
 import { uuidv7 } from './policy/decide.ts';
 import type { Decision } from './policy/types.ts';
 import { Refusal, type GovernanceRequest } from './chain/refusal.ts';
@@ -79,7 +79,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
   const approvals = approvalsRepo(store, { now, ...(options.approvalTtlMs !== undefined && { ttlMs: options.approvalTtlMs }) });
   const recorder = createCallRecorder(group, now);
   const idempotency = createIdempotency({
-    ranAt: async (callId) => (await store.db.selectFrom('usage').select('at').where('call_id', '=', callId).executeTakeFirst())?.at,
+    ranAt: usageRepo(store, now).ranAt,
   });
   const jwt = options.identity?.providers.length
     ? createJwtVerifier(options.identity, { now, knownTenant: async (id) => (await tenants.getTenant(id)) !== undefined })

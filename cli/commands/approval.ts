@@ -3,19 +3,18 @@
  * quotas: approval requests (held by `require_approval` rules) and per-second rate limits.
  */
 import type { Command } from 'commander';
+import { APPROVAL_STATUSES } from '../../runtime/admin/rules.ts';
 import { print, table, tenantLeaf, withTenant, type StoreOpts } from './admin.ts';
 
 interface TenantOpts extends StoreOpts { tenant: string; json?: boolean }
 
-const STATUSES = ['pending', 'approved', 'denied', 'used', 'expired'] as const;
-
 export function registerApproval(program: Command): void {
   const approval = program.command('approval').description('calls held by require_approval policy rules: list, approve, deny');
   tenantLeaf(approval, 'list', "list a tenant's approval requests, oldest first")
-    .option('--status <status>', `only ${STATUSES.join(', ')}`)
+    .option('--status <status>', `only ${APPROVAL_STATUSES.join(', ')}`)
     .action((o: TenantOpts & { status?: string }) => withTenant(o, async (s, m) => {
-      if (o.status !== undefined && !(STATUSES as readonly string[]).includes(o.status)) throw new Error(`bad --status "${o.status}": use ${STATUSES.join(', ')}`);
-      const rows = await m.approvalsRepo(s).list({ tenantId: o.tenant, ...(o.status && { status: o.status as (typeof STATUSES)[number] }) });
+      if (o.status !== undefined && !(APPROVAL_STATUSES as readonly string[]).includes(o.status)) throw new Error(`bad --status "${o.status}": use ${APPROVAL_STATUSES.join(', ')}`);
+      const rows = await m.approvalsRepo(s).list({ tenantId: o.tenant, ...(o.status && { status: o.status as (typeof APPROVAL_STATUSES)[number] }) });
       print(o.json, rows, () => table(['ID', 'STATUS', 'SUBJECT', 'CUSTOMER', 'TOOL', 'ARGUMENTS', 'REQUESTED', 'EXPIRES', 'REASON'],
         rows.map((a) => [a.id, a.status, a.subject, a.customerId ?? '-', a.tool, JSON.stringify(a.arguments), a.requestedAt, a.expiresAt, a.reason])));
     }));

@@ -2,6 +2,7 @@
  * The rules operator input follows, whichever front end it came through (the `specgate` admin
  * commands, the admin HTTP API). No store imports here, so the CLI can load it before opening one.
  */
+import type { ApprovalStatus } from '../store/repos/approvals.ts';
 export type OperatorErrorKind = 'not-found' | 'conflict' | 'invalid';
 
 export class OperatorError extends Error {
@@ -16,6 +17,9 @@ export const SHOWN_ONCE = 'This key is shown once: store it now, it cannot be re
 
 /** Quota periods the quota step knows how to map to a counter window. */
 export const QUOTA_PERIODS: readonly string[] = ['month', 'day', 'hour'];
+
+/** Every status an approval request can be listed by (the type only: the store stays unloaded). */
+export const APPROVAL_STATUSES = ['pending', 'approved', 'denied', 'used', 'expired'] as const satisfies readonly ApprovalStatus[];
 
 const ISO_RE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 

@@ -5,8 +5,8 @@
  */
 import type { ToolModel } from '../model.ts';
 import type { Decision } from '../policy/types.ts';
-import { canonicalJson, type approvalsRepo } from '../store/index.ts';
-import { sha256Hex } from '../store/canonical.ts';
+import type { approvalsRepo } from '../store/index.ts';
+import { canonicalJson, sha256Hex } from '../store/canonical.ts';
 import { redactArguments } from './audit.ts';
 import { decisionReasons } from './policy.ts';
 import { Refusal } from './refusal.ts';

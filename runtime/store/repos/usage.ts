@@ -68,6 +68,10 @@ export function usageRepo(store: Store, now: () => Date = () => new Date()) {
     async record(rec: UsageRecord): Promise<{ inserted: boolean }> {
       return insertUsageIn(db, rec, now);
     },
+    /** When the call with this id was metered, if it was: an execution that already happened. */
+    async ranAt(callId: string): Promise<string | undefined> {
+      return (await db.selectFrom('usage').select('at').where('call_id', '=', callId).executeTakeFirst())?.at;
+    },
     /** Totals per customer, connector, tool and outcome for [from, to), in a stable order. */
     async report(tenantId: string, from: string, to: string): Promise<UsageReportRow[]> {
       const rows = await db.selectFrom('usage')

@@ -307,7 +307,7 @@ describe.skipIf(!haveVendorDocs)(`specgate credential commands${haveVendorDocs ?
 
     const store = await openStore(storeUrl);
     try {
-      const rows = await store.db.selectFrom('credentials').selectAll().execute();
+      const rows = await store.db.selectFrom('credentials').selectAll().orderBy('connector').execute();
       expect(rows.map((r) => [r.connector, r.key_id])).toEqual([['halopsa', 'k2'], ['itglue', 'k2']]);
       expect(JSON.stringify(rows)).not.toContain(SECRET);
       expect(await createCredentialBroker({ store, keyring: ring(k2) }).get('ta', 'halopsa')).toEqual({

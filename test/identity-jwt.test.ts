@@ -48,11 +48,13 @@ function verifier(over: Partial<ProviderConfig> = {}, now?: () => Date) {
   );
 }
 
+/** The refusal a verification ends in: 401 for a token found wanting, 503 when it could not be checked. */
 async function refusal(p: Promise<unknown>): Promise<Refusal> {
   const e = await p.then(() => undefined, (x: unknown) => x);
   expect(e).toBeInstanceOf(Refusal);
-  expect((e as Refusal).status).toBe(401);
-  return e as Refusal;
+  const r = e as Refusal;
+  expect(r.status).toBe(r.code === 'provider-unavailable' ? 503 : 401);
+  return r;
 }
 
 describe('JWT verifier', () => {
@@ -107,7 +109,8 @@ describe('JWT verifier', () => {
     expect(r.code).toBe('provider-unavailable');
     expect(r.message).toContain('names issuer "https://impostor.example.com"');
     const gone = await refusal(verifier({ jwksUri: 'http://127.0.0.1:9/keys' }).verify(await keys.sign({ iss: ISSUER, aud: AUD, sub: 's' })));
-    expect([gone.code, gone.message]).toEqual(['provider-unavailable', 'Not authenticated: cannot fetch the signing keys of idp']);
+    expect([gone.code, gone.status, gone.message]).toEqual(['provider-unavailable', 503, 'Cannot authenticate now: cannot fetch the signing keys of idp; retry later']);
+    expect(r.status).toBe(503);
   });
 
   it('refuses a configuration that trusts one issuer twice', () => {

@@ -28,6 +28,8 @@ const OTHER_RESOURCE = 'https://other.example/api';
 const ENTRA_TID = '3f2a1b6c-0d4e-4f5a-9b8c-7d6e5f4a3b2c';
 const ENTRA_APP = 'b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e';
 const ENTRA_ISSUER = `https://login.microsoftonline.com/${ENTRA_TID}/v2.0`;
+/** A provider whose key set cannot be fetched (nothing listens on port 9). */
+const DOWN_ISSUER = 'https://idp-down.example.test';
 
 const agentA: OidcClient = { id: 'agent-a', secret: 'agent-a-secret-5b0d9e2f7c1a', tenant: 'msp-a' };
 const ghost: OidcClient = { id: 'agent-ghost', secret: 'agent-ghost-secret-8e3c1d4b', tenant: 'msp-unknown' };
@@ -82,9 +84,14 @@ identity:
       tenant:
         claim: tid
         map: { ${ENTRA_TID}: msp-b }
+    - name: down-idp
+      issuer: ${DOWN_ISSUER}
+      jwksUri: http://127.0.0.1:9/keys
+      audiences: [${RESOURCE}]
+      tenant: { fixed: msp-a }
 `;
   const config = parseRuntimeConfig('identity.yaml', text, { ENTRA_TENANT_ID: ENTRA_TID });
-  expect(config.identity?.providers).toHaveLength(2);
+  expect(config.identity?.providers).toHaveLength(3);
   return config.identity!;
 }
 
@@ -166,7 +173,7 @@ for (const [name, available] of backends) {
       const metadata = await (await fetch(new URL('/.well-known/oauth-protected-resource', url))).json();
       expect(metadata).toEqual({
         resource: RESOURCE,
-        authorization_servers: [op.issuer, ENTRA_ISSUER],
+        authorization_servers: [op.issuer, ENTRA_ISSUER, DOWN_ISSUER],
         bearer_methods_supported: ['header'],
         resource_name: 'specgate MCP gateway',
       });
@@ -203,6 +210,20 @@ for (const [name, available] of backends) {
       } finally {
         await client.close();
       }
+    });
+
+    it("answers 503 with Retry-After, not 401, when a provider's keys cannot be fetched: the token may be good", async () => {
+      const token = await entra.sign({ iss: DOWN_ISSUER, aud: RESOURCE, sub: 'agent-d' });
+      const r = await post(token);
+      expect([r.status, r.challenge]).toEqual([503, null]);
+      expect(r.message).toBe('Cannot authenticate now: cannot fetch the signing keys of down-idp; retry later');
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'tools/list', params: {} }),
+      });
+      expect(response.headers.get('retry-after')).toBe('30');
+      expect(await response.json()).toMatchObject({ id: 8, error: { code: -32000 } });
     });
 
     it('refuses a token for another audience', async () => {

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/client';
 import { startRecorder, type Recorder, type Reply } from './fixtures/call/harness.ts';
@@ -233,4 +234,51 @@ describe('circuit breaker through the runtime', () => {
     expect(r.content[0].text).toMatch(/circuit open/i);
     expect(upstream.requests.length).toBe(before);
   });
+});
+
+describe('a client that hangs up', () => {
+  const dir = tempDir('runtime-hangup');
+  let served: Served;
+  let upstream: http.Server;
+  let upstreamUrl: string;
+  /** One entry per upstream request: resolves when the runtime closed that request's connection. */
+  const arrived: Array<{ closed: Promise<void> }> = [];
+  let onArrival: (() => void) | undefined;
+
+  beforeAll(async () => {
+    const specFile = path.join(dir, 'helpdesk.yaml');
+    fs.writeFileSync(specFile, spec());
+    await generateInto([specFile], path.join(dir, 'generated'));
+    // Never answers: the only way a request ends is the runtime letting go of it.
+    upstream = http.createServer((req) => {
+      arrived.push({ closed: new Promise((resolve) => req.socket.once('close', () => resolve())) });
+      onArrival?.();
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    upstreamUrl = `http://127.0.0.1:${(upstream.address() as { port: number }).port}/api`;
+    // A time limit far beyond the test's: only the client going away can end the call.
+    served = await serve(path.join(dir, 'generated'), { upstreams: { helpdesk: { baseUrl: upstreamUrl } }, caller: { timeoutMs: 3_600_000, retries: 0 } });
+  });
+  afterAll(async () => {
+    // Upstream first: a call that was not cancelled would otherwise hold the runtime's shutdown.
+    upstream?.closeAllConnections();
+    await new Promise((resolve) => upstream?.close(resolve));
+    await served?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const nextArrival = () => new Promise<void>((resolve) => { onArrival = resolve; });
+
+  const eras: Array<[string, (url: string) => Promise<Client | Awaited<ReturnType<typeof legacyClient>>>]> = [['2025-era', legacyClient], ['2026-era', modernClient]];
+  for (const [era, connect] of eras) {
+    it(`cancels the upstream request of a ${era} client that closes its connection mid-call`, async () => {
+      const client = await connect(served.url);
+      const arrival = nextArrival();
+      const pending = client.callTool({ name: 'helpdesk_get_ticket', arguments: { id: 7 } }).catch((e: Error) => e);
+      await arrival;
+      await client.close();
+      await arrived.at(-1)!.closed;
+      expect(await pending).toBeInstanceOf(Error);
+    });
+  }
 });

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  apiKeysRepo, auditRepo, migrateToLatest, migrationNames, openStore, quotaRepo, settingsRepo, tenantsRepo, usageRepo, type Store,
+  apiKeysRepo, approvalsRepo, auditRepo, migrateToLatest, migrationNames, openStore, quotaRepo, settingsRepo, tenantsRepo, usageRepo, type Store,
 } from '../runtime/store/index.ts';
 import { findPostgres, startPostgres, type PgCluster } from './helpers/postgres.ts';
 
@@ -237,6 +237,26 @@ for (const [name, available, make] of backends) {
       expect(entries.filter((e) => e.record.subject === 'w1')).toHaveLength(20);
     });
 
+    it('approvals: a status filter and a limit count matching requests only, expiry included', async () => {
+      let clock = new Date('2026-03-01T00:00:00Z');
+      const approvals = approvalsRepo(store, { now: () => clock, ttlMs: 3600_000 });
+      const ask = (i: number) => approvals.request({
+        tenantId: 't2', subject: 'tech', customerId: null, connector: 'hudu', tool: 'hudu_get_password',
+        argumentsHash: `h${i}`, arguments: { id: i }, decisionId: `d${i}`, reason: 'risk tier high',
+      });
+      // Three requests that will have expired, one denied, then two still pending.
+      const old = [];
+      for (let i = 0; i < 4; i++) old.push(await ask(i));
+      await approvals.decide(old[3].id, { approve: false, by: 'lead' });
+      clock = new Date('2026-03-01T02:00:00Z');
+      const fresh = [await ask(10), await ask(11)];
+      expect((await approvals.list({ tenantId: 't2', status: 'pending', limit: 2 })).map((a) => a.id)).toEqual(fresh.map((a) => a.id));
+      expect((await approvals.list({ tenantId: 't2', status: 'expired', limit: 2 })).map((a) => [a.id, a.status])).toEqual(old.slice(0, 2).map((a) => [a.id, 'expired']));
+      expect((await approvals.list({ tenantId: 't2', status: 'denied' })).map((a) => a.id)).toEqual([old[3].id]);
+      expect(await approvals.list({ tenantId: 't2', status: 'used' })).toEqual([]);
+      expect(await approvals.list({ tenantId: 't1' })).toEqual([]);
+      expect(await approvals.list({ tenantId: 't2' })).toHaveLength(6);
+    });
     it('credentials and entitlements', async () => {
       const settings = settingsRepo(store);
       await settings.putCredential('t1', 'hudu', 'blob-1', 'k1');

@@ -11,8 +11,12 @@ export class Refusal extends Error {
     /** Stable, machine-readable reason, e.g. `expired`, `not-entitled`. */
     readonly code: string,
     message: string,
-    /** The HTTP status this refusal corresponds to: 400 malformed, 401 unauthenticated, 403 forbidden, 429 quota. */
-    readonly status: 400 | 401 | 403 | 429,
+    /**
+     * The HTTP status this refusal corresponds to: 400 malformed, 401 unauthenticated, 403
+     * forbidden, 429 quota, 503 when the check itself could not be made (an identity provider's
+     * keys out of reach): the credential may be fine, so the client should retry, not re-authenticate.
+     */
+    readonly status: 400 | 401 | 403 | 429 | 503,
     /** The policy decision behind the refusal, when the policy engine made one. */
     readonly decisionId?: string,
   ) {

@@ -125,7 +125,7 @@ async function discoverJwksUri(provider: TrustedProvider): Promise<string> {
 class DiscoveryError extends Error {}
 
 function verificationRefusal(e: unknown, provider: TrustedProvider): Refusal {
-  if (e instanceof DiscoveryError) return refuse('provider-unavailable', `cannot fetch the signing keys of ${provider.name}: ${e.message}`);
+  if (e instanceof DiscoveryError) return unavailable(provider, e.message);
   if (e instanceof errors.JWTExpired) return refuse('expired', 'the token has expired');
   if (e instanceof errors.JWTClaimValidationFailed) {
     switch (e.claim) {
@@ -140,10 +140,19 @@ function verificationRefusal(e: unknown, provider: TrustedProvider): Refusal {
   if (e instanceof errors.JOSEAlgNotAllowed) return refuse('algorithm', `the token's signing algorithm is not accepted for ${provider.name} (allowed: ${provider.algorithms.join(', ')})`);
   if (e instanceof errors.JWSSignatureVerificationFailed) return refuse('bad-signature', 'the token signature does not verify');
   if (e instanceof errors.JWKSNoMatchingKey) return refuse('unknown-key', `the token was not signed by a key of ${provider.name}`);
-  if (e instanceof errors.JWKSTimeout || e instanceof errors.JWKSInvalid) return refuse('provider-unavailable', `cannot fetch the signing keys of ${provider.name}`);
+  if (e instanceof errors.JWKSTimeout || e instanceof errors.JWKSInvalid) return unavailable(provider);
   if (e instanceof errors.JOSEError) return refuse('invalid', 'the token is not a valid signed JWT');
   // The remote key set's own fetch failures (DNS, refused connection) are plain errors.
-  return refuse('provider-unavailable', `cannot fetch the signing keys of ${provider.name}`);
+  return unavailable(provider);
+}
+
+/**
+ * The token could not be checked, which says nothing about the token: a 503, so that a client
+ * retries instead of discarding a good token and sending its user through a new sign-in.
+ */
+function unavailable(provider: TrustedProvider, detail?: string): Refusal {
+  return new Refusal('authenticate', 'provider-unavailable',
+    `Cannot authenticate now: cannot fetch the signing keys of ${provider.name}${detail ? `: ${detail}` : ''}; retry later`, 503);
 }
 
 function subjectOf(payload: JWTPayload, provider: TrustedProvider): string {

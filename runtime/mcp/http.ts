@@ -26,6 +26,8 @@ import { createServerFactory, type HostRequest, type ServerFactoryOptions } from
 
 /** Modern (envelope) revisions the SDK serves; the SDK keeps its own list internal. */
 export const MODERN_PROTOCOL_VERSIONS = ['2026-07-28'] as const;
+/** Retry-After of a 503 when an identity provider's keys cannot be fetched. */
+const AUTH_RETRY_AFTER_SECONDS = 30;
 export const ACCEPTED_PROTOCOL_VERSIONS: readonly string[] = [...MODERN_PROTOCOL_VERSIONS, ...SUPPORTED_PROTOCOL_VERSIONS];
 
 export interface McpHttpOptions extends Omit<ServerFactoryOptions, 'requestOf'> {
@@ -164,9 +166,14 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
     const server = await factory({ era: 'legacy', requestInfo: web } as Parameters<typeof factory>[0]);
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     await server.connect(transport);
+    // A client that hangs up cancels its call: closing the transport aborts the handler's signal,
+    // which the upstream request carries (the modern path gets this from the SDK itself).
+    const hangUp = () => void transport.close().catch(() => {});
+    web.signal.addEventListener('abort', hangUp, { once: true });
     try {
       return await transport.handleRequest(web, { parsedBody });
     } finally {
+      web.signal.removeEventListener('abort', hangUp);
       void transport.close().catch(() => {});
       void server.close().catch(() => {});
     }
@@ -233,6 +240,11 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
           const status = (error as { status?: number }).status;
           const id = requestIdOf(parseQuietly(request.body));
           if (status === 403) return jsonRpcError(reply, 403, -32003, `Forbidden: ${(error as Error).message}`, undefined, id);
+          if (status === 503) {
+            // jose refetches a key set at most every 30 s: sooner would meet the same failure.
+            void reply.header('retry-after', String(AUTH_RETRY_AFTER_SECONDS));
+            return jsonRpcError(reply, 503, -32000, (error as Error).message, undefined, id);
+          }
           if (status !== 401) throw error;
           const metadata = `${request.protocol}://${request.host}/.well-known/oauth-protected-resource`;
           // RFC 6750 3.1: a credential that was sent and refused is an invalid_token; none sent gets the bare challenge.

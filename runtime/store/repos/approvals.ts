@@ -122,13 +122,23 @@ export function approvalsRepo(store: Store, options: ApprovalsOptions = {}) {
       return row && toApproval(row, now().toISOString());
     },
 
-    /** Oldest first; `status` filters after expiry is applied, so 'pending' lists only live requests. */
+    /**
+     * Oldest first. `status` is the status a reader sees (a live request past its expiry is
+     * 'expired'), filtered in the query so that `limit` counts matching rows only.
+     */
     async list(query: { tenantId: string; status?: ApprovalStatus; limit?: number }): Promise<Approval[]> {
       const iso = now().toISOString();
-      const rows = await db.selectFrom('approvals').selectAll().where('tenant_id', '=', query.tenantId)
-        .orderBy('requested_at').orderBy('id').limit(query.limit ?? 1000).execute();
-      const all = rows.map((r) => toApproval(r, iso));
-      return query.status ? all.filter((a) => a.status === query.status) : all;
+      let q = db.selectFrom('approvals').selectAll().where('tenant_id', '=', query.tenantId);
+      const status = query.status;
+      if (status === 'pending' || status === 'approved') q = q.where('status', '=', status).where('expires_at', '>', iso);
+      else if (status === 'expired') {
+        q = q.where((eb) => eb.or([
+          eb('status', '=', 'expired'),
+          eb.and([eb('status', 'in', ['pending', 'approved']), eb('expires_at', '<=', iso)]),
+        ]));
+      } else if (status) q = q.where('status', '=', status);
+      const rows = await q.orderBy('requested_at').orderBy('id').limit(query.limit ?? 1000).execute();
+      return rows.map((r) => toApproval(r, iso));
     },
   };
 }

@@ -8,7 +8,7 @@ import type { Catalog } from './catalog.ts';
 import type { ToolModel } from './model.ts';
 import type { ToolCaller, CallToolResult } from './call.ts';
 import { apiKeysRepo, approvalsRepo, consumeQuotaIn, createGroupCommit, quotaRepo, rateLimitsRepo, settingsRepo, tenantsRepo, usageRepo, type Store, type ApiKeysOptions } from './store/index.ts';
-import { uuidv7 } from './policy/decide.ts';
+import { uuidv7 } from './ids.ts';
 import type { Decision } from './policy/types.ts';
 import { Refusal, type GovernanceRequest } from './chain/refusal.ts';
 import { authenticate, type Identity } from './chain/authenticate.ts';

@@ -2,7 +2,7 @@
  * The Fastify app: ops plugins first (health, metrics, shutdown), then the MCP endpoint. Every
  * piece of state hangs off the instance as a decorator, so several apps can live in one process.
  */
-import { randomUUID } from 'node:crypto';
+import { uuidv7 } from './ids.ts';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import mcpHttp, { type ProtectedResourceMetadata } from './mcp/http.ts';
@@ -40,7 +40,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   const app = Fastify({
     loggerInstance: options.logger ?? createLogger(),
     // Ids are ours: a client-chosen request id would let callers forge audit correlation.
-    genReqId: () => randomUUID(),
+    genReqId: () => uuidv7(),
     requestIdHeader: false,
     ...(options.bodyLimit !== undefined && { bodyLimit: options.bodyLimit }),
   }) as unknown as FastifyInstance;

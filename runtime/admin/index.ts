@@ -11,7 +11,7 @@
  * both default to loopback): the port that faces AI clients never exposes the operator surface,
  * and a firewall or a private network can guard one without touching the other.
  */
-import { randomUUID } from 'node:crypto';
+import { uuidv7 } from '../ids.ts';
 import { Ajv, type ErrorObject } from 'ajv';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -110,7 +110,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Fas
   const { port, host = '127.0.0.1', logger, ...api } = options;
   const app = Fastify({
     ...(logger ? { loggerInstance: logger.child({ component: 'admin' }) } : { logger: false }),
-    genReqId: () => randomUUID(),
+    genReqId: () => uuidv7(),
     requestIdHeader: false,
     bodyLimit: 256 * 1024,
   }) as unknown as FastifyInstance;

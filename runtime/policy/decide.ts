@@ -3,9 +3,9 @@
  * so the reasons list every rule that matched; then deny > require_approval > allow, and a
  * package's default applies only when none of its rules matched.
  */
-import { randomBytes } from 'node:crypto';
 import type { PolicySet } from './engine.ts';
 import { loadPolicies } from './engine.ts';
+import { uuidv7 } from '../ids.ts';
 import type { Decision, DecisionReason, DecisionSink, Effect, Obligations, PolicyInput } from './types.ts';
 
 const RANK: Record<Effect, number> = { allow: 0, require_approval: 1, deny: 2 };
@@ -123,13 +123,3 @@ export function normalizeInput(input: PolicyInput, clock: () => Date): PolicyInp
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
-/** RFC 9562 UUID v7: 48-bit milliseconds, then random bits; sorts by creation time. */
-export function uuidv7(): string {
-  const b = randomBytes(16);
-  const ms = BigInt(Date.now());
-  for (let i = 0; i < 6; i++) b[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
-  b[6] = (b[6] & 0x0f) | 0x70;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}

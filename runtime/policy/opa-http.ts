@@ -3,7 +3,8 @@
  * its data API and map the document it returns. Any failure (network, timeout, status, shape)
  * is a deny that says why, never an allow.
  */
-import { mergeObligations, normalizeInput, uuidv7, type DecideOptions } from './decide.ts';
+import { mergeObligations, normalizeInput, type DecideOptions } from './decide.ts';
+import { uuidv7 } from '../ids.ts';
 import type { Decision, DecisionReason, Effect, Obligations, PolicyInput } from './types.ts';
 
 export interface OpaHttpOptions extends DecideOptions {

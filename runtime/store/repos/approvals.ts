@@ -1,6 +1,6 @@
 import type { Store } from '../db.ts';
 import type { ApprovalsTable } from '../schema.ts';
-import { uuidv7 } from '../../policy/decide.ts';
+import { uuidv7 } from '../../ids.ts';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'used' | 'expired';
 

@@ -12,13 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { adminKeysRepo, apiKeysRepo, approvalsRepo, auditRepo, openStore, type Store } from '../runtime/store/index.ts';
-import { createPolicyEngine } from '../runtime/policy/decide.ts';
-import { startHttp, startRuntime } from '../runtime/start.ts';
 import { ADMIN_PREFIX, startAdminServer } from '../runtime/admin/index.ts';
 import { createCredentialBroker } from '../runtime/credentials/broker.ts';
 import { parseKeyring } from '../runtime/credentials/keyring.ts';
 import { startRecorder, type Recorder } from './fixtures/call/harness.ts';
-import { HELPDESK_SPEC, governedClient, helpdeskAnswer, type ToolResult } from './helpers/governed.ts';
+import { HELPDESK_SPEC, governedClient, helpdeskAnswer, serveGoverned, type ToolResult } from './helpers/governed.ts';
 import { generateInto, listAll, root, tempDir } from './helpers/e2e.ts';
 import { findPostgres, startPostgres, type PgCluster } from './helpers/postgres.ts';
 
@@ -75,16 +73,7 @@ for (const [name, available, newUrl] of backends) {
       storeUrl = await newUrl();
       store = await openStore(storeUrl);
       const logger = pino({ level: 'silent' });
-      const runtime = await startRuntime({
-        generatedDir: path.join(dir, 'generated'),
-        mock: false,
-        upstreams: { helpdesk: { baseUrl: upstream.url } },
-        logger,
-        governance: { store, policy: createPolicyEngine({ dir: path.join(root, 'policies') }) },
-      });
-      mcp = await startHttp(runtime, { port: 0, host: '127.0.0.1', logger });
-      const a = mcp.server.address();
-      mcpUrl = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/mcp`;
+      ({ app: mcp, url: mcpUrl } = await serveGoverned(store, { generatedDir: path.join(dir, 'generated'), upstreams: { helpdesk: { baseUrl: upstream.url } }, logger }));
       const keyring = parseKeyring(`k1:${randomBytes(32).toString('base64')}`, 'test keyring');
       admin = await startAdminServer({ store, port: 0, logger, adminToken: ENV_TOKEN, broker: createCredentialBroker({ store, keyring }) });
       const b = admin.server.address();

@@ -15,12 +15,12 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { apiKeysRepo, openStore, settingsRepo, tenantsRepo, type Store } from '../runtime/store/index.ts';
-import { createPolicyEngine } from '../runtime/policy/decide.ts';
-import { startHttp, startRuntime, type Runtime } from '../runtime/start.ts';
+import type { Runtime } from '../runtime/start.ts';
 import { createCredentialBroker, type CredentialBroker } from '../runtime/credentials/broker.ts';
 import { MASTER_KEYS_ENV, parseKeyring } from '../runtime/credentials/keyring.ts';
 import { startRecorder, type Recorded, type Recorder } from './fixtures/call/harness.ts';
 import { generateInto, root, tempDir } from './helpers/e2e.ts';
+import { serveGoverned } from './helpers/governed.ts';
 
 const API_KEY = 'planted-APIKEY-a-5c1e9b';
 const PASSWORD = 'planted-PASSWORD-a-93d2f0';
@@ -84,19 +84,14 @@ describe('stored vendor credentials never leak', () => {
     await broker.put('msp-b', 'helpdesk', { kind: 'apiKey', key: 'tenant-b-own-key' });
 
     const logger = pino({ level: 'trace' }, new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } }));
-    runtime = await startRuntime({
+    ({ runtime, app, url } = await serveGoverned(store, {
       generatedDir: path.join(dir, 'generated'),
-      mock: false,
       upstreams: { helpdesk: { baseUrl: `${upstreamB.origin}/nowhere` }, deskbasic: { baseUrl: `${upstreamB.origin}/nowhere` } },
       tenantUpstreamConfig: { 'msp-b': { helpdesk: { baseUrl: upstreamB.url } } },
       tenantCredentials: broker.tenantUpstreams,
       logger,
       caller: { timeoutMs: 400, retries: 1, breaker: { threshold: 1000, halfOpenAfterMs: 1000 } },
-      governance: { store, policy: createPolicyEngine({ dir: path.join(root, 'policies') }) },
-    });
-    app = await startHttp(runtime, { port: 0, host: '127.0.0.1', logger });
-    const address = app.server.address();
-    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/mcp`;
+    }));
   }, 120_000);
 
   afterAll(async () => {

@@ -7,14 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import pino from 'pino';
 import { openStore, tenantsRepo, apiKeysRepo, settingsRepo, usageRepo, auditRepo, type Store } from '../runtime/store/index.ts';
-import { createPolicyEngine } from '../runtime/policy/decide.ts';
-import { startHttp, startRuntime } from '../runtime/start.ts';
 import type { FastifyInstance } from 'fastify';
 import { startRecorder, type Recorder } from './fixtures/call/harness.ts';
-import { generateInto, listAll, root, tempDir } from './helpers/e2e.ts';
-import { HELPDESK_SPEC } from './helpers/governed.ts';
+import { generateInto, listAll, tempDir } from './helpers/e2e.ts';
+import { HELPDESK_SPEC, serveGoverned } from './helpers/governed.ts';
 
 
 describe('governed runtime over MCP', () => {
@@ -48,18 +45,11 @@ describe('governed runtime over MCP', () => {
     upstream = await startRecorder((u) => ({ body: u.pathname.endsWith('/tickets') ? { tickets: [{ id: 1, summary: 'printer' }] } : { id: 1, summary: 'one' } }), '/api');
     // MSP B runs its own helpdesk instance: its calls must go there, with its own configuration.
     upstreamB = await startRecorder(() => ({ body: { id: 2, summary: 'from B' } }), '/api');
-    const logger = pino({ level: 'silent' });
-    const runtime = await startRuntime({
+    ({ app, url } = await serveGoverned(store, {
       tenantUpstreamConfig: { 'msp-b': { helpdesk: { baseUrl: upstreamB.url } } },
       generatedDir: path.join(dir, 'generated'),
-      mock: false,
       upstreams: { helpdesk: { baseUrl: upstream.url } },
-      logger,
-      governance: { store, policy: createPolicyEngine({ dir: path.join(root, 'policies') }) },
-    });
-    app = await startHttp(runtime, { port: 0, host: '127.0.0.1', logger });
-    const address = app.server.address();
-    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/mcp`;
+    }));
   });
   afterAll(async () => {
     await app?.close();

@@ -11,14 +11,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { SignJWT, UnsecuredJWT, decodeJwt, generateKeyPair } from 'jose';
-import pino from 'pino';
 import { apiKeysRepo, auditRepo, openStore, settingsRepo, tenantsRepo, type Store } from '../runtime/store/index.ts';
-import { createPolicyEngine } from '../runtime/policy/decide.ts';
 import { parseRuntimeConfig } from '../runtime/credentials/config.ts';
-import { startHttp, startRuntime } from '../runtime/start.ts';
 import { startRecorder, type Recorder } from './fixtures/call/harness.ts';
-import { generateInto, listAll, root, tempDir } from './helpers/e2e.ts';
-import { HELPDESK_SPEC, governedClient } from './helpers/governed.ts';
+import { generateInto, listAll, tempDir } from './helpers/e2e.ts';
+import { HELPDESK_SPEC, governedClient, serveGoverned } from './helpers/governed.ts';
 import { findPostgres, startPostgres, type PgCluster } from './helpers/postgres.ts';
 import { startKeyIssuer, startOidcProvider, type KeyIssuer, type OidcClient, type OidcProvider } from './identity/issuers.ts';
 
@@ -126,18 +123,12 @@ for (const [name, available] of backends) {
       apiKey = (await apiKeysRepo(store).create({ tenantId: 'msp-a', subject: 'alice', roles: ['technician'] })).key;
       upstream = await startRecorder((u) => ({ body: u.pathname.endsWith('/tickets') ? { tickets: [{ id: 1, summary: 'printer' }] } : { id: 1, summary: 'shared' } }), '/api');
       upstreamB = await startRecorder(() => ({ body: { id: 2, summary: 'from B' } }), '/api');
-      const logger = pino({ level: 'silent' });
-      const runtime = await startRuntime({
+      ({ app, url } = await serveGoverned(store, {
         generatedDir: path.join(dir, 'generated'),
-        mock: false,
         upstreams: { helpdesk: { baseUrl: upstream.url } },
         tenantUpstreamConfig: { 'msp-b': { helpdesk: { baseUrl: upstreamB.url } } },
-        logger,
-        governance: { store, policy: createPolicyEngine({ dir: path.join(root, 'policies') }), identity: identityConfig() },
-      });
-      app = await startHttp(runtime, { port: 0, host: '127.0.0.1', logger });
-      const address = app.server.address();
-      url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/mcp`;
+        identity: identityConfig(),
+      }));
     });
     afterAll(async () => {
       await app?.close();

@@ -8,11 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { openStore, type Store } from '../../runtime/store/index.ts';
 import { createPolicyEngine } from '../../runtime/policy/decide.ts';
 import { startHttp, startRuntime, type Runtime, type RuntimeOptions } from '../../runtime/start.ts';
 import type { ConnectorModel } from '../../runtime/model.ts';
+import type { IdentityConfig } from '../../runtime/identity/providers.ts';
 import { generateInto, root, tempDir } from './e2e.ts';
 
 export const HELPDESK_DOCUMENT = path.join(root, 'test/fixtures/generator/helpdesk.yaml');
@@ -69,20 +70,13 @@ export async function startGoverned(options: GovernedOptions): Promise<Governed>
   const generated = await generateInto([specFile], path.join(dir, 'generated'));
   const store = await openStore(`sqlite:${path.join(dir, 'store.db')}`);
   await options.seed(store);
-  const logger = pino({ level: 'silent' });
-  const runtime = await startRuntime({
+  const { runtime, app, url } = await serveGoverned(store, {
     generatedDir: path.join(dir, 'generated'),
-    mock: false,
     upstreams: options.upstreams,
     upstreamConfig: options.upstreamConfig,
     tenantUpstreamConfig: options.tenantUpstreamConfig,
     caller: options.caller,
-    logger,
-    governance: { store, policy: createPolicyEngine({ dir: path.join(root, 'policies') }) },
   });
-  const app = await startHttp(runtime, { port: 0, host: '127.0.0.1', logger });
-  const address = app.server.address();
-  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/mcp`;
   return {
     url,
     store,
@@ -95,6 +89,30 @@ export async function startGoverned(options: GovernedOptions): Promise<Governed>
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface ServeGovernedOptions extends Omit<RuntimeOptions, 'mock' | 'logger' | 'governance'> {
+  /** Identity providers beside API keys. */
+  identity?: IdentityConfig;
+  /** Silent unless a test reads the logs. */
+  logger?: Logger;
+}
+
+/**
+ * The runtime with the governance chain over `store` and the project's own policies/, against
+ * real upstreams, listening over HTTP on a free loopback port: what `specgate serve --store` runs.
+ */
+export async function serveGoverned(store: Store, options: ServeGovernedOptions): Promise<{ runtime: Runtime; app: FastifyInstance; url: string }> {
+  const { identity, logger = pino({ level: 'silent' }), ...rest } = options;
+  const runtime = await startRuntime({
+    ...rest,
+    mock: false,
+    logger,
+    governance: { store, policy: createPolicyEngine({ dir: path.join(root, 'policies') }), ...(identity && { identity }) },
+  });
+  const app = await startHttp(runtime, { port: 0, host: '127.0.0.1', logger });
+  const address = app.server.address();
+  return { runtime, app, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/mcp` };
 }
 
 /** The official (current-era) MCP client with the caller's headers on every request. */

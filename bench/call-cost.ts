@@ -1,7 +1,8 @@
 /**
  * Section 2: what one tools/call costs on top of a bare proxy, in one run against one upstream:
- * (a) a bare Fastify route proxying with undici, (b) the specgate runtime without the governance
- * chain, (c) with the full chain on the embedded database (SQLite, synchronous=FULL), (d) with
+ * (a) a bare Fastify route proxying with undici, (s) the official SDK's own stateless example
+ * serving one tool that does the same (the floor of any server built on the SDK), (b) the
+ * specgate runtime without the governance chain, (c) with the full chain on the embedded database (SQLite, synchronous=FULL), (d) with
  * the full chain on PostgreSQL (a throwaway local cluster with fsync on). Each target runs in its
  * own child process; autocannon drives the load from this process (bench/in-turn.ts).
  */
@@ -11,17 +12,18 @@ import path from 'node:path';
 import { findPostgres, startPostgres } from '../test/helpers/postgres.ts';
 import { startChild, type RunningChild } from './child.ts';
 import { CONNECTOR, generateBenchConnector, startUpstream, tsx, type UpstreamInfo } from './fixture.ts';
-import { CONNECTIONS, measureInTurn, ratioRows, type Contender } from './in-turn.ts';
+import { CONNECTIONS, measureInTurn, ratioRows, ratios, type Contender, type InTurnResult } from './in-turn.ts';
 import { load } from './load.ts';
 import { callOnce, hasAllItems, MCP_HEADERS, toolsCallBody } from './mcp-answer.ts';
 import type { BenchOptions } from './options.ts';
 import type { Row, SectionResult } from './report.ts';
 import { seedStore } from './seed.ts';
 
-export type TargetKey = 'a' | 'b' | 'c' | 'd';
+export type TargetKey = 'a' | 's' | 'b' | 'c' | 'd';
 
 const LABELS: Record<TargetKey, { label: string; targetRatio?: number }> = {
   a: { label: 'bare Fastify + undici proxy' },
+  s: { label: 'SDK floor: the SDK\'s stateless Fastify example, one tool proxying with undici' },
   b: { label: 'specgate, no governance chain', targetRatio: 1.5 },
   c: { label: 'specgate, full chain on SQLite (durable)', targetRatio: 2 },
   d: { label: 'specgate, full chain on PostgreSQL (fsync on)', targetRatio: 2 },
@@ -91,6 +93,7 @@ export async function startTargets(keys: TargetKey[], section: string): Promise<
     }
     const contenders = await Promise.all(keys.filter((k) => k !== 'd' || stores.d).map(async (key) => {
       if (key === 'a') return contender(key, (await start<{ url: string }>(tsx('proxy', upstream.baseUrl))).ready.url, {});
+      if (key === 's') return contender(key, (await start<{ url: string }>(tsx('sdk-floor', upstream.baseUrl))).ready.url, {});
       const store = stores[key];
       const seeded = store ? await seedStore(store, CONNECTOR) : { headers: {} };
       return contender(key, (await runtime(store)).ready.url, seeded.headers);
@@ -104,11 +107,28 @@ export async function startTargets(keys: TargetKey[], section: string): Promise<
 
 const SECTION = 'tools/call vs bare proxy';
 
+/**
+ * The runtime against the SDK floor: the part of (b)/(a) that is specgate's own. (s)/(a) is what
+ * the SDK costs before any server code runs, so it bounds what an SDK-built runtime can reach.
+ */
+function floorRows(result: InTurnResult): Row[] {
+  const of = (key: TargetKey) => result.measured.find((m) => m.contender.key === key)?.measured;
+  const floor = of('s');
+  if (!floor) return [];
+  return (['b', 'c', 'd'] as const).flatMap((key) => {
+    const m = of(key);
+    if (!m) return [];
+    const r = ratios(floor, m);
+    return [{ section: SECTION, metric: `(${key})/(s): latency mean; p50; p99 | throughput s/${key}`, value: `${r.mean}x; ${r.p50}x; ${r.p99}x | ${r.throughput}x` }];
+  });
+}
+
 export async function benchCallCost(options: BenchOptions, log: (line: string) => void): Promise<SectionResult> {
-  const started = await startTargets(['a', 'b', 'c', 'd'], SECTION);
+  const started = await startTargets(['a', 's', 'b', 'c', 'd'], SECTION);
   try {
     const result = await measureInTurn(started.contenders, options, log);
     const { rows, details } = ratioRows(SECTION, result);
+    rows.push(...floorRows(result));
     const { upstream } = started;
     return {
       name: 'call-cost',

@@ -61,6 +61,22 @@ async function memoryOf(metricsUrl: string, pid: number): Promise<{ rssMiB: numb
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+/** Calls that did not end ok, grouped by outcome and the reason their audit records give. */
+async function reasonsOfFailures(store: Awaited<ReturnType<typeof openStore>>): Promise<Array<{ outcome: string; reason: string; count: number }>> {
+  const counts = new Map<string, { outcome: string; reason: string; count: number }>();
+  const rows = await store.db.selectFrom('audit').select('record').where('tenant_id', '=', BENCH_TENANT).execute();
+  for (const { record } of rows) {
+    const r = JSON.parse(record) as { outcome: string; step?: string; reason?: string };
+    if (r.outcome === 'ok') continue;
+    // Numbers (ids, milliseconds) apart, the same failure reads the same.
+    const reason = `${r.step ? `${r.step}: ` : ''}${r.reason ?? '(no reason recorded)'}`.replace(/\d+/g, 'N').slice(0, 160);
+    const entry = counts.get(`${r.outcome}\n${reason}`) ?? { outcome: r.outcome, reason, count: 0 };
+    entry.count++;
+    counts.set(`${r.outcome}\n${reason}`, entry);
+  }
+  return [...counts.values()].sort((a, b) => b.count - a.count).slice(0, 10);
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { minutes: { type: 'string' }, 'probe-seconds': { type: 'string' }, 'start-rate': { type: 'string' } } });
   const minutes = positive(values.minutes, 'minutes', 10, 120);
@@ -78,11 +94,13 @@ async function main(): Promise<number> {
   const target = { url: served.url, headers: { ...MCP_HEADERS, ...seeded }, body: toolsCallBody() };
   const metricsUrl = new URL('/metrics', served.url).toString();
   let answeredTotal = 0;
+  let gaveUpTotal = 0;
   let runs = 0;
   const run = async (rate: number, seconds: number): Promise<Sample> => {
     runs++;
     const sample = await load(target, { seconds, connections: CONNECTIONS, overallRate: rate, tolerateErrors: true });
     answeredTotal += sample.latencies.length;
+    gaveUpTotal += sample.timeouts + sample.errors;
     return sample;
   };
   try {
@@ -145,18 +163,19 @@ async function main(): Promise<number> {
 
     await stopServe(served);
     const store = await openStore(storeUrl, { migrate: false });
-    const countUsage = async (notOk: boolean) => {
-      let q = store.db.selectFrom('usage').select((eb) => eb.fn.countAll().as('n')).where('tenant_id', '=', BENCH_TENANT);
-      if (notOk) q = q.where('outcome', '<>', 'ok');
-      return Number((await q.executeTakeFirstOrThrow()).n);
-    };
+    const byOutcome = new Map((await store.db.selectFrom('usage').select(['outcome', (eb) => eb.fn.countAll().as('n')])
+      .where('tenant_id', '=', BENCH_TENANT).groupBy('outcome').execute()).map((r) => [r.outcome, Number(r.n)]));
+    const usageRows = [...byOutcome.values()].reduce((a, b) => a + b, 0);
     // A 200 can carry a tool error (isError) that autocannon does not see: the usage rows do.
-    const usageRows = await countUsage(false);
-    const toolErrors = await countUsage(true);
+    const toolErrors = byOutcome.get('error') ?? 0;
+    const cancelled = byOutcome.get('cancelled') ?? 0;
+    const errorReasons = toolErrors + cancelled > 0 ? await reasonsOfFailures(store) : [];
     await store.close();
-    // autocannon forgets the calls in flight when a run's time is up; the server still answers and meters them.
+    // autocannon forgets the calls in flight when a run's time is up, and drops a connection whose
+    // answer is late (a timeout): the server meters those calls, the first answered, the second cancelled.
     const inFlightCap = CONNECTIONS * runs;
-    const metered = usageRows >= answeredTotal && usageRows - answeredTotal <= inFlightCap;
+    const metered = usageRows >= answeredTotal && usageRows - answeredTotal <= inFlightCap + gaveUpTotal;
+    const cancelledExplained = cancelled <= inFlightCap + gaveUpTotal;
 
     const section = `load gate (full chain, SQLite, ${minutes} min)`;
     const rows: Row[] = [
@@ -181,13 +200,21 @@ async function main(): Promise<number> {
       {
         section,
         metric: 'usage rows vs answered calls (whole run)',
-        value: `${usageRows} rows, ${answeredTotal} answered: ${usageRows - answeredTotal} more rows, calls still in flight when a run ended (at most ${inFlightCap})`,
+        value: `${usageRows} rows, ${answeredTotal} answered: ${usageRows - answeredTotal} more rows, for calls in flight when a run ended (at most ${inFlightCap}) or dropped by the load generator (${gaveUpTotal})`,
         target: 'every answered call metered',
         verdict: metered ? 'met' : 'missed',
       },
       { section, metric: 'tool errors in the usage rows (whole run)', value: String(toolErrors), target: '0', verdict: toolErrors === 0 ? 'met' : 'missed' },
+      {
+        section,
+        metric: 'calls cancelled by the load generator (whole run)',
+        value: `${cancelled}; it dropped ${gaveUpTotal} calls (timeouts, errors) and left up to ${inFlightCap} in flight at the ends of its runs`,
+        target: 'no more than it dropped',
+        verdict: cancelledExplained ? 'met' : 'missed',
+      },
+      ...errorReasons.map((r) => ({ section, metric: `tool errors: ${r.outcome}`, value: `${r.count} x "${r.reason}"` })),
     ];
-    const report = { machine: { ...machine, loadAverage: { ...machine.loadAverage, end: round(os.loadavg()[0]) } }, minutes, probeSeconds, connections: CONNECTIONS, probes, held: { offered: good, held, perMinute, ...m, errors: hold.errors, non2xx: hold.non2xx, timeouts: hold.timeouts }, memory, usageRows, toolErrors, answeredTotal };
+    const report = { machine: { ...machine, loadAverage: { ...machine.loadAverage, end: round(os.loadavg()[0]) } }, minutes, probeSeconds, connections: CONNECTIONS, probes, held: { offered: good, held, perMinute, ...m, errors: hold.errors, non2xx: hold.non2xx, timeouts: hold.timeouts }, memory, usageRows, outcomes: Object.fromEntries(byOutcome), toolErrors, cancelled, errorReasons, answeredTotal, gaveUpTotal };
     const out = path.join(benchDir, 'results');
     fs.mkdirSync(out, { recursive: true });
     fs.writeFileSync(path.join(out, 'load-gate.json'), `${JSON.stringify(report, null, 2)}\n`);

@@ -198,9 +198,15 @@ export function createGovernance(options: GovernanceOptions): Governance {
       tenantId: p.tenantId,
       usage,
     });
-    const outcome = result.isError ? 'error' : 'ok';
+    // A caller that hung up did not meet a failure of ours or the vendor's: say so apart.
+    const outcome = !result.isError ? 'ok' : req.signal?.aborted ? 'cancelled' : 'error';
     await recorder.record(
-      { ...audited({ callId, req, tool, args, p }), decisionId: decision.id, outcome, ...(approvalId && { approvalId }) },
+      {
+        ...audited({ callId, req, tool, args, p }), decisionId: decision.id, outcome, ...(approvalId && { approvalId }),
+        // Why it failed, as the caller was told (already scrubbed of secrets): an operator reading
+        // the audit should not need the client's transcript.
+        ...(result.isError && { reason: errorText(result) }),
+      },
       usageRecord({
         callId, tenantId: p.tenantId, customerId: p.customer.customerId, subject: p.identity.subject,
         connector: tool.connector, tool: tool.name, outcome, latencyMs: performance.now() - started, upstreamBytes: usage.upstreamBytes,
@@ -208,6 +214,14 @@ export function createGovernance(options: GovernanceOptions): Governance {
     );
     return result;
   }
+}
+
+/** Longest reason kept in an audit record; upstream error bodies can be long. */
+const REASON_MAX = 500;
+
+function errorText(result: CallToolResult): string {
+  const text = result.content.map((c) => c.text).join(' ').trim();
+  return text.length > REASON_MAX ? `${text.slice(0, REASON_MAX)}…` : text;
 }
 
 interface CallSubject {

@@ -6,7 +6,7 @@
  * breaker opens and half-opens, and each call leaves exactly one usage row and one audit record
  * with its outcome; the audit chain verifies at the end.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
 import { apiKeysRepo, auditRepo, settingsRepo, tenantsRepo } from '../runtime/store/index.ts';
 import { startFaultyUpstream, type Fault, type FaultyUpstream } from './helpers/faulty-upstream.ts';
@@ -69,7 +69,9 @@ describe('fault injection through the governed runtime', () => {
     const usage = after.usage.filter((u) => !before.usage.some((b) => b.callId === u.callId));
     const audit = after.audit.slice(before.audit.length);
     expect(usage).toEqual([{ callId: expect.any(String), tool, outcome, customerId: 'contoso' }]);
-    expect(audit).toEqual([{ seq: before.audit.length + 1, callId: usage[0]!.callId, tool, outcome }]);
+    // A failed call's record says why, in the words the caller got.
+    const reason = result.isError ? { reason: result.content.map((c) => c.text).join(' ') } : {};
+    expect(audit).toEqual([{ seq: before.audit.length + 1, callId: usage[0]!.callId, tool, outcome, ...reason }]);
     expect(JSON.stringify(result)).not.toContain(SECRET);
     return { ...result, upstreamRequests: up.requests.length - sent };
   }
@@ -106,6 +108,33 @@ describe('fault injection through the governed runtime', () => {
     const r = await getTicket();
     expect(text(r)).toBe(`No answer from helpdesk within ${TIMEOUT_MS} ms`);
     expect(r.upstreamRequests).toBe(ATTEMPTS);
+    await expectHealthy();
+  });
+
+  it('a caller that gives up mid-call: the upstream request is dropped, the call metered and audited as cancelled', async () => {
+    up.set({ kind: 'hang' });
+    const before = await callRecords(rt.store, 'msp-a');
+    const sent = up.requests.length;
+    const abort = new AbortController();
+    const pending = client.callTool({ name: 'helpdesk_get_ticket', arguments: { id: 7 } }, { signal: abort.signal }).catch((e: unknown) => e);
+    await vi.waitFor(() => expect(up.requests.length).toBe(sent + 1));
+    abort.abort();
+    expect(await pending).toBeInstanceOf(Error);
+    calls++;
+    // The server learns of it from the closed connection, then commits the records.
+    const fresh = await vi.waitFor(async () => {
+      const after = await callRecords(rt.store, 'msp-a');
+      expect(after.audit.length).toBe(before.audit.length + 1);
+      return after;
+    });
+    const usage = fresh.usage.filter((u) => !before.usage.some((b) => b.callId === u.callId));
+    expect(usage).toEqual([{ callId: expect.any(String), tool: 'helpdesk_get_ticket', outcome: 'cancelled', customerId: 'contoso' }]);
+    expect(fresh.audit.at(-1)).toEqual({
+      seq: before.audit.length + 1, callId: usage[0]!.callId, tool: 'helpdesk_get_ticket', outcome: 'cancelled',
+      reason: 'The call was cancelled by the client',
+    });
+    // Cancelled, not retried: the one attempt was all the upstream saw.
+    expect(up.requests.length).toBe(sent + 1);
     await expectHealthy();
   });
 

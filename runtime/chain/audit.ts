@@ -35,7 +35,7 @@ export interface CallAudit {
   tool: string;
   arguments: Record<string, unknown>;
   /** `replayed`: a re-delivery of a call (same Idempotency-Key) answered with the first delivery's result. */
-  outcome: 'ok' | 'error' | 'refused' | 'replayed';
+  outcome: 'ok' | 'error' | 'cancelled' | 'refused' | 'replayed';
   replayOf?: string;
   /** The approval this call ran on, when policy required one. */
   approvalId?: string;

@@ -11,7 +11,7 @@ import { Refusal, type GovernanceRequest } from './refusal.ts';
 export const CUSTOMER_HEADER = 'specgate-customer';
 const CUSTOMER_META = ['specgate/customer', 'customer', 'customerId'];
 
-type Tenants = Pick<ReturnType<typeof tenantsRepo>, 'listCustomers' | 'vendorId'>;
+type Tenants = Pick<ReturnType<typeof tenantsRepo>, 'getCustomer' | 'listVendorIds'>;
 
 export interface CustomerScope {
   /** The selected customer (specgate's id), or null when none was selected. */
@@ -35,14 +35,15 @@ export async function scopeCustomer(tenants: Tenants, tenantId: string, req: Gov
     }
   }
   if (selected === null) return { customerId: null, vendorIds: {} };
-  const customers = await tenants.listCustomers(tenantId);
-  if (!customers.some((c) => c.id === selected)) {
+  // One row by key, not the tenant's customer list: an MSP has hundreds of customers.
+  const customer = await tenants.getCustomer(selected);
+  if (customer?.tenantId !== tenantId) {
     throw new Refusal('customer', 'unknown-customer', `Refused: customer "${selected}" (Specgate-Customer header) is not a customer of your tenant`, 403);
   }
+  const wanted = new Set(connectors);
   const vendorIds: Record<string, string> = {};
-  for (const connector of [...new Set(connectors)].sort()) {
-    const id = await tenants.vendorId(tenantId, selected, connector);
-    if (id !== undefined) vendorIds[connector] = id;
+  for (const { connector, vendorId } of await tenants.listVendorIds(tenantId, selected)) {
+    if (wanted.has(connector)) vendorIds[connector] = vendorId;
   }
   return { customerId: selected, vendorIds };
 }

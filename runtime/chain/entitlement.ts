@@ -2,7 +2,7 @@
  * Step 4: which tools exist at all for the tenant. Entitlements are (connector, tool glob) pairs;
  * a tool no entitlement matches is neither listed nor callable. Both fields are picomatch globs.
  */
-import picomatch from 'picomatch';
+import { glob } from './glob.ts';
 import type { ToolModel } from '../model.ts';
 import type { settingsRepo } from '../store/index.ts';
 import { Refusal } from './refusal.ts';
@@ -13,8 +13,8 @@ export type Entitled = (tool: ToolModel) => boolean;
 
 export async function loadEntitlements(settings: Settings, tenantId: string): Promise<Entitled> {
   const matchers = (await settings.entitlements(tenantId)).map((e) => ({
-    connector: picomatch(e.connector),
-    tool: picomatch(e.toolGlob),
+    connector: glob(e.connector),
+    tool: glob(e.toolGlob),
   }));
   return (tool) => matchers.some((m) => m.connector(tool.connector) && m.tool(tool.name));
 }

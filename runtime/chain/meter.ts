@@ -12,7 +12,8 @@ export interface Metered {
   subject: string;
   connector: string;
   tool: string;
-  outcome: 'ok' | 'error';
+  /** `cancelled`: the caller went away mid-call (the upstream request was aborted with it). */
+  outcome: 'ok' | 'error' | 'cancelled';
   latencyMs: number;
   upstreamBytes: number;
 }

@@ -3,7 +3,7 @@
  * every tool); a matching call takes one unit from the counter of the current period. The
  * counter check-and-increment is one atomic statement in the store, so instances cannot overshoot.
  */
-import picomatch from 'picomatch';
+import { glob } from './glob.ts';
 import type { ToolModel } from '../model.ts';
 import type { quotaRepo } from '../store/index.ts';
 import { Refusal } from './refusal.ts';
@@ -28,7 +28,7 @@ export function periodBounds(period: string, now: Date): { start: Date; next: Da
 
 export async function checkQuota(quotas: Quotas, tenantId: string, tool: ToolModel, now: Date): Promise<void> {
   for (const rule of await quotas.listQuotas(tenantId)) {
-    if (!picomatch(rule.scope)(tool.name)) continue;
+    if (!glob(rule.scope)(tool.name)) continue;
     let bounds: { start: Date; next: Date };
     try {
       bounds = periodBounds(rule.period, now);

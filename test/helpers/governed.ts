@@ -131,7 +131,7 @@ export interface ToolResult {
 /** One row of each record kind, in the order they were written. */
 export interface CallRecords {
   usage: Array<{ callId: string; tool: string; outcome: string; customerId: string | null }>;
-  audit: Array<{ seq: number; callId: string; tool: string; outcome: string; code?: string }>;
+  audit: Array<{ seq: number; callId: string; tool: string; outcome: string; code?: string; reason?: string }>;
 }
 
 /** Everything the store holds about a tenant's calls: usage rows and audit records. */
@@ -143,8 +143,8 @@ export async function callRecords(store: Store, tenantId: string): Promise<CallR
   return {
     usage: usage.map((u) => ({ callId: u.call_id, tool: u.tool, outcome: u.outcome, customerId: u.customer_id })),
     audit: audit.map((a) => {
-      const r = JSON.parse(a.record) as { callId: string; tool: string; outcome: string; code?: string };
-      return { seq: a.seq, callId: r.callId, tool: r.tool, outcome: r.outcome, ...(r.code ? { code: r.code } : {}) };
+      const r = JSON.parse(a.record) as { callId: string; tool: string; outcome: string; code?: string; reason?: string };
+      return { seq: a.seq, callId: r.callId, tool: r.tool, outcome: r.outcome, ...(r.code ? { code: r.code } : {}), ...(r.reason ? { reason: r.reason } : {}) };
     }),
   };
 }

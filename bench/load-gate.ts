@@ -44,7 +44,21 @@ function positive(value: string | undefined, name: string, fallback: number, max
 }
 
 interface Probe { offered: number; answered: number; errors: number; non2xx: number; timeouts: number; p99: number; held: boolean }
-interface MemorySample { atSeconds: number; rssMiB: number; heapUsedMiB: number; callsTotal: number }
+interface MemorySample { atSeconds: number; rssMiB: number; heapUsedMiB: number; callsTotal: number; cpu: CpuTicks }
+interface CpuTicks { steal: number; total: number }
+
+/**
+ * The machine's CPU ticks so far, and how many of them the hypervisor gave to other guests
+ * (steal, /proc/stat): a slowdown with steal rising is the host's, not the server's.
+ */
+function cpuTicks(): CpuTicks {
+  try {
+    const fields = /^cpu\s+(.+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'))![1].trim().split(/\s+/).map(Number);
+    return { steal: fields[7] ?? 0, total: fields.slice(0, 8).reduce((a, b) => a + b, 0) };
+  } catch {
+    return { steal: Number.NaN, total: Number.NaN }; // not Linux
+  }
+}
 
 /**
  * The served process's own view of its memory (the Prometheus default metrics) and of the tool
@@ -136,7 +150,7 @@ async function main(): Promise<number> {
     const memory: MemorySample[] = [];
     const holdStart = performance.now();
     const sampler = setInterval(() => {
-      void memoryOf(metricsUrl, served.child.pid ?? 0).then((m) => memory.push({ atSeconds: round((performance.now() - holdStart) / 1000, 1), ...m }), () => undefined);
+      void memoryOf(metricsUrl, served.child.pid ?? 0).then((m) => memory.push({ atSeconds: round((performance.now() - holdStart) / 1000, 1), ...m, cpu: cpuTicks() }), () => undefined);
     }, SAMPLE_MS);
     let hold: Sample;
     try {
@@ -159,7 +173,12 @@ async function main(): Promise<number> {
     const rateOf = (samples: MemorySample[]) => samples.length < 2
       ? Number.NaN
       : (samples.at(-1)!.callsTotal - samples[0].callsTotal) / (samples.at(-1)!.atSeconds - samples[0].atSeconds);
-    const perMinute = Array.from({ length: Math.floor(minutes) }, (_, i) => round(rateOf(memory.filter((x) => x.atSeconds >= i * 60 && x.atSeconds <= (i + 1) * 60)), 1));
+    const stealOf = (samples: MemorySample[]) => samples.length < 2
+      ? Number.NaN
+      : (100 * (samples.at(-1)!.cpu.steal - samples[0].cpu.steal)) / (samples.at(-1)!.cpu.total - samples[0].cpu.total);
+    const minuteOf = (i: number) => memory.filter((x) => x.atSeconds >= i * 60 && x.atSeconds <= (i + 1) * 60);
+    const perMinute = Array.from({ length: Math.floor(minutes) }, (_, i) => round(rateOf(minuteOf(i)), 1));
+    const stealPerMinute = Array.from({ length: Math.floor(minutes) }, (_, i) => round(stealOf(minuteOf(i)), 1));
 
     await stopServe(served);
     const store = await openStore(storeUrl, { migrate: false });
@@ -188,6 +207,7 @@ async function main(): Promise<number> {
         verdict: held ? 'met' : 'missed',
       },
       { section, metric: 'answered req/s, minute by minute (server metrics)', value: perMinute.join(', ') },
+      { section, metric: 'CPU time taken by the host for other guests (steal), minute by minute, %', value: stealPerMinute.join(', ') },
       { section, metric: 'errors (errors + timeouts + non-2xx)', value: `${failed} of ${m.requests}`, target: '0%', verdict: failed === 0 ? 'met' : 'missed' },
       { section, metric: 'latency', value: `p50 ${m.latencyMs.p50} ms, p95 ${m.latencyMs.p95} ms, p99 ${m.latencyMs.p99} ms` },
       {
@@ -214,13 +234,13 @@ async function main(): Promise<number> {
       },
       ...errorReasons.map((r) => ({ section, metric: `tool errors: ${r.outcome}`, value: `${r.count} x "${r.reason}"` })),
     ];
-    const report = { machine: { ...machine, loadAverage: { ...machine.loadAverage, end: round(os.loadavg()[0]) } }, minutes, probeSeconds, connections: CONNECTIONS, probes, held: { offered: good, held, perMinute, ...m, errors: hold.errors, non2xx: hold.non2xx, timeouts: hold.timeouts }, memory, usageRows, outcomes: Object.fromEntries(byOutcome), toolErrors, cancelled, errorReasons, answeredTotal, gaveUpTotal };
+    const report = { machine: { ...machine, loadAverage: { ...machine.loadAverage, end: round(os.loadavg()[0]) } }, minutes, probeSeconds, connections: CONNECTIONS, probes, held: { offered: good, held, perMinute, stealPerMinute, ...m, errors: hold.errors, non2xx: hold.non2xx, timeouts: hold.timeouts }, memory, usageRows, outcomes: Object.fromEntries(byOutcome), toolErrors, cancelled, errorReasons, answeredTotal, gaveUpTotal };
     const out = path.join(benchDir, 'results');
     fs.mkdirSync(out, { recursive: true });
     fs.writeFileSync(path.join(out, 'load-gate.json'), `${JSON.stringify(report, null, 2)}\n`);
     fs.writeFileSync(path.join(out, 'load-gate.md'), [
       `# specgate load gate (${machine.date})`, '',
-      `Machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; load average ${machine.loadAverage.start} -> ${report.machine.loadAverage.end}. Loopback only; server, upstream and load generator share the cores.`,
+      `Machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; CPU check ${machine.cpuCheckMs} ms (see the bench); load average ${machine.loadAverage.start} -> ${report.machine.loadAverage.end}. Loopback only; server, upstream and load generator share the cores.`,
       ...(busy(report.machine) ? ['', `**${busyNote}**`] : []), '',
       '| section | metric | value | target | |', '| --- | --- | --- | --- | --- |',
       ...rows.map((r) => `| ${r.section} | ${r.metric} | ${r.value} | ${r.target ?? ''} | ${r.verdict ?? ''} |`), '',

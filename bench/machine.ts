@@ -10,7 +10,24 @@ export interface Machine {
   platform: string;
   /** 1-minute load average when the bench started and ended: other work skews the figures. */
   loadAverage: { start: number; end?: number };
+  /**
+   * Milliseconds a fixed piece of JavaScript took (median of 3). This host's speed has varied
+   * nearly 2x between days with the load average low both times: figures from two runs compare
+   * in proportion to this, not as they stand.
+   */
+  cpuCheckMs: number;
   date: string;
+}
+
+function cpuCheckMs(): number {
+  const times: number[] = [];
+  for (let run = 0; run < 3; run++) {
+    const started = performance.now();
+    let x = 0;
+    for (let i = 0; i < 100_000_000; i++) x = (x + i) | 0;
+    times.push(performance.now() - started + (x === 0.5 ? 1 : 0)); // x is used: the loop cannot be dropped
+  }
+  return Math.round(times.sort((a, b) => a - b)[1]);
 }
 
 function cpuModel(): string {
@@ -31,6 +48,7 @@ export function describeMachine(): Machine {
     node: process.version,
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     loadAverage: { start: Math.round(os.loadavg()[0] * 100) / 100 },
+    cpuCheckMs: cpuCheckMs(),
     date: new Date().toISOString(),
   };
 }

@@ -58,7 +58,7 @@ async function main(): Promise<number> {
   };
   const files = writeResults(path.join(benchDir, 'results'), report);
   process.stdout.write(`\n${table(sections.flatMap((s) => s.rows))}\n\n`);
-  process.stdout.write(`${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; load average ${machine.loadAverage.start} -> ${machine.loadAverage.end}; ${report.totalSeconds} s\n`);
+  process.stdout.write(`${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; CPU check ${machine.cpuCheckMs} ms; load average ${machine.loadAverage.start} -> ${machine.loadAverage.end}; ${report.totalSeconds} s\n`);
   if (busy(machine)) process.stdout.write(`note: ${busyNote}\n`);
   process.stdout.write(`written: ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}\n`);
   return failures.length ? 1 : 0;

@@ -58,13 +58,14 @@ describe('bench report', () => {
 
   it('writes the machine and escapes pipes in the markdown', () => {
     const md = markdown({
-      machine: { cpu: 'Test CPU', cores: 2, memoryGiB: 4, node: 'v20.0.0', platform: 'linux', loadAverage: { start: 5, end: 1 }, date: '2025-01-01T00:00:00.000Z' },
+      machine: { cpu: 'Test CPU', cores: 2, memoryGiB: 4, node: 'v20.0.0', platform: 'linux', loadAverage: { start: 5, end: 1 }, cpuCheckMs: 240, date: '2025-01-01T00:00:00.000Z' },
       mode: 'short',
       totalSeconds: 12,
       sections: [{ name: 'x', rows, details: {} }],
       failures: [{ section: 'startup', error: 'boom\nstack' }],
     });
     expect(md).toContain('Machine: Test CPU, 2 cores, 4 GiB memory, Node v20.0.0');
+    expect(md).toContain('CPU check: a fixed JavaScript loop took 240 ms');
     expect(md).toContain('| call | a \\| b | 2x |');
     expect(md).toContain('- startup: boom');
     expect(md).toContain('load average exceeded the core count');

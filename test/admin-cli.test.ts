@@ -50,7 +50,7 @@ describe('specgate admin commands', () => {
     expect(vid.code).toBe(0);
     expect(vid.stdout).toBe(`customer ${customer.id} is C-42 in halopsa\n`);
     const { tenantsRepo } = await import('../runtime/store/index.ts');
-    expect(await withStore((s) => tenantsRepo(s).vendorId('acme', customer.id, 'halopsa'))).toBe('C-42');
+    expect(await withStore((s) => tenantsRepo(s).listVendorIds('acme', customer.id))).toEqual([{ connector: 'halopsa', vendorId: 'C-42' }]);
 
     const foreign = await admin('customer', 'vendor-id', '--tenant', 'acme', '--customer', 'nobody', 'halopsa', 'C-1');
     expect(foreign.code).toBe(1);

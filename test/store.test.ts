@@ -97,8 +97,8 @@ for (const [name, available, make] of backends) {
       await repo.createCustomer({ tenantId: 't2', name: 'Other' });
       await repo.setVendorId(c.id, 'halopsa', '42');
       await repo.setVendorId(c.id, 'halopsa', '43'); // replaces
-      expect(await repo.vendorId('t1', c.id, 'halopsa')).toBe('43');
-      expect(await repo.vendorId('t2', c.id, 'halopsa')).toBeUndefined();
+      expect(await repo.listVendorIds('t1', c.id)).toEqual([{ connector: 'halopsa', vendorId: '43' }]);
+      expect(await repo.listVendorIds('t2', c.id)).toEqual([]);
       expect(await repo.customerByVendorId('t1', 'halopsa', '43')).toBe(c.id);
       expect(await repo.customerByVendorId('t2', 'halopsa', '43')).toBeUndefined();
       expect((await repo.listCustomers('t1')).map((x) => x.name)).toContain('Acme');

@@ -25,7 +25,7 @@ export function tenantsRepo(store: Store, now: () => Date = () => new Date()) {
       const r = await db.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
       return r && { id: r.id, tenantId: r.tenant_id, name: r.name, createdAt: r.created_at };
     },
-    /** Every vendor id recorded for one of the tenant's customers, by connector. */
+    /** Every vendor id recorded for one of the tenant's customers, by connector; scoped to the tenant so ids never cross tenants. */
     async listVendorIds(tenantId: string, customerId: string): Promise<Array<{ connector: string; vendorId: string }>> {
       const rows = await db.selectFrom('customer_vendor_ids as v')
         .innerJoin('customers as c', 'c.id', 'v.customer_id')
@@ -49,15 +49,6 @@ export function tenantsRepo(store: Store, now: () => Date = () => new Date()) {
         .values({ customer_id: customerId, connector, vendor_id: requireText(vendorId, 'vendor id') })
         .onConflict((oc) => oc.columns(['customer_id', 'connector']).doUpdateSet({ vendor_id: vendorId }))
         .execute();
-    },
-    /** The customer's id in the vendor behind `connector`, scoped to the tenant so ids never cross tenants. */
-    async vendorId(tenantId: string, customerId: string, connector: string): Promise<string | undefined> {
-      const row = await db.selectFrom('customer_vendor_ids as v')
-        .innerJoin('customers as c', 'c.id', 'v.customer_id')
-        .select('v.vendor_id')
-        .where('c.tenant_id', '=', tenantId).where('v.customer_id', '=', customerId).where('v.connector', '=', connector)
-        .executeTakeFirst();
-      return row?.vendor_id;
     },
     /** Reverse lookup: which of this tenant's customers owns a vendor-side id. */
     async customerByVendorId(tenantId: string, connector: string, vendorId: string): Promise<string | undefined> {

@@ -4,7 +4,6 @@ import type { ApprovalStatus } from '../store/index.ts';
 import { idParam, page, pageQuery, tenantParams, type AdminDeps, type PageQuery } from './context.ts';
 import { APPROVAL_STATUSES } from './rules.ts';
 
-
 export default async function approvals(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   app.get<{ Params: { tenant: string }; Querystring: PageQuery & { status?: ApprovalStatus } }>('/tenants/:tenant/approvals', {
     schema: { params: tenantParams, querystring: { ...pageQuery, properties: { ...pageQuery.properties, status: { type: 'string', enum: [...APPROVAL_STATUSES] } } } },

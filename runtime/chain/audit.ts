@@ -4,6 +4,7 @@
  * tenant; they go to a chain of their own so they are recorded all the same.
  */
 import type { AuditRecord } from '../store/index.ts';
+import type { Metered } from './meter.ts';
 
 /** The chain for calls whose tenant is unknown because authentication failed. */
 export const UNAUTHENTICATED_CHAIN = '_unauthenticated';
@@ -34,8 +35,8 @@ export interface CallAudit {
   connector: string;
   tool: string;
   arguments: Record<string, unknown>;
-  /** `replayed`: a re-delivery of a call (same Idempotency-Key) answered with the first delivery's result. */
-  outcome: 'ok' | 'error' | 'cancelled' | 'refused' | 'replayed';
+  /** An execution's outcome as metered, or `refused`; `replayed`: a re-delivery of a call (same Idempotency-Key) answered with the first delivery's result. */
+  outcome: Metered['outcome'] | 'refused' | 'replayed';
   replayOf?: string;
   /** The approval this call ran on, when policy required one. */
   approvalId?: string;

@@ -424,7 +424,7 @@ function asObject(s: unknown): Record<string, unknown> {
   return s && typeof s === 'object' ? (s as Record<string, unknown>) : {};
 }
 
-function authModel(doc: LoadedDocument): AuthModel {
+export function authModel(doc: LoadedDocument): AuthModel {
   const schemes = (doc.document.components?.securitySchemes ?? {}) as Record<string, Record<string, any>>;
   return {
     schemes: Object.keys(schemes).sort().map((name) => {

@@ -9,6 +9,7 @@ import type { Diagnostic } from './spec/types.ts';
 import { buildConnector, type ConnectorBuild } from './pipeline.ts';
 import { emitCatalog, emitConnector } from './emit/emit.ts';
 import { writeGenerated } from './emit/write.ts';
+import { SchemaThread } from './emit/schema-thread.ts';
 import { diffModels, loadPreviousModel, type ModelDiff } from './diff.ts';
 import { projectRoot } from './paths.ts';
 
@@ -16,6 +17,12 @@ export interface GenerateOptions {
   outDir: string;
   check: boolean;
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * The thread that types schema.ts files, when the caller started it early so that its modules
+   * load while the caller's do (the CLI does); the caller then closes it. Otherwise generate
+   * starts and closes one of its own.
+   */
+  schemaThread?: SchemaThread;
 }
 
 export type ProgressEvent =
@@ -34,13 +41,31 @@ export interface GenerateResult {
 }
 
 export async function generate(specFiles: string[], options: GenerateOptions): Promise<GenerateResult> {
+  if (options.schemaThread) return generateWith(options.schemaThread, specFiles, options);
+  const thread = new SchemaThread();
+  try {
+    return await generateWith(thread, specFiles, options);
+  } finally {
+    await thread.close();
+  }
+}
+
+async function generateWith(thread: SchemaThread, specFiles: string[], options: GenerateOptions): Promise<GenerateResult> {
   const outDir = path.resolve(options.outDir);
   const diagnostics: Diagnostic[] = [];
   const builds: ConnectorBuild[] = [];
+  const schemas = new Map<string, Promise<string>>();
   options.onProgress?.({ kind: 'start', total: specFiles.length });
   for (const [index, specFile] of specFiles.entries()) {
     const started = performance.now();
-    const outcome = await buildConnector(specFile);
+    const outcome = await buildConnector(specFile, {
+      onPruned: (pruned) => {
+        const typed = thread.type(pruned, specRelative(specFile));
+        // Awaited only if the build succeeds; a failed build's job must not surface as unhandled.
+        typed.catch(() => {});
+        schemas.set(path.resolve(specFile), typed);
+      },
+    });
     diagnostics.push(...outcome.diagnostics);
     if (outcome.build) builds.push(outcome.build);
     options.onProgress?.({
@@ -65,8 +90,8 @@ export async function generate(specFiles: string[], options: GenerateOptions): P
   const files = new Map<string, string>();
   const changes: GenerateResult['changes'] = [];
   for (const b of builds) {
-    const specRel = path.relative(projectRoot, b.specFile).split(path.sep).join('/');
-    for (const [f, content] of await emitConnector(b.model, b.pruned, { specFile: specRel, runtimeModelImport })) files.set(f, content);
+    const emitted = await emitConnector(b.model, b.pruned, { specFile: specRelative(b.specFile), runtimeModelImport, schema: schemas.get(b.specFile) });
+    for (const [f, content] of emitted) files.set(f, content);
     // The pruned document drives the mock upstream (`serve --mock`) without the vendor's file.
     files.set(`${b.model.name}/openapi.json`, `${JSON.stringify(b.pruned, null, 2)}\n`);
     const previous = await loadPreviousModel(outDir, b.model.name);
@@ -86,6 +111,10 @@ export async function generate(specFiles: string[], options: GenerateOptions): P
 
   const result = await writeGenerated(outDir, files, { check: options.check, prune: true });
   return { diagnostics, builds, ...result, changes, ok: !options.check || result.stale.length === 0 };
+}
+
+function specRelative(specFile: string): string {
+  return path.relative(projectRoot, path.resolve(specFile)).split(path.sep).join('/');
 }
 
 function importPath(fromDir: string, target: string): string {

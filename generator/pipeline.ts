@@ -4,14 +4,14 @@
  * (generator/generate.ts) so that `check` runs everything but the writing.
  */
 import path from 'node:path';
-import type { ConnectorModel } from '../runtime/model.ts';
+import type { AuthModel, ConnectorModel } from '../runtime/model.ts';
 import type { Diagnostic, LoadedSpec } from './spec/types.ts';
 import type { LoadedDocument, OpenApiDocument } from './openapi/types.ts';
 import { loadSpec } from './spec/load.ts';
 import { loadDocument } from './openapi/load.ts';
 import { pruneDocument } from './openapi/prune.ts';
 import { selectOperations, type Skipped } from './select.ts';
-import { buildModel, RESERVED_HEADERS } from './build-model.ts';
+import { authModel, buildModel, RESERVED_HEADERS } from './build-model.ts';
 import { openapiDir } from './paths.ts';
 
 export interface ConnectorBuild {
@@ -22,6 +22,14 @@ export interface ConnectorBuild {
   /** The vendor document cut down to the selected operations: input of the typed client. */
   pruned: OpenApiDocument;
   skipped: Skipped[];
+}
+
+export interface BuildOptions {
+  /**
+   * Called with the pruned document as soon as the selection is known, before the tool model is
+   * built: its typing (the slowest step of a large connector) can start on another thread.
+   */
+  onPruned?: (pruned: OpenApiDocument) => void;
 }
 
 export interface BuildOutcome {
@@ -36,8 +44,8 @@ export interface BuildOutcome {
  * Authorization headers, which OpenAPI says to ignore (and the tool model does): typed as required
  * by openapi-typescript, they made the generated client fail to compile (vtex.local's documents).
  */
-function withoutCredentialParameters(doc: OpenApiDocument, model: ConnectorModel): OpenApiDocument {
-  const owned = new Set(model.auth.schemes.filter((s) => s.type === 'apiKey' && s.paramName).map((s) => `${s.in}:${s.paramName!.toLowerCase()}`));
+function withoutCredentialParameters(doc: OpenApiDocument, auth: AuthModel): OpenApiDocument {
+  const owned = new Set(auth.schemes.filter((s) => s.type === 'apiKey' && s.paramName).map((s) => `${s.in}:${s.paramName!.toLowerCase()}`));
   for (const name of RESERVED_HEADERS) owned.add(`header:${name}`);
   const parameterLists = (d: OpenApiDocument) => Object.values(d.paths).flatMap((item) => Object.entries(item).flatMap(([key, value]) => {
     if (key === 'parameters') return Array.isArray(value) ? [{ holder: item as Record<string, unknown>, key }] : [];
@@ -60,7 +68,7 @@ function withoutCredentialParameters(doc: OpenApiDocument, model: ConnectorModel
   return doc;
 }
 
-export async function buildConnector(specFile: string): Promise<BuildOutcome> {
+export async function buildConnector(specFile: string, options: BuildOptions = {}): Promise<BuildOutcome> {
   const file = path.resolve(specFile);
   const { loaded, diagnostics } = await loadSpec(file);
   if (!loaded || diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
@@ -103,6 +111,10 @@ export async function buildConnector(specFile: string): Promise<BuildOutcome> {
 
   const selection = selectOperations(loaded, document);
   diagnostics.push(...selection.diagnostics);
+  // The tools are exactly the selected operations whenever the build succeeds (a tool that fails
+  // is an error), so the typed client's input is known before the model is built.
+  const pruned = withoutCredentialParameters(pruneDocument(document.document, selection.selections.map((s) => s.op)), authModel(document));
+  if (selection.selections.length && !diagnostics.some((d) => d.severity === 'error')) options.onPruned?.(pruned);
   const { model, diagnostics: modelDiagnostics } = buildModel(loaded, document, selection);
   diagnostics.push(...modelDiagnostics);
   if (model.tools.length === 0 && !diagnostics.some((d) => d.severity === 'error')) {
@@ -110,6 +122,5 @@ export async function buildConnector(specFile: string): Promise<BuildOutcome> {
   }
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
 
-  const pruned = withoutCredentialParameters(pruneDocument(document.document, model.tools.map((t) => t.operation)), model);
   return { build: { specFile: file, spec: loaded, document, model, pruned, skipped: selection.skipped }, diagnostics };
 }

@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { loadSpec, parseSpec, SCHEMA_COMMENT, SCHEMA_FILE, SCHEMA_ID, specSchema, specValidator } from '../generator/spec/load.ts';
+import { VALIDATOR_FILE, validatorSource } from '../generator/spec/validator.ts';
+import * as precompiled from '../generator/spec/spec-validator.generated.ts';
 import { DiagnosticError, formatDiagnostic, formatDiagnostics, hasErrors, sortDiagnostics } from '../generator/spec/diagnostics.ts';
 import type { ConnectorSpec, Diagnostic, ToolSpec } from '../generator/spec/types.ts';
 
@@ -205,6 +207,11 @@ describe('bad input gives file:line:column and a clear message', () => {
 });
 
 describe('spec.schema.json', () => {
+  it('is validated by the precompiled code of this very schema (else run `npm run spec-validator`)', () => {
+    expect(fs.readFileSync(VALIDATOR_FILE, 'utf8'), 'generator/spec/spec-validator.generated.ts is stale: run `npm run spec-validator`').toBe(validatorSource());
+    expect(specValidator()).toBe(precompiled.validate);
+  });
+
   it('compiles in ajv strict mode and is a valid 2020-12 schema', () => {
     const ajv = new Ajv2020({ strict: true, allErrors: true });
     expect(ajv.validateSchema(specSchema()), JSON.stringify(ajv.errors)).toBe(true);

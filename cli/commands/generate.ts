@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { SchemaThread } from '../../generator/emit/schema-thread.ts';
 // Heavy modules load inside the action, so `--help` answers at once.
 import path from 'node:path';
 import { defaultGeneratedDir } from '../../generator/paths.ts';
@@ -14,49 +15,62 @@ export function registerGenerate(program: Command): void {
     .option('--check', 'write nothing; fail when the output folder is stale')
     .option('--typecheck', 'also run the TypeScript compiler over the output')
     .action(async (args: string[], opts: { out: string; check?: boolean; typecheck?: boolean }) => {
-      const { generate } = await import('../../generator/generate.ts');
-      const { typecheckGenerated } = await import('../../generator/emit/typecheck.ts');
-      const { formatDiff } = await import('../../generator/diff.ts');
-      const files = resolveSpecFiles(args);
-      if (files.length === 0) throw new Error('no spec files found (looked in specs/)');
-      const tty = process.stderr.isTTY;
-      const started = performance.now();
-      const result = await generate(files, {
-        outDir: opts.out,
-        check: !!opts.check,
-        onProgress: (e) => {
-          if (e.kind !== 'connector') return;
-          const what = e.failed ? 'failed' : `${e.connector}: ${e.tools} tools`;
-          process.stderr.write(`[${e.index}/${e.total}] ${path.relative(process.cwd(), e.specFile)} -> ${what} (${Math.round(e.ms)} ms)${tty ? '' : ''}\n`);
-        },
-      });
-      const { errors } = printDiagnostics(result.diagnostics);
-      if (errors) {
-        process.stderr.write(`generation failed: ${errors} error(s)\n`);
-        process.exitCode = 1;
-        return;
-      }
-      for (const c of result.changes) for (const line of formatDiff(c.connector, c.diff)) process.stdout.write(`${line}\n`);
-      const rel = (f: string) => path.relative(process.cwd(), path.join(opts.out, f));
-      if (opts.check) {
-        if (result.stale.length) {
-          for (const f of result.stale) process.stderr.write(`stale: ${rel(f)}\n`);
-          process.stderr.write(`${result.stale.length} generated file(s) out of date: run \`specgate generate\`\n`);
-          process.exitCode = 1;
-          return;
-        }
-        process.stderr.write(`generated/ is up to date (${result.builds.length} connector(s))\n`);
-      } else {
-        process.stderr.write(`${result.written.length} file(s) written, ${result.unchanged.length} unchanged, ${result.removed.length} removed in ${Math.round(performance.now() - started)} ms\n`);
-      }
-      if (opts.typecheck) {
-        const problems = typecheckGenerated(opts.out);
-        for (const p of problems) process.stderr.write(`${path.relative(process.cwd(), p.file)}:${p.line}:${p.column}: ${p.message}\n`);
-        if (problems.length) {
-          process.exitCode = 1;
-          return;
-        }
-        process.stderr.write('type check passed\n');
+      // Started before the generator loads, so that the typing thread's own loading overlaps it.
+      const { SchemaThread } = await import('../../generator/emit/schema-thread.ts');
+      const schemaThread = new SchemaThread();
+      try {
+        await generateCommand(args, opts, schemaThread);
+      } finally {
+        await schemaThread.close();
       }
     });
+}
+
+async function generateCommand(args: string[], opts: { out: string; check?: boolean; typecheck?: boolean }, schemaThread: SchemaThread): Promise<void> {
+  const { generate } = await import('../../generator/generate.ts');
+  const { formatDiff } = await import('../../generator/diff.ts');
+  const files = resolveSpecFiles(args);
+  if (files.length === 0) throw new Error('no spec files found (looked in specs/)');
+  const tty = process.stderr.isTTY;
+  const started = performance.now();
+  const result = await generate(files, {
+    outDir: opts.out,
+    check: !!opts.check,
+    schemaThread,
+    onProgress: (e) => {
+      if (e.kind !== 'connector') return;
+      const what = e.failed ? 'failed' : `${e.connector}: ${e.tools} tools`;
+      process.stderr.write(`[${e.index}/${e.total}] ${path.relative(process.cwd(), e.specFile)} -> ${what} (${Math.round(e.ms)} ms)${tty ? '' : ''}\n`);
+    },
+  });
+  const { errors } = printDiagnostics(result.diagnostics);
+  if (errors) {
+    process.stderr.write(`generation failed: ${errors} error(s)\n`);
+    process.exitCode = 1;
+    return;
+  }
+  for (const c of result.changes) for (const line of formatDiff(c.connector, c.diff)) process.stdout.write(`${line}\n`);
+  const rel = (f: string) => path.relative(process.cwd(), path.join(opts.out, f));
+  if (opts.check) {
+    if (result.stale.length) {
+      for (const f of result.stale) process.stderr.write(`stale: ${rel(f)}\n`);
+      process.stderr.write(`${result.stale.length} generated file(s) out of date: run \`specgate generate\`\n`);
+      process.exitCode = 1;
+      return;
+    }
+    process.stderr.write(`generated/ is up to date (${result.builds.length} connector(s))\n`);
+  } else {
+    process.stderr.write(`${result.written.length} file(s) written, ${result.unchanged.length} unchanged, ${result.removed.length} removed in ${Math.round(performance.now() - started)} ms\n`);
+  }
+  if (opts.typecheck) {
+    // Loaded only when asked for: TypeScript takes most of a second to load.
+    const { typecheckGenerated } = await import('../../generator/emit/typecheck.ts');
+    const problems = typecheckGenerated(opts.out);
+    for (const p of problems) process.stderr.write(`${path.relative(process.cwd(), p.file)}:${p.line}:${p.column}: ${p.message}\n`);
+    if (problems.length) {
+      process.exitCode = 1;
+      return;
+    }
+    process.stderr.write('type check passed\n');
+  }
 }

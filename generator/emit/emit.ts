@@ -10,7 +10,6 @@ import { render, sourceFile } from './source.ts';
 import { propertyKey } from './literal.ts';
 import { emitModelFile } from './model-file.ts';
 import { emitClientFile } from './client-file.ts';
-import { emitSchemaFile } from './schema-types.ts';
 
 /** From generated/<connector>/, assuming the output folder is <projectRoot>/generated. */
 export const DEFAULT_RUNTIME_MODEL_IMPORT = '../../runtime/model.ts';
@@ -20,6 +19,11 @@ export interface EmitOptions {
   specFile: string;
   /** Import specifier of runtime/model.ts as seen from generated/<connector>/. */
   runtimeModelImport?: string;
+  /**
+   * schema.ts, already being typed (generate types it on a worker thread while the model is
+   * built); typed here, on this thread, when absent.
+   */
+  schema?: Promise<string>;
 }
 
 /** A folder name that is also safe as a path segment and an import specifier. */
@@ -33,11 +37,13 @@ export async function emitConnector(model: ConnectorModel, pruned: OpenApiDocume
   }
   const specFile = checkSpecFile(options.specFile);
   const runtimeModelImport = options.runtimeModelImport ?? DEFAULT_RUNTIME_MODEL_IMPORT;
+  // Loaded on demand: openapi-typescript and its own TypeScript take half a second to load.
+  const schema = options.schema ?? import('./schema-types.ts').then((m) => m.emitSchemaFile(pruned, specFile));
   return new Map([
     [`${name}/client.ts`, emitClientFile(model, pruned, specFile, runtimeModelImport)],
     [`${name}/index.ts`, emitIndexFile(specFile, runtimeModelImport)],
     [`${name}/model.ts`, emitModelFile(model, specFile, runtimeModelImport)],
-    [`${name}/schema.ts`, await emitSchemaFile(pruned, specFile)],
+    [`${name}/schema.ts`, await schema],
   ]);
 }
 

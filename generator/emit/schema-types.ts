@@ -2,11 +2,15 @@
  * generated/<connector>/schema.ts: the pruned document as TypeScript types (openapi-typescript),
  * the `paths` the typed client is checked against.
  */
-import { astToString, resolveRef, scanDiscriminators, transformSchema, type GlobalContext, type OpenAPI3, type OpenAPITSOptions } from 'openapi-typescript';
+import type { GlobalContext, OpenAPI3, OpenAPITSOptions } from 'openapi-typescript';
 import type { OpenApiDocument } from '../openapi/types.ts';
 import { resolveRef as resolveLocal, someObject } from '../openapi/normalize.ts';
 import { generatedHeader } from './header.ts';
 import { hoistNestedSchemaRefs } from './nested-refs.ts';
+import { loadTyping } from './openapi-typescript.ts';
+import { typingInput } from './typing-input.ts';
+
+const { astToString, resolveRef, scanDiscriminators, transformSchema } = loadTyping();
 
 const OPTIONS = {
   // Warnings would go to the console of whoever runs the generator, not into its report.
@@ -17,19 +21,31 @@ const OPTIONS = {
   exportType: false,
 } satisfies OpenAPITSOptions;
 
-export async function emitSchemaFile(pruned: OpenApiDocument, specFile: string): Promise<string> {
+/** schema.ts for a pruned document, typed on this thread. */
+export function emitSchemaFile(pruned: OpenApiDocument, specFile: string): string {
+  // A copy: openapi-typescript writes discriminator enums into the schemas it is given.
+  return emitSchemaFileFrom(structuredClone(typingInput(pruned)), specFile);
+}
+
+/**
+ * schema.ts from typingInput()'s result when it is the caller's own copy (a worker's message),
+ * which openapi-typescript may write into.
+ */
+export function emitSchemaFileFrom(input: OpenApiDocument, specFile: string): string {
   let body: string;
   try {
-    checkLocalRefs(pruned);
-    // A copy: openapi-typescript writes discriminator enums into the schemas it is given.
-    const schema = hoistNestedSchemaRefs(structuredClone(pruned)) as unknown as OpenAPI3;
-    body = astToString(transformSchema(schema, context(schema)));
+    const { discriminators } = checkLocalRefs(input);
+    const schema = hoistNestedSchemaRefs(input) as unknown as OpenAPI3;
+    body = astToString(transformSchema(schema, context(schema, discriminators)));
   } catch (e) {
     throw new Error(`openapi-typescript could not type the pruned document of ${specFile}: ${(e as Error).message}`);
   }
-  // Only the line endings and trailing blanks could vary with the platform.
-  body = body.replace(/\r\n?/g, '\n').replace(/[ \t]+$/gm, '').replace(/\n*$/, '\n');
-  return `${generatedHeader(specFile)}\n${body}`;
+  // Only the line endings and trailing blanks could vary with the platform. (Written so that no
+  // pattern is tried at every position of a 2.5 MB text.)
+  body = body.replace(/\r\n?/g, '\n').replace(/[ \t]+\n/g, '\n');
+  let end = body.length;
+  while (end > 0 && /\s/.test(body[end - 1])) end--;
+  return `${generatedHeader(specFile)}\n${body.slice(0, end)}\n`;
 }
 
 /**
@@ -39,13 +55,14 @@ export async function emitSchemaFile(pruned: OpenApiDocument, specFile: string):
  * normalised. Their one error that matters here, a $ref that points at nothing, is
  * checkLocalRefs. Typed as GlobalContext, so a new required field fails tsc on upgrade.
  */
-function context(schema: OpenAPI3): GlobalContext {
+function context(schema: OpenAPI3, discriminators: boolean): GlobalContext {
   return {
     additionalProperties: false,
     alphabetize: false,
     arrayLength: false,
     defaultNonNullable: true,
-    discriminators: scanDiscriminators(schema, OPTIONS),
+    // Two walks of the whole document that find nothing in most documents (GitHub's included).
+    discriminators: discriminators ? scanDiscriminators(schema, OPTIONS) : { objects: {}, refsHandled: [] },
     emptyObjectsUnknown: false,
     enum: OPTIONS.enum,
     enumValues: false,
@@ -69,15 +86,31 @@ function context(schema: OpenAPI3): GlobalContext {
     makePathsEnum: false,
     generatePathParams: false,
     readWriteMarkers: false,
-    resolve: ($ref) => resolveRef(schema, $ref, { silent: OPTIONS.silent }),
+    resolve: memoized(($ref) => resolveRef(schema, $ref, { silent: OPTIONS.silent })),
   };
 }
 
-/** A dangling $ref would become a type that does not exist: fail here, naming it. */
-function checkLocalRefs(doc: OpenApiDocument): void {
+/** openapi-typescript resolves the same few hundred refs tens of thousands of times. */
+function memoized<T>(resolve: (ref: string) => T): (ref: string) => T {
+  const known = new Map<string, T>();
+  return (ref) => {
+    if (known.has(ref)) return known.get(ref)!;
+    const target = resolve(ref);
+    known.set(ref, target);
+    return target;
+  };
+}
+
+/**
+ * A dangling $ref would become a type that does not exist: fail here, naming it. The same walk
+ * tells whether the document uses discriminators at all.
+ */
+function checkLocalRefs(doc: OpenApiDocument): { discriminators: boolean } {
   let missing: string | undefined;
+  let discriminators = false;
   const resolved = new Set<string>();
   someObject(doc, (node) => {
+    if (node.discriminator !== undefined) discriminators = true;
     if (typeof node.$ref !== 'string' || resolved.has(node.$ref)) return false;
     if (resolveLocal(doc, node.$ref) === undefined) {
       missing = node.$ref;
@@ -87,4 +120,5 @@ function checkLocalRefs(doc: OpenApiDocument): void {
     return false;
   });
   if (missing !== undefined) throw new Error(`Can't resolve $ref ${missing}`);
+  return { discriminators };
 }

@@ -8,14 +8,14 @@
 import { distance } from 'fastest-levenshtein';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ErrorObject } from 'ajv/dist/2020.js';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node } from 'yaml';
 import { sortDiagnostics } from './diagnostics.ts';
+import { specSchema, specValidator } from './validator.ts';
 import type { ConnectorSpec, Diagnostic, LoadedSpec, SourcePosition } from './types.ts';
 
 export const SCHEMA_ID = 'https://specgate.dev/schema/spec-v1.json';
-export const SCHEMA_FILE = fileURLToPath(new URL('./spec.schema.json', import.meta.url));
+export { SCHEMA_FILE, specSchema, specValidator } from './validator.ts';
 
 /** The first line of a scaffolded spec: makes the YAML language server offer the schema. */
 export function SCHEMA_COMMENT(relPathToSchema: string): string {
@@ -24,22 +24,6 @@ export function SCHEMA_COMMENT(relPathToSchema: string): string {
 
 type JsonPath = ReadonlyArray<string | number>;
 type SchemaObject = Record<string, any>;
-
-let schema: SchemaObject | undefined;
-let validator: ValidateFunction | undefined;
-
-export function specSchema(): SchemaObject {
-  return (schema ??= JSON.parse(fs.readFileSync(SCHEMA_FILE, 'utf8')) as SchemaObject);
-}
-
-/** Compiled once per process; `verbose` gives each error its schema and data, which the wording needs. */
-export function specValidator(): ValidateFunction {
-  if (!validator) {
-    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true });
-    validator = ajv.compile(specSchema());
-  }
-  return validator;
-}
 
 export async function loadSpec(file: string): Promise<{ loaded?: LoadedSpec; diagnostics: Diagnostic[] }> {
   let text: string;

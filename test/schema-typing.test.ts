@@ -3,6 +3,7 @@
  * without its Example Objects, on a worker thread. Each of these is a shortcut, so each is checked
  * against the long way round: the package's entry point, the whole document, this thread.
  */
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { OpenApiDocument } from '../generator/openapi/types.ts';
@@ -11,8 +12,10 @@ import { pruneDocument } from '../generator/openapi/prune.ts';
 import { emitSchemaFile, emitSchemaFileFrom } from '../generator/emit/schema-types.ts';
 import { SchemaThread } from '../generator/emit/schema-thread.ts';
 import { typingInput } from '../generator/emit/typing-input.ts';
-import { loadEntry, loadTyping } from '../generator/emit/openapi-typescript.ts';
+import { loadEntry, loadTyping, typingModules } from '../generator/emit/openapi-typescript.ts';
 import { haveVendorDocs, vendorDir, vendorDocsMissing } from './helpers/e2e.ts';
+
+const require = createRequire(import.meta.url);
 
 /** Example Objects in every place OpenAPI allows them, and look-alikes that are not. */
 function withExamples(): OpenApiDocument {
@@ -108,6 +111,10 @@ describe('openapi-typescript, loaded from its own modules', () => {
     expect(typing.from).toBe('modules');
     const entry = loadEntry();
     for (const name of ['astToString', 'resolveRef', 'scanDiscriminators', 'transformSchema'] as const) expect(typing[name], name).toBe(entry[name]);
+    // What the typing thread preloads: those modules, not the entry point and Redocly.
+    const preload = typingModules();
+    expect(preload.map((f) => path.relative(path.dirname(require.resolve('openapi-typescript')), f).split(path.sep).join('/')).sort())
+      .toEqual(['lib/ts.cjs', 'lib/utils.cjs', 'transform/index.cjs']);
   });
 });
 

@@ -3,9 +3,10 @@
  * own CommonJS modules. Its entry point also loads Redocly's whole toolkit, for the lint and
  * bundle passes that the generator skips (a third of the load time), and its ES build makes Node
  * scan all of typescript.js for export names (half a second more). Should an upgrade move these
- * modules, the entry point is used instead; test/emit.test.ts checks that both give the same
- * functions, so a move is noticed rather than silently slower.
+ * modules, the entry point is used instead; test/schema-typing.test.ts checks that both give the
+ * same functions, so a move is noticed rather than silently slower.
  */
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -14,13 +15,23 @@ export type Typing = Pick<OpenApiTs, 'astToString' | 'resolveRef' | 'scanDiscrim
 
 const require = createRequire(import.meta.url);
 const entry = require.resolve('openapi-typescript');
+const dist = path.dirname(entry);
+const MODULES = { ts: path.join(dist, 'lib', 'ts.cjs'), utils: path.join(dist, 'lib', 'utils.cjs'), transform: path.join(dist, 'transform', 'index.cjs') };
+
+/**
+ * The files loadTyping() will require, for a worker to load before its TypeScript loader is in
+ * place (which would otherwise inspect each of them, typescript.js included, on the way in).
+ */
+export function typingModules(): string[] {
+  const files = Object.values(MODULES);
+  return files.every((f) => fs.existsSync(f)) ? files : [entry];
+}
 
 export function loadTyping(): Typing & { from: 'modules' | 'entry' } {
   try {
-    const dist = path.dirname(entry);
-    const { astToString } = require(path.join(dist, 'lib', 'ts.cjs')) as Pick<OpenApiTs, 'astToString'>;
-    const { resolveRef, scanDiscriminators } = require(path.join(dist, 'lib', 'utils.cjs')) as Pick<OpenApiTs, 'resolveRef' | 'scanDiscriminators'>;
-    const transformSchema = require(path.join(dist, 'transform', 'index.cjs')) as OpenApiTs['transformSchema'];
+    const { astToString } = require(MODULES.ts) as Pick<OpenApiTs, 'astToString'>;
+    const { resolveRef, scanDiscriminators } = require(MODULES.utils) as Pick<OpenApiTs, 'resolveRef' | 'scanDiscriminators'>;
+    const transformSchema = require(MODULES.transform) as OpenApiTs['transformSchema'];
     const typing = { astToString, resolveRef, scanDiscriminators, transformSchema };
     if (Object.values(typing).every((f) => typeof f === 'function')) return { ...typing, from: 'modules' };
   } catch {

@@ -6,6 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import type { OpenApiDocument } from '../openapi/types.ts';
 import { typingInput } from './typing-input.ts';
+import { typingModules } from './openapi-typescript.ts';
 
 export interface SchemaJob { id: number; input: OpenApiDocument; specFile: string }
 export type SchemaReply = { id: number; text: string } | { id: number; error: string };
@@ -19,7 +20,7 @@ export class SchemaThread {
   /** Starts the thread at once, so that its modules load while the caller reads documents. */
   constructor() {
     this.#worker = new Worker(new URL('./worker-boot.js', import.meta.url), {
-      workerData: { entry: new URL('./schema-worker.ts', import.meta.url).href },
+      workerData: { entry: new URL('./schema-worker.ts', import.meta.url).href, preload: typingModules() },
     });
     // Idle, it must not keep the process alive; a pending job does (see type()).
     this.#worker.unref();

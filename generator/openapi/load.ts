@@ -9,7 +9,6 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import SwaggerParser from '@apidevtools/swagger-parser';
 import { parseDocument } from 'yaml';
 import type { DocumentNote, LoadedDocument, OpenApiDocument } from './types.ts';
 import { HTTP_METHODS, isObject, normalizeDocument, someObject } from './normalize.ts';
@@ -18,10 +17,11 @@ import { applyOverlay } from './overlay.ts';
 
 type Obj = Record<string, unknown>;
 
+// The bundler and the converter load only for the documents that need them (external refs,
+// Swagger 2.0): most do not, and the two take a tenth of a second or more to load.
+const require = createRequire(import.meta.url);
 // swagger2openapi ships no types; this is the one call we make.
-const swagger2openapi = createRequire(import.meta.url)('swagger2openapi') as {
-  convertObj(doc: unknown, options: Obj): Promise<{ openapi: OpenApiDocument; patches?: number }>;
-};
+type Swagger2OpenApi = { convertObj(doc: unknown, options: Obj): Promise<{ openapi: OpenApiDocument; patches?: number }> };
 
 const FETCH_TIMEOUT_MS = 30_000;
 
@@ -111,6 +111,7 @@ async function readOpenApi(source: string, baseDir: string): Promise<ReadDocumen
   }
   if (mayHaveExternalRefs(text) && hasExternalRefs(doc)) {
     try {
+      const { default: SwaggerParser } = await import('@apidevtools/swagger-parser');
       doc = (await SwaggerParser.bundle(location, doc as never, {
         // The resolver refuses private addresses (against SSRF), unless the document itself came from one.
         resolve: { http: { timeout: FETCH_TIMEOUT_MS, safeUrlResolver: !isPrivateUrl(location) } },
@@ -125,6 +126,7 @@ async function readOpenApi(source: string, baseDir: string): Promise<ReadDocumen
   if (isSwagger2) {
     if (doc.swagger !== '2.0') doc.swagger = '2.0';
     try {
+      const swagger2openapi = require('swagger2openapi') as Swagger2OpenApi;
       const converted = await swagger2openapi.convertObj(doc, { patch: true, warnOnly: true, resolve: false });
       doc = converted.openapi as unknown as Obj;
       notes.push({ severity: 'info', code: 'document/converted', message: `converted from Swagger 2.0 to OpenAPI ${String(doc.openapi)}${converted.patches ? ` (${converted.patches} repairs)` : ''}` });

@@ -15,7 +15,8 @@ export class SchemaThread {
   readonly #worker: Worker;
   readonly #pending = new Map<number, { resolve: (text: string) => void; reject: (e: Error) => void }>();
   #next = 0;
-  #closed = false;
+  /** Why no more jobs are taken: closed by its owner, or the thread failed (kept for every later job). */
+  #ended?: Error;
 
   /** Starts the thread at once, so that its modules load while the caller reads documents. */
   constructor() {
@@ -37,7 +38,7 @@ export class SchemaThread {
 
   /** schema.ts for a pruned document: emitSchemaFile's text and errors, computed off-thread. */
   type(pruned: OpenApiDocument, specFile: string): Promise<string> {
-    if (this.#closed) return Promise.reject(new Error('the schema typing thread is closed'));
+    if (this.#ended) return Promise.reject(this.#ended);
     const id = this.#next++;
     const result = new Promise<string>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
     try {
@@ -52,7 +53,7 @@ export class SchemaThread {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
+    this.#ended ??= new Error('the schema typing thread is closed');
     await this.#worker.terminate();
   }
 
@@ -62,7 +63,7 @@ export class SchemaThread {
   }
 
   #failAll(error: Error): void {
-    this.#closed = true;
+    this.#ended ??= error;
     for (const job of this.#pending.values()) job.reject(error);
     this.#pending.clear();
   }

@@ -12,8 +12,8 @@ export interface Machine {
   loadAverage: { start: number; end?: number };
   /**
    * Milliseconds a fixed piece of JavaScript took (median of 3). This host's speed has varied
-   * nearly 2x between days with the load average low both times: figures from two runs compare
-   * in proportion to this, not as they stand.
+   * up to 20x, between days and within minutes, with the load average low: figures from two runs
+   * compare in proportion to this, not as they stand.
    */
   cpuCheckMs: number;
   date: string;

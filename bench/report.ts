@@ -60,7 +60,7 @@ export function markdown(report: BenchReport): string {
     '',
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB memory, Node ${m.node}, ${m.platform}.`,
     `Load average (1 min) ${m.loadAverage.start} at start, ${m.loadAverage.end ?? '?'} at end; total bench time ${report.totalSeconds} s.`,
-    `CPU check: a fixed JavaScript loop took ${m.cpuCheckMs} ms (lower is faster; this host has varied nearly 2x between days, so compare runs in proportion).`,
+    `CPU check: a fixed JavaScript loop took ${m.cpuCheckMs} ms (lower is faster; this host's speed has varied up to 20x, even within minutes, so compare runs in proportion).`,
     ...(busy(m) ? ['', `**${busyNote}**`] : []),
     '',
     markdownTable(rows),

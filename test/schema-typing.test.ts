@@ -143,6 +143,15 @@ describe('SchemaThread', () => {
     await expect(thread.type(doc, 'specs/fn.yaml')).rejects.toThrow('the pruned document of specs/fn.yaml cannot be handed to the typing thread');
   });
 
+  it('rejects a job still pending when the thread goes away, rather than leaving it hanging', async () => {
+    const doomed = new SchemaThread();
+    const pending = doomed.type(withExamples(), 'specs/a.yaml');
+    await doomed.close();
+    await expect(pending).rejects.toThrow('the schema typing thread exited');
+    // And the reason it went away is what every later job is told.
+    await expect(doomed.type(withExamples(), 'specs/b.yaml')).rejects.toThrow('the schema typing thread is closed');
+  });
+
   it('refuses work once closed', async () => {
     const closed = new SchemaThread();
     await closed.close();

@@ -2,9 +2,10 @@
  * Section 2: what one tools/call costs on top of a bare proxy, in one run against one upstream:
  * (a) a bare Fastify route proxying with undici, (s) the official SDK's own stateless example
  * serving one tool that does the same (the floor of any server built on the SDK), (b) the
- * specgate runtime without the governance chain, (c) with the full chain on the embedded database (SQLite, synchronous=FULL), (d) with
- * the full chain on PostgreSQL (a throwaway local cluster with fsync on). Each target runs in its
- * own child process; autocannon drives the load from this process (bench/in-turn.ts).
+ * specgate runtime without the governance chain, (c) with the full chain on the embedded
+ * database (SQLite, synchronous=FULL), (d) with the full chain on PostgreSQL (a throwaway local
+ * cluster with fsync on). Each target runs in its own child process; autocannon drives the load
+ * from this process (bench/in-turn.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';

@@ -1,6 +1,6 @@
 /**
  * `npm run spec-validator`: rewrites generator/spec/spec-validator.generated.ts, ajv's code for
- * spec.schema.json, after the schema changed (test/spec-validator.test.ts says when).
+ * spec.schema.json, after the schema changed (a test in test/spec-load.test.ts says when).
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -31,7 +31,6 @@ async function generateCommand(args: string[], opts: { out: string; check?: bool
   const { formatDiff } = await import('../../generator/diff.ts');
   const files = resolveSpecFiles(args);
   if (files.length === 0) throw new Error('no spec files found (looked in specs/)');
-  const tty = process.stderr.isTTY;
   const started = performance.now();
   const result = await generate(files, {
     outDir: opts.out,
@@ -40,7 +39,7 @@ async function generateCommand(args: string[], opts: { out: string; check?: bool
     onProgress: (e) => {
       if (e.kind !== 'connector') return;
       const what = e.failed ? 'failed' : `${e.connector}: ${e.tools} tools`;
-      process.stderr.write(`[${e.index}/${e.total}] ${path.relative(process.cwd(), e.specFile)} -> ${what} (${Math.round(e.ms)} ms)${tty ? '' : ''}\n`);
+      process.stderr.write(`[${e.index}/${e.total}] ${path.relative(process.cwd(), e.specFile)} -> ${what} (${Math.round(e.ms)} ms)\n`);
     },
   });
   const { errors } = printDiagnostics(result.diagnostics);

@@ -61,7 +61,7 @@ function context(schema: OpenAPI3, discriminators: boolean): GlobalContext {
     alphabetize: false,
     arrayLength: false,
     defaultNonNullable: true,
-    // Two walks of the whole document that find nothing in most documents (GitHub's included).
+    // Two walks of the whole document, for nothing in a document without discriminators.
     discriminators: discriminators ? scanDiscriminators(schema, OPTIONS) : { objects: {}, refsHandled: [] },
     emptyObjectsUnknown: false,
     enum: OPTIONS.enum,

@@ -71,6 +71,10 @@ describe('specgate command line', () => {
     expect(gen.stderr).toMatch(/\[1\/2\] .*bulk\.yaml -> bulk: \d+ tools/);
     expect(gen.stderr).toMatch(/\[2\/2\] .*helpdesk\.yaml -> helpdesk: \d+ tools/);
     expect(fs.existsSync(path.join(out, 'helpdesk', 'client.ts'))).toBe(true);
+    // The compiler loads only for --typecheck, and then runs over what was written.
+    const typed = await run(['generate', specs, '--out', out, '--typecheck']);
+    expect(typed.code, typed.stderr).toBe(0);
+    expect(typed.stderr).toContain('type check passed');
 
     const fresh = await run(['generate', specs, '--out', out, '--check']);
     expect(fresh.code, fresh.stderr).toBe(0);

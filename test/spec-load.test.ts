@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { loadSpec, parseSpec, SCHEMA_COMMENT, SCHEMA_FILE, SCHEMA_ID, specSchema, specValidator } from '../generator/spec/load.ts';
-import { VALIDATOR_FILE, validatorSource } from '../generator/spec/validator.ts';
+import { VALIDATOR_FILE, validatorFor, validatorSource } from '../generator/spec/validator.ts';
 import * as precompiled from '../generator/spec/spec-validator.generated.ts';
 import { DiagnosticError, formatDiagnostic, formatDiagnostics, hasErrors, sortDiagnostics } from '../generator/spec/diagnostics.ts';
 import type { ConnectorSpec, Diagnostic, ToolSpec } from '../generator/spec/types.ts';
@@ -210,6 +210,17 @@ describe('spec.schema.json', () => {
   it('is validated by the precompiled code of this very schema (else run `npm run spec-validator`)', () => {
     expect(fs.readFileSync(VALIDATOR_FILE, 'utf8'), 'generator/spec/spec-validator.generated.ts is stale: run `npm run spec-validator`').toBe(validatorSource());
     expect(specValidator()).toBe(precompiled.validate);
+  });
+
+  it('is compiled at start-up instead when the precompiled code is of another schema', () => {
+    const text = fs.readFileSync(SCHEMA_FILE, 'utf8');
+    const stale = { schemaSha256: '0'.repeat(64), validate: () => true };
+    const validate = validatorFor(stale, text, specSchema());
+    expect(validate).not.toBe(stale.validate);
+    expect(validate({ specgate: 1, connector: 'x' })).toBe(false);
+    expect(validate.errors?.map((e) => e.keyword)).toContain('required');
+    // The schema's own text, digest and all, picks the precompiled code.
+    expect(validatorFor(precompiled, text, specSchema())).toBe(precompiled.validate);
   });
 
   it('compiles in ajv strict mode and is a valid 2020-12 schema', () => {

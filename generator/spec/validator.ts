@@ -3,7 +3,7 @@
  * spec-validator.generated.ts (`npm run spec-validator`). Compiling the schema took a fifth of a
  * second in every process that reads a spec, more than reading GitHub's whole spec. When the
  * schema has changed since (the recorded digest differs), it is compiled here as before, so an edit
- * works at once; test/spec-validator.test.ts fails until the file is regenerated.
+ * works at once; a test in test/spec-load.test.ts fails until the file is regenerated.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -45,12 +45,12 @@ export function specSchema(): SchemaObject {
 
 /** Once per process: the precompiled code when it is of this schema, else compiled now. */
 export function specValidator(): ValidateFunction {
-  if (!validator) {
-    validator = precompiled.schemaSha256 === digest(schemaText())
-      ? (precompiled.validate as unknown as ValidateFunction)
-      : ajv().compile(specSchema());
-  }
-  return validator;
+  return (validator ??= validatorFor(precompiled, schemaText(), specSchema()));
+}
+
+/** `compiled` when it was generated from exactly this schema text; otherwise the schema, compiled. */
+export function validatorFor(compiled: { schemaSha256: string; validate: unknown }, text: string, value: SchemaObject): ValidateFunction {
+  return compiled.schemaSha256 === digest(text) ? (compiled.validate as ValidateFunction) : ajv().compile(value);
 }
 
 /** The text of spec-validator.generated.ts for the current schema. */

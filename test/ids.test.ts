@@ -14,7 +14,7 @@ describe('uuidv7', () => {
     expect(millisOf(id)).toBeLessThanOrEqual(after);
   });
 
-  it('ids from later milliseconds sort after earlier ones, and none repeats', async () => {
+  it('ids sort in the order they were made, within a millisecond too, and none repeats', async () => {
     const ids: string[] = [];
     for (let round = 0; round < 3; round++) {
       const start = Date.now();
@@ -24,6 +24,8 @@ describe('uuidv7', () => {
     expect(new Set(ids).size).toBe(ids.length);
     // Made in time order, so sorting them as text must keep their milliseconds in that order.
     expect([...ids].sort().map(millisOf)).toEqual(ids.map(millisOf));
+    // And, within one millisecond, the order they were made in.
+    expect([...ids].sort()).toEqual(ids);
     expect(millisOf(ids.at(-1)!)).toBeGreaterThan(millisOf(ids[0]));
     expect(ids.every((id) => V7.test(id))).toBe(true);
   });

@@ -20,7 +20,7 @@ export interface ToolCallContext {
   /** The caller's tenant, when the governance chain runs: picks the tenant's own upstreams. */
   tenantId?: string;
   /** Filled in by the executor as the call ends: what metering bills besides the call itself. */
-  usage?: { upstreamBytes: number };
+  usage?: { upstreamBytes: number; reachedVendor?: boolean };
 }
 
 export interface UpstreamConfig {

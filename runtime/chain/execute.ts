@@ -79,7 +79,10 @@ export async function executeTool(
     return errorResult(scrubSecrets(message, scope.secrets));
   } finally {
     // Metering reads the bytes this call received, whatever became of them.
-    if (ctx.usage) ctx.usage.upstreamBytes = scope.bytes;
+    if (ctx.usage) {
+      ctx.usage.upstreamBytes = scope.bytes;
+      ctx.usage.reachedVendor = scope.dispatched === true;
+    }
     if (sent && rt.onUpstream) {
       try {
         rt.onUpstream({

@@ -158,6 +158,8 @@ export function createGovernance(options: GovernanceOptions): Governance {
     // First, before any other step reads the arguments: later walkers rely on these bounds.
     const outOfBounds = argumentLimitViolation(args);
     if (outOfBounds) c.args = { [OMITTED]: outOfBounds };
+    // Known first, so that a refusal by a later step is recorded in the caller's own tenant chain.
+    c.identity = await identityOf(req);
     const p = c.p = await principal(req, [tool.connector]);
     if (outOfBounds) throw new Refusal('arguments', 'limits', `Refused: ${outOfBounds}; send a smaller call`, 400);
     const key = idempotencyKey(req);
@@ -176,9 +178,9 @@ export function createGovernance(options: GovernanceOptions): Governance {
   function audited(c: CallSubject) {
     return {
       callId: c.callId, requestId: c.req.requestId, connector: c.tool.connector, tool: c.tool.name, arguments: c.args,
-      tenantId: c.p?.tenantId ?? null,
-      subject: c.p?.identity.subject ?? null,
-      keyId: c.p?.identity.keyId ?? null,
+      tenantId: c.p?.tenantId ?? c.identity?.tenantId ?? null,
+      subject: c.identity?.subject ?? null,
+      keyId: c.identity?.keyId ?? null,
       customer: c.p?.customer.customerId ?? null,
     };
   }
@@ -269,6 +271,8 @@ interface CallSubject {
   tool: ToolModel;
   /** As audited: the caller's arguments, or a note in their place when they were out of bounds. */
   args: Record<string, unknown>;
+  /** Who is calling, once authenticated (before the principal's other steps ran). */
+  identity?: Identity;
   p?: Principal;
 }
 

@@ -39,7 +39,7 @@ export function unknownInCatalog(vocabulary: CatalogVocabulary, field: ToolField
   return `no tool of the generated catalog has ${what} "${value}"${hint}`;
 }
 
-interface Node { op: string; args: unknown; pos?: number }
+interface Node { op: string; args: unknown; pos?: number; start?: number }
 
 const isNode = (v: unknown): v is Node => typeof v === 'object' && v !== null && 'op' in v;
 
@@ -83,11 +83,11 @@ function toolField(node: unknown, aliases: Map<string, ToolField>): ToolField | 
 /** The strings a node stands for, each with its place: a literal, a list of literals, or a data document path. */
 function strings(node: unknown, data: unknown): Array<{ value: string; pos: number; via?: string }> {
   if (!isNode(node)) return [];
-  const pos = node.pos ?? 0;
+  const pos = node.start ?? node.pos ?? 0;
   if (node.op === 'value' && typeof node.args === 'string') return [{ value: node.args, pos }];
   if (node.op === 'list' && Array.isArray(node.args)) {
     return (node.args as unknown[]).filter((n): n is Node => isNode(n) && n.op === 'value' && typeof n.args === 'string')
-      .map((n) => ({ value: n.args as string, pos: n.pos ?? pos }));
+      .map((n) => ({ value: n.args as string, pos: n.start ?? n.pos ?? pos }));
   }
   const path = dataPath(node);
   if (!path) return [];
@@ -150,5 +150,5 @@ function toolLiterals(root: Node, data: unknown): Literal[] {
     }
     for (const a of args) if (typeof a === 'object' && a !== null) stack.push({ node: a, aliases });
   }
-  return found;
+  return found.sort((a, b) => a.pos - b.pos);
 }

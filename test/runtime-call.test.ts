@@ -4,7 +4,7 @@ import { isWithinTokenLimit } from 'gpt-tokenizer';
 import { createToolCaller, type CallerOptions } from '../runtime/call.ts';
 import type { Pagination, ToolModel } from '../runtime/model.ts';
 import { ctx, makeConnector, makeTool, startRecorder, type Recorder } from './fixtures/call/harness.ts';
-import { createCursorSigner } from '../runtime/upstream/cursor.ts';
+import { createCursorSigner, cursorKeysFrom } from '../runtime/upstream/cursor.ts';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -199,6 +199,28 @@ describe('pagination: every style yields a cursor that fetches the next page', (
     expect(up.requests).toHaveLength(0);
     expect((await c.callTool(tool, { cursor: genuine }, { ...ctx(), tenantId: 't1' })).isError).toBeUndefined();
     expect(up.requests.map((r) => new URL(r.url, up.origin).searchParams.get('page'))).toEqual(['2']);
+  });
+
+  it('cursor keys come from configuration: instances sharing it accept each other\'s cursors, across a master key rotation', () => {
+    const k1 = Buffer.alloc(32, 1).toString('base64');
+    const k2 = Buffer.alloc(32, 2).toString('base64');
+    const binding = { tool: 'acme_list_page', tenantId: 't1', customer: 'C-1' };
+    const payload = Buffer.from('{"p":2}').toString('base64url');
+    // Two instances with the same master keys derive the same cursor keys.
+    const a = createCursorSigner(cursorKeysFrom({ SPECGATE_MASTER_KEYS: `k1:${k1}` }));
+    const b = createCursorSigner(cursorKeysFrom({ SPECGATE_MASTER_KEYS: `k1:${k1}` }));
+    const issued = a.seal(binding, payload);
+    expect(b.open(binding, issued)).toBe(payload);
+    // After rotation (k2 current, k1 kept) old cursors still open, new ones are sealed with k2.
+    const rotated = createCursorSigner(cursorKeysFrom({ SPECGATE_MASTER_KEYS: `k2:${k2},k1:${k1}` }));
+    expect(rotated.open(binding, issued)).toBe(payload);
+    expect(() => a.open(binding, rotated.seal(binding, payload))).toThrow(/signature does not match/);
+    // An explicit cursor key wins; a short one is refused by name.
+    const explicit = createCursorSigner(cursorKeysFrom({ SPECGATE_CURSOR_KEY: k2, SPECGATE_MASTER_KEYS: `k1:${k1}` }));
+    expect(() => explicit.open(binding, issued)).toThrow(/signature does not match/);
+    expect(() => cursorKeysFrom({ SPECGATE_CURSOR_KEY: 'c2hvcnQ=' })).toThrow('SPECGATE_CURSOR_KEY must be at least 32 bytes in base64 (it decodes to 5 bytes)');
+    // Without configuration, one random key per process: stable within it.
+    expect(cursorKeysFrom({})).toEqual(cursorKeysFrom({}));
   });
 
   it('a Link cursor cannot be made to carry query parameters the vendor did not send', async () => {

@@ -148,7 +148,11 @@ export function createGovernance(options: GovernanceOptions): Governance {
         return await run(c);
       } catch (e) {
         if (e instanceof AuditWriteFailed) throw e.cause;
-        return failed(e, c);
+        try {
+          return await failed(e, c);
+        } catch (f) {
+          throw f instanceof AuditWriteFailed ? f.cause : f;
+        }
       }
     },
   };

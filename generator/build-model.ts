@@ -5,7 +5,7 @@
  */
 import { compile as compileJmespath } from '@jmespath-community/jmespath';
 import type {
-  AllowedRequest, AuthModel, ConnectorModel, JsonSchema, Pagination, ParameterBinding, Shape, ToolModel,
+  AllowedRequest, AuthModel, ConnectorModel, JsonSchema, Pagination, ParameterBinding, Sensitivity, Shape, ToolModel,
 } from '../runtime/model.ts';
 import type { Diagnostic, LoadedSpec, PaginationSpec, ResponseShape, ToolSpec } from './spec/types.ts';
 import type { LoadedDocument, OperationInfo, ParameterInfo } from './openapi/types.ts';
@@ -29,6 +29,11 @@ type Path = Array<string | number>;
 export interface BuildResult {
   model: ConnectorModel;
   diagnostics: Diagnostic[];
+}
+
+/** Carried only when the tool has one, so tools without it keep their model unchanged. */
+function sensitivityOf(s: Sensitivity | 'none' | undefined): { sensitivity?: Sensitivity } {
+  return s === undefined || s === 'none' ? {} : { sensitivity: s };
 }
 
 export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: SelectResult): BuildResult {
@@ -280,6 +285,7 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
       effect: 'read',
       ...(t?.reason ? { effectReason: t.reason } : {}),
       riskTier: t?.riskTier ?? spec.defaults?.riskTier ?? 'low',
+      ...sensitivityOf(t?.sensitivity ?? spec.defaults?.sensitivity),
       tags: t?.tags ?? op.tags,
       annotations: { ...(title ? { title } : {}), readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
       inputSchema,

@@ -8,6 +8,7 @@ import { executeTool, errorResult, type ConnectorRuntime, type UpstreamEvent } f
 import type { CallToolResult } from './chain/shape.ts';
 import { createGuardedFetch } from './upstream/guard.ts';
 import { createUpstreamPolicy } from './upstream/resilience.ts';
+import { createCursorSigner, cursorKeysFrom } from './upstream/cursor.ts';
 
 export type { CallToolResult } from './chain/shape.ts';
 export type { UpstreamEvent } from './chain/execute.ts';
@@ -20,7 +21,7 @@ export interface ToolCallContext {
   /** The caller's tenant, when the governance chain runs: picks the tenant's own upstreams. */
   tenantId?: string;
   /** Filled in by the executor as the call ends: what metering bills besides the call itself. */
-  usage?: { upstreamBytes: number };
+  usage?: { upstreamBytes: number; reachedVendor?: boolean };
 }
 
 export interface UpstreamConfig {
@@ -45,6 +46,8 @@ export interface CallerOptions {
   breaker?: { threshold: number; halfOpenAfterMs: number };
   /** After each call that reached the upstream stage, for metrics and metering. */
   onUpstream?: (e: UpstreamEvent) => void;
+  /** Pagination cursor keys, the first signs (see cursorKeysFrom); default from the environment. */
+  cursorKeys?: Buffer[];
 }
 
 export interface ToolCaller {
@@ -57,6 +60,7 @@ export function createToolCaller(options: CallerOptions): ToolCaller {
   const runtimes = new Map<string, ConnectorRuntime>();
   const pools: Array<{ close(): Promise<void> }> = [];
   const missing = new Map<string, string>();
+  const cursors = createCursorSigner(options.cursorKeys ?? cursorKeysFrom());
   for (const connector of options.connectors) {
     const name = connector.model.name;
     const upstream = options.upstreams[name];
@@ -89,6 +93,7 @@ export function createToolCaller(options: CallerOptions): ToolCaller {
         concurrency: options.concurrency ?? 16,
         breaker: options.breaker ?? { threshold: 5, halfOpenAfterMs: 30_000 },
       }),
+      cursors,
       onUpstream: options.onUpstream,
     });
   }

@@ -1,16 +1,17 @@
 /**
  * The governance chain: authenticate, resolve tenant, scope customer, check entitlement, evaluate
- * policy, check quota, then the caller's validate / execute / shape, then meter and audit.
+ * policy, rate limit, validate the arguments, approval, quota, then the caller's execute / shape,
+ * then meter and audit. The arguments' bounds (chain/limits.ts) are checked before all of it.
  * Listing and calling share `prepare` and `authorize`, so a tool is listed exactly when those
  * steps would let a call through (quota aside, which is about how often, not what).
  */
 import type { Catalog } from './catalog.ts';
 import type { ToolModel } from './model.ts';
 import type { ToolCaller, CallToolResult } from './call.ts';
-import { apiKeysRepo, approvalsRepo, consumeQuotaIn, createGroupCommit, quotaRepo, rateLimitsRepo, settingsRepo, tenantsRepo, usageRepo, type Store, type ApiKeysOptions } from './store/index.ts';
+import { apiKeysRepo, approvalsRepo, consumeQuotaIn, createGroupCommit, quotaRepo, rateLimitsRepo, settingsRepo, tenantsRepo, usageRepo, type Store, type ApiKeysOptions, type UsageRecord } from './store/index.ts';
 import { uuidv7 } from './ids.ts';
 import type { Decision } from './policy/types.ts';
-import { Refusal, type GovernanceRequest } from './chain/refusal.ts';
+import { Refusal, refusedResult, type GovernanceRequest } from './chain/refusal.ts';
 import { authenticate, type Identity } from './chain/authenticate.ts';
 import { createJwtVerifier } from './identity/jwt.ts';
 import type { IdentityConfig } from './identity/providers.ts';
@@ -23,7 +24,10 @@ import { createRateLimiter } from './chain/rate-limit.ts';
 import { requireApproval } from './chain/approval.ts';
 import { usageRecord } from './chain/meter.ts';
 import { createCallRecorder } from './chain/record.ts';
-import { createIdempotency, idempotencyKey } from './chain/idempotency.ts';
+import { createIdempotency, idempotencyKey, keyOwner } from './chain/idempotency.ts';
+import { argumentLimitViolation } from './chain/limits.ts';
+import { validateArguments } from './chain/validate.ts';
+import type { CallAudit } from './chain/audit.ts';
 import { LRUCache } from 'lru-cache';
 import { sha256Hex } from './store/canonical.ts';
 import { errorResult } from './chain/execute.ts';
@@ -42,6 +46,8 @@ export interface GovernanceOptions {
   /** How long an approval request waits and an approval stays usable; default 24 h. */
   approvalTtlMs?: number;
   now?: () => Date;
+  /** Told about an unexpected failure inside the chain (it is audited as an internal error); for the log. */
+  onInternalError?: (error: unknown, requestId: string) => void;
 }
 
 /** Who is calling, for whom: the outcome of the request-wide steps. */
@@ -79,7 +85,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
   const approvals = approvalsRepo(store, { now, ...(options.approvalTtlMs !== undefined && { ttlMs: options.approvalTtlMs }) });
   const recorder = createCallRecorder(group, now);
   const idempotency = createIdempotency({
-    ranAt: usageRepo(store, now).ranAt,
+    ranCall: usageRepo(store, now).ranCall,
   });
   const jwt = options.identity?.providers.length
     ? createJwtVerifier(options.identity, { now, knownTenant: async (id) => (await tenants.getTenant(id)) !== undefined })
@@ -135,62 +141,100 @@ export function createGovernance(options: GovernanceOptions): Governance {
     },
 
     async call(req, tool, args, requestCallId) {
-      let p: Principal | undefined;
-      let key: string | undefined;
+      const c: CallSubject = { callId: requestCallId, req, tool, args };
+      // Everything from here to the audit write is inside this try: whatever goes wrong becomes an
+      // audited refusal or an audited internal error. Only a failing audit write itself escapes.
       try {
-        p = await principal(req, [tool.connector]);
-        key = idempotencyKey(req);
+        return await run(c);
       } catch (e) {
-        return refused(e, { callId: requestCallId, req, tool, args, p });
+        if (e instanceof AuditWriteFailed) throw e.cause;
+        try {
+          return await failed(e, c);
+        } catch (f) {
+          throw f instanceof AuditWriteFailed ? f.cause : f;
+        }
       }
-      if (key === undefined) return governed(req, p, tool, args, requestCallId);
-      const callId = idempotency.callId(p.tenantId, p.identity.subject, key);
-      const principalOfCall = p;
-      const { first, result } = idempotency.once(callId, args, () => governed(req, principalOfCall, tool, args, callId));
-      if (first) return result;
-      const answer = await result;
-      await recorder.record({ ...audited({ callId: requestCallId, req, tool, args, p }), decisionId: uuidv7(), outcome: 'replayed', replayOf: callId });
-      return answer;
     },
   };
+
+  async function run(c: CallSubject): Promise<CallToolResult> {
+    const { req, tool, args } = c;
+    // First, before any other step reads the arguments: later walkers rely on these bounds.
+    const outOfBounds = argumentLimitViolation(args);
+    if (outOfBounds) c.args = { [OMITTED]: outOfBounds };
+    // Known first, so that a refusal by a later step is recorded in the caller's own tenant chain.
+    c.identity = await identityOf(req);
+    const p = c.p = await principal(req, [tool.connector]);
+    if (outOfBounds) throw new Refusal('arguments', 'limits', `Refused: ${outOfBounds}; send a smaller call`, 400);
+    const key = idempotencyKey(req);
+    if (key === undefined) return governed(c);
+    // A replay is decided like a fresh call: a result is only ever returned to a caller who may make this call now.
+    const decision = await authorize(p, req, tool, now().toISOString(), args);
+    const callId = idempotency.callId(p.tenantId, keyOwner(p.identity), key);
+    const { result, replayed } = await idempotency.once(callId, { tool: tool.name, customer: p.customer.customerId, arguments: args },
+      () => governed({ ...c, callId }, decision));
+    if (!replayed) return result;
+    await record({ ...audited(c), decisionId: decision.id, outcome: 'replayed', replayOf: callId });
+    return result;
+  }
 
   /** The audit fields every record of a call carries, whatever its outcome. */
   function audited(c: CallSubject) {
     return {
       callId: c.callId, requestId: c.req.requestId, connector: c.tool.connector, tool: c.tool.name, arguments: c.args,
-      tenantId: c.p?.tenantId ?? null,
-      subject: c.p?.identity.subject ?? null,
-      keyId: c.p?.identity.keyId ?? null,
+      tenantId: c.p?.tenantId ?? c.identity?.tenantId ?? null,
+      subject: c.identity?.subject ?? null,
+      keyId: c.identity?.keyId ?? null,
       customer: c.p?.customer.customerId ?? null,
     };
   }
 
-  async function refused(e: unknown, c: CallSubject): Promise<CallToolResult> {
-    if (!(e instanceof Refusal)) throw e;
-    await recorder.record({ ...audited(c), decisionId: e.decisionId ?? uuidv7(), outcome: 'refused', step: e.step, code: e.code, reason: e.message });
-    return errorResult(e.message);
+  async function record(entry: CallAudit, usage?: UsageRecord): Promise<void> {
+    try {
+      await recorder.record(entry, usage);
+    } catch (e) {
+      throw new AuditWriteFailed(e);
+    }
+  }
+
+  /** A refusal, or an internal error, on the record; the caller gets the refusal's message or a plain one. */
+  async function failed(e: unknown, c: CallSubject): Promise<CallToolResult> {
+    if (e instanceof Refusal) {
+      await record({ ...audited(c), decisionId: e.decisionId ?? uuidv7(), outcome: 'refused', step: e.step, code: e.code, reason: e.message });
+      return refusedResult(e);
+    }
+    // The message may carry anything (a driver's text); the caller and the audit get a plain one.
+    options.onInternalError?.(e, c.req.requestId);
+    const reason = `Internal error: the gateway could not complete this call (request ${c.req.requestId}); it is on the record`;
+    await record({ ...audited(c), decisionId: uuidv7(), outcome: 'error', code: 'internal', reason });
+    return errorResult(reason);
   }
 
   /** Steps 2 to 11 for one execution of a call whose principal is known. */
-  async function governed(req: GovernanceRequest, p: Principal, tool: ToolModel, args: Record<string, unknown>, callId: string): Promise<CallToolResult> {
+  async function governed(c: CallSubject, decided?: Decision): Promise<CallToolResult> {
+    const { req, tool, args } = c;
+    const p = c.p!;
     let decision: Decision;
     let approvalId: string | undefined;
     try {
       const at = now();
-      decision = await authorize(p, req, tool, at.toISOString(), args);
+      decision = decided ?? await authorize(p, req, tool, at.toISOString(), args);
       await rateLimiter.check(p.identity, p.tenantId, at);
+      // Before approval and quota: a call that could never run asks no one and spends nothing.
+      const valid = validateArguments(tool, args);
+      if (!valid.ok) throw new Refusal('arguments', 'invalid', valid.message, 400);
       // Before the quota: a call held for approval has not used any of it.
       if (decision.effect === 'require_approval') {
         const customerId = isCustomerBound(tool) ? p.customer.customerId : null;
-        approvalId = await requireApproval(approvals, decision, { tenantId: p.tenantId, subject: p.identity.subject, customerId }, tool, args, callId);
+        approvalId = await requireApproval(approvals, decision, { tenantId: p.tenantId, subject: p.identity.subject, customerId }, tool, args, c.callId);
       }
       await checkQuota(quotas, p.tenantId, tool, at);
     } catch (e) {
-      return refused(e, { callId, req, tool, args, p });
+      return failed(e, c);
     }
 
     const started = performance.now();
-    const usage = { upstreamBytes: 0 };
+    const usage: { upstreamBytes: number; reachedVendor?: boolean } = { upstreamBytes: 0 };
     const result = await caller.callTool(withObligations(tool, decision.obligations), args, {
       requestId: req.requestId,
       signal: req.signal ?? new AbortController().signal,
@@ -200,16 +244,17 @@ export function createGovernance(options: GovernanceOptions): Governance {
     });
     // A caller that hung up did not meet a failure of ours or the vendor's: say so apart.
     const outcome = !result.isError ? 'ok' : req.signal?.aborted ? 'cancelled' : 'error';
-    await recorder.record(
+    await record(
       {
-        ...audited({ callId, req, tool, args, p }), decisionId: decision.id, outcome, ...(approvalId && { approvalId }),
+        ...audited(c), decisionId: decision.id, outcome, ...(approvalId && { approvalId }),
         // Why it failed, as the caller was told (already scrubbed of secrets): an operator reading
         // the audit should not need the client's transcript.
         ...(result.isError && { reason: errorText(result) }),
       },
       usageRecord({
-        callId, tenantId: p.tenantId, customerId: p.customer.customerId, subject: p.identity.subject,
+        callId: c.callId, tenantId: p.tenantId, customerId: p.customer.customerId, subject: p.identity.subject,
         connector: tool.connector, tool: tool.name, outcome, latencyMs: performance.now() - started, upstreamBytes: usage.upstreamBytes,
+        ...(usage.reachedVendor !== undefined && { reachedVendor: usage.reachedVendor }),
       }),
     );
     return result;
@@ -228,6 +273,19 @@ interface CallSubject {
   callId: string;
   req: GovernanceRequest;
   tool: ToolModel;
+  /** As audited: the caller's arguments, or a note in their place when they were out of bounds. */
   args: Record<string, unknown>;
+  /** Who is calling, once authenticated (before the principal's other steps ran). */
+  identity?: Identity;
   p?: Principal;
 }
+
+/** The audit write itself failed: nothing more can be put on the record, so the call fails. */
+class AuditWriteFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super('the audit record could not be written');
+  }
+}
+
+/** The key under which out-of-bounds arguments are replaced by the reason in the audit. */
+const OMITTED = '[omitted]';

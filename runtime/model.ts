@@ -11,6 +11,8 @@ export type JsonSchema = { [key: string]: unknown } | boolean;
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST';
 export type RiskTier = 'low' | 'medium' | 'high';
+/** What sensitive data a tool returns, as the spec declares it; policies match on it. */
+export type Sensitivity = 'credentials' | 'personal' | 'financial';
 export type ParameterLocation = 'path' | 'query' | 'header' | 'cookie';
 
 /** Where one upstream parameter gets its value from. */
@@ -109,6 +111,8 @@ export interface ToolModel {
   effect: 'read';
   effectReason?: string;
   riskTier: RiskTier;
+  /** Absent when the spec declares none. */
+  sensitivity?: Sensitivity;
   tags: string[];
   annotations: ToolAnnotations;
   inputSchema: JsonSchema;

@@ -200,6 +200,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       caller: { callTool: (tool, args, ctx) => ((ctx.tenantId && tenantCallers.get(ctx.tenantId)) || caller).callTool(tool, args, ctx) },
       ...(options.governance.pepper ? { apiKeys: { pepper: options.governance.pepper } } : {}),
       ...(options.governance.identity ? { identity: options.governance.identity } : {}),
+      // The call is audited as an internal error; the cause goes only to the log.
+      onInternalError: (error, requestId) => logger.error({ err: error, requestId }, 'governance chain failed; audited as an internal error'),
     })
     : undefined;
   const governed = governance

@@ -293,6 +293,15 @@ for (const [name, available, newUrl] of backends) {
       expect((await call('POST', `/tenants/msp-a/approvals/nope/deny`, { body: {} })).status).toBe(404);
       const trail = await auditRepo(store).search({ tenant: 'msp-a' });
       expect(trail.at(-1)?.record).toMatchObject({ event: 'approval.approved', approvalId: request.id, decidedBy: 'ops-alice' });
+      // The operator whose own call is held cannot approve it: a second person must.
+      const own = await approvalsRepo(store).request({
+        tenantId: 'msp-a', subject: 'ops-alice', customerId: null, connector: 'helpdesk', tool: 'helpdesk_get_ticket',
+        argumentsHash: 'h2', arguments: {}, decisionId: 'd2', reason: 'high-risk tool',
+      });
+      const self = await call('POST', `/tenants/msp-a/approvals/${own.id}/approve`, { body: {} });
+      expect(self.status).toBe(403);
+      expect(self.json).toMatchObject({ error: { code: 'forbidden', message: `approval ${own.id} was requested by "ops-alice", who cannot approve it: a second person must` } });
+      expect((await approvalsRepo(store).get(own.id))?.status).toBe('pending');
     });
 
     it('exports usage as JSON totals and as CSV records', async () => {

@@ -44,6 +44,13 @@ describe('specgate approval and rate-limit commands', () => {
     expect(foreign.code).toBe(1);
     expect(foreign.stderr).toBe(`specgate: approval ${pending.id} does not exist\n`);
 
+    // The subject who requested the call cannot approve it, however the name is written.
+    for (const self of ['alice', ' Alice ']) {
+      const own = await admin('approval', 'approve', pending.id, '--tenant', 'acme', '--by', self);
+      expect(own.code).toBe(1);
+      expect(own.stderr).toBe(`specgate: approval ${pending.id} was requested by "alice", who cannot approve it: a second person must\n`);
+    }
+
     const ok = await admin('approval', 'approve', pending.id, '--tenant', 'acme', '--by', 'carol', '--note', 'ticket 4711');
     expect(ok.stdout).toBe(`approved ${pending.id}: halopsa_export for alice\n`);
     const again = await admin('approval', 'deny', pending.id, '--tenant', 'acme', '--by', 'dave');

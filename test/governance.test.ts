@@ -20,7 +20,7 @@ const tools = [
     parameters: [{ name: 'company_id', in: 'query', argument: null, required: true, customer: true }],
     customerParameters: ['company_id'],
   }),
-  get('acme_get_passwords', '/passwords', { tags: ['passwords'] }),
+  get('acme_get_passwords', '/passwords', { tags: ['passwords'], sensitivity: 'credentials' }),
   get('acme_get_status', '/status'),
   get('acme_export', '/export', {
     riskTier: 'high',

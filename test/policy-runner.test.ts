@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { formatPolicyTestRun, policyTestFiles, runPolicyTests } from '../runtime/policy/test-runner.ts';
 import type { Decision } from '../runtime/policy/types.ts';
+import { loadCatalog } from '../runtime/catalog.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const defaultPolicies = path.join(root, 'policies');
@@ -39,7 +40,7 @@ function failingDir(): string {
     '',
   ].join('\n'));
   fs.writeFileSync(path.join(dir, 'p_test.yaml'), [
-    'base: { identity: { subject: s, roles: [technician] }, tenant: t, connector: c, tool: { name: x, riskTier: low }, time: "2026-11-18T15:00:00Z" }',
+    'base: { identity: { subject: s, roles: [technician] }, tenant: t, connector: c, tool: { name: hudu_list_companies, riskTier: low }, time: "2026-11-18T15:00:00Z" }',
     'tests:',
     '  - name: technician allowed',
     '    input: {}',
@@ -59,9 +60,10 @@ describe('policy test runner', () => {
     expect(policyTestFiles(defaultPolicies)).toEqual([path.join(defaultPolicies, 'tests', 'msp.yaml')]);
   });
 
-  it('passes the default MSP policy suite, logging every decision', () => {
+  it('passes the default MSP policy suite against the generated catalog, logging every decision', async () => {
     const log: Decision[] = [];
-    const run = runPolicyTests(defaultPolicies, { onDecision: (d) => log.push(d) });
+    const { tools } = await loadCatalog(path.join(root, 'generated'));
+    const run = runPolicyTests(defaultPolicies, { onDecision: (d) => log.push(d), catalog: tools });
     expect(run.diagnostics).toEqual([]);
     expect(run.results.length).toBeGreaterThanOrEqual(15);
     expect(run.results.filter((r) => !r.passed).map((r) => [r.name, r.failures])).toEqual([]);

@@ -4,6 +4,7 @@ import { isWithinTokenLimit } from 'gpt-tokenizer';
 import { createToolCaller, type CallerOptions } from '../runtime/call.ts';
 import type { Pagination, ToolModel } from '../runtime/model.ts';
 import { ctx, makeConnector, makeTool, startRecorder, type Recorder } from './fixtures/call/harness.ts';
+import { createCursorSigner, cursorKeysFrom } from '../runtime/upstream/cursor.ts';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -168,18 +169,73 @@ describe('pagination: every style yields a cursor that fetches the next page', (
     expect(up.requests.map((r) => r.url)).toEqual(['/api/items?per_page=3', '/api/items?per_page=3&page=2', '/api/items?per_page=3&page=3']);
   });
 
-  it('refuses a malformed cursor or one from another style, sending nothing', async () => {
+  it('refuses a malformed, unsigned, forged or tampered cursor, or one from another tool or caller, sending nothing', async () => {
     const up = await recorder(() => ({ body: { items: [] } }));
     const tool = pagedTool({ style: 'page', pageParam: 'page', sizeParam: 'per_page', firstPage: 1, defaultLimit: 2, maxLimit: 50 });
-    const c = caller([tool], up);
+    const key = Buffer.alloc(32, 7);
+    const c = caller([tool], up, { cursorKeys: [key] });
+    const text = async (cursor: string, customerIds?: Record<string, string>) => (await c.callTool(tool, { cursor }, { ...ctx(customerIds), tenantId: 't1' })).content[0]!.text;
     const bad = await c.callTool(tool, { cursor: 'not a cursor!' }, ctx());
     expect(bad).toMatchObject({ isError: true });
     expect(bad.content[0]!.text).toBe('Invalid arguments: "cursor" is not a cursor this tool returned (not base64url); omit it to start from the first page');
-    const other = Buffer.from(JSON.stringify({ o: 5 })).toString('base64url');
-    expect((await c.callTool(tool, { cursor: other }, ctx())).content[0]!.text).toContain('"cursor" was returned by another tool');
-    const neg = Buffer.from(JSON.stringify({ p: -1 })).toString('base64url');
-    expect((await c.callTool(tool, { cursor: neg }, ctx())).content[0]!.text).toContain('not a non-negative integer');
+    const payload = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    // An unsigned cursor, as the gateway used to issue them: refused, short or long.
+    expect(await text(payload({ p: 5 }))).toBe('Invalid arguments: "cursor" is not a cursor this tool returned (it is not signed); omit it to start from the first page');
+    expect(await text(payload({ u: 'https://vendor.example/api/items?page=2&admin=true' }))).toBe('Invalid arguments: "cursor" is not a cursor this tool returned (its signature does not match: it was altered, or issued for another tool, tenant or customer); omit it to start from the first page');
+    // Sealed with another key (a forgery), for another tool, tenant or customer, or altered after sealing: refused.
+    const mine = { tool: tool.name, tenantId: 't1' };
+    const forged = createCursorSigner([Buffer.alloc(32, 9)]).seal(mine, payload({ p: 2 }));
+    const signer = createCursorSigner([key]);
+    const genuine = signer.seal(mine, payload({ p: 2 }));
+    const bytes = Buffer.from(genuine, 'base64url');
+    bytes[2] ^= 1;
+    for (const cursor of [forged, signer.seal({ ...mine, tool: 'acme_list_other' }, payload({ p: 2 })), signer.seal({ ...mine, tenantId: 't2' }, payload({ p: 2 })), bytes.toString('base64url')]) {
+      expect(await text(cursor)).toMatch(/its signature does not match/);
+    }
+    expect(await text(genuine, { acme: 'C-1' })).toMatch(/its signature does not match/);
+    // Behind a genuine seal, the payload is still checked.
+    expect(await text(signer.seal(mine, payload({ o: 5 })))).toContain('"cursor" was returned by another tool');
+    expect(await text(signer.seal(mine, payload({ p: -1 })))).toContain('not a non-negative integer');
     expect(up.requests).toHaveLength(0);
+    expect((await c.callTool(tool, { cursor: genuine }, { ...ctx(), tenantId: 't1' })).isError).toBeUndefined();
+    expect(up.requests.map((r) => new URL(r.url, up.origin).searchParams.get('page'))).toEqual(['2']);
+  });
+
+  it('cursor keys come from configuration: instances sharing it accept each other\'s cursors, across a master key rotation', () => {
+    const k1 = Buffer.alloc(32, 1).toString('base64');
+    const k2 = Buffer.alloc(32, 2).toString('base64');
+    const binding = { tool: 'acme_list_page', tenantId: 't1', customer: 'C-1' };
+    const payload = Buffer.from('{"p":2}').toString('base64url');
+    // Two instances with the same master keys derive the same cursor keys.
+    const a = createCursorSigner(cursorKeysFrom({ SPECGATE_MASTER_KEYS: `k1:${k1}` }));
+    const b = createCursorSigner(cursorKeysFrom({ SPECGATE_MASTER_KEYS: `k1:${k1}` }));
+    const issued = a.seal(binding, payload);
+    expect(b.open(binding, issued)).toBe(payload);
+    // After rotation (k2 current, k1 kept) old cursors still open, new ones are sealed with k2.
+    const rotated = createCursorSigner(cursorKeysFrom({ SPECGATE_MASTER_KEYS: `k2:${k2},k1:${k1}` }));
+    expect(rotated.open(binding, issued)).toBe(payload);
+    expect(() => a.open(binding, rotated.seal(binding, payload))).toThrow(/signature does not match/);
+    // An explicit cursor key wins; a short one is refused by name.
+    const explicit = createCursorSigner(cursorKeysFrom({ SPECGATE_CURSOR_KEY: k2, SPECGATE_MASTER_KEYS: `k1:${k1}` }));
+    expect(() => explicit.open(binding, issued)).toThrow(/signature does not match/);
+    expect(() => cursorKeysFrom({ SPECGATE_CURSOR_KEY: 'c2hvcnQ=' })).toThrow('SPECGATE_CURSOR_KEY must be at least 32 bytes in base64 (it decodes to 5 bytes)');
+    // Without configuration, one random key per process: stable within it.
+    expect(cursorKeysFrom({})).toEqual(cursorKeysFrom({}));
+  });
+
+  it('a Link cursor cannot be made to carry query parameters the vendor did not send', async () => {
+    const up = await recorder((url) => ({ body: [], headers: url.searchParams.has('page') ? {} : { link: '</api/items?page=2>; rel="next"' } }));
+    const tool = pagedTool({ style: 'link', sizeParam: 'per_page', defaultLimit: 2, maxLimit: 50 }, '@');
+    const c = caller([tool], up, { cursorKeys: [Buffer.alloc(32, 7)] });
+    const first = await c.callTool(tool, {}, ctx());
+    const cursor = first.structuredContent!.nextCursor as string;
+    const bytes = Buffer.from(cursor, 'base64url');
+    const json = bytes.subarray(0, bytes.length - 16).toString();
+    expect(JSON.parse(json)).toEqual({ u: `${up.origin}/api/items?page=2` });
+    const widened = Buffer.concat([Buffer.from(json.replace('page=2', 'page=2&admin=true')), bytes.subarray(bytes.length - 16)]).toString('base64url');
+    expect((await c.callTool(tool, { cursor: widened }, ctx())).content[0]!.text).toMatch(/its signature does not match/);
+    expect((await c.callTool(tool, { cursor }, ctx())).isError).toBeUndefined();
+    expect(up.requests.map((r) => r.url)).toEqual(['/api/items?per_page=2', '/api/items?per_page=2&page=2']);
   });
 });
 

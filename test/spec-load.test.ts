@@ -301,6 +301,7 @@ const everyField: ConnectorSpec = {
   customer: { parameters: ['client_id', 'site_id'], description: 'customer id' },
   defaults: {
     riskTier: 'high',
+    sensitivity: 'personal',
     response: { project: '@', items: 'data', maxItems: 5, tokenBudget: 100, redact: ['secret'] },
     pagination: { style: 'page', page: 'p', size: 's', firstPage: 0, defaultLimit: 10, maxLimit: 50 },
   },
@@ -312,7 +313,7 @@ const everyField: ConnectorSpec = {
   tools: [
     {
       operationId: 'getA', name: 'get-a', title: 'Get A', description: 'A', effect: 'read', reason: 'r',
-      riskTier: 'medium', tags: ['t'], customer: false,
+      riskTier: 'medium', sensitivity: 'credentials', tags: ['t'], customer: false,
       parameters: { id: { hide: false, rename: 'a_id', fixed: { nested: [1, null] }, default: 3, description: 'd' } },
       response: { project: 'x', items: 'y', maxItems: 1, tokenBudget: 1, redact: [] },
       pagination: { style: 'offset', offset: 'o', limit: 'l' },

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 // Heavy modules load inside the action, so `--help` answers at once.
 import fs from 'node:fs';
 import path from 'node:path';
-import { projectRoot } from '../../generator/paths.ts';
+import { defaultGeneratedDir, projectRoot } from '../../generator/paths.ts';
 import { printDiagnostics } from '../report.ts';
 
 const defaultDir = path.join(projectRoot, 'policies');
@@ -12,13 +12,20 @@ export function registerPolicy(program: Command): void {
 
   policy
     .command('test')
-    .description('run policy test cases (policies/tests/*.yaml, policies/*_test.yaml), like `opa test -v`')
+    .description('run policy test cases (policies/tests/*.yaml, policies/*_test.yaml), like `opa test -v`, against the generated catalog: cases may name its tools, and a rule or case naming a tool, tag or sensitivity it lacks is an error')
     .argument('[dir]', 'policy folder', defaultDir)
-    .action(async (dir: string) => {
+    .option('--generated <dir>', 'folder of generated connectors (the catalog the policies are checked against)', defaultGeneratedDir)
+    .action(async (dir: string, opts: { generated: string }) => {
       const { runPolicyTests, formatPolicyTestRun } = await import('../../runtime/policy/test-runner.ts');
+      const { loadCatalog } = await import('../../runtime/catalog.ts');
       const policies = await loadOrReport(dir);
       if (!policies) return;
-      const run = runPolicyTests(dir, { policies });
+      const generated = path.resolve(opts.generated);
+      if (!fs.existsSync(path.join(generated, 'index.ts'))) {
+        throw new Error(`no generated catalog in ${generated}: run \`specgate generate\` first (policy tests run against the real catalog)`);
+      }
+      const catalog = await loadCatalog(generated);
+      const run = runPolicyTests(dir, { policies, catalog: catalog.tools });
       process.stdout.write(formatPolicyTestRun(run));
       if (run.results.length === 0 && run.diagnostics.length === 0) process.stderr.write(`no policy tests found in ${dir}\n`);
       if (run.failed || run.diagnostics.length || run.results.length === 0) process.exitCode = 1;

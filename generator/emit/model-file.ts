@@ -18,7 +18,7 @@ interface Order {
 }
 
 const TOOL: Order = {
-  keys: ['name', 'title', 'description', 'connector', 'operation', 'effect', 'effectReason', 'riskTier', 'tags',
+  keys: ['name', 'title', 'description', 'connector', 'operation', 'effect', 'effectReason', 'riskTier', 'sensitivity', 'tags',
     'annotations', 'inputSchema', 'outputSchema', 'parameters', 'body', 'keyMapping', 'pagination',
     'customerParameters', 'shape', 'definitionTokens'],
   children: {

@@ -2,7 +2,7 @@
  * The connector spec format, as TypeScript types. spec.schema.json is the same format as a JSON
  * Schema (validated with ajv and offered to editors); the two must agree.
  */
-import type { RiskTier } from '../../runtime/model.ts';
+import type { RiskTier, Sensitivity } from '../../runtime/model.ts';
 
 /** Picks operations in bulk. Every present criterion must match. */
 export interface BulkSelector {
@@ -66,6 +66,8 @@ export type ToolSpec = OperationRef & {
   effect?: 'read';
   reason?: string;
   riskTier?: RiskTier;
+  /** What sensitive data the tool returns; `none` undoes the connector default. */
+  sensitivity?: Sensitivity | 'none';
   tags?: string[];
   /** Whether the customer binding applies (default: when the tool has the bound parameter). */
   customer?: boolean;
@@ -103,6 +105,7 @@ export interface ConnectorSpec {
   };
   defaults?: {
     riskTier?: RiskTier;
+    sensitivity?: Sensitivity | 'none';
     response?: ResponseShape;
     pagination?: PaginationSpec;
   };

@@ -40,7 +40,7 @@ export const ADMIN_PREFIX = '/admin/v1';
 const strict = new Ajv({ allErrors: false, useDefaults: true, coerceTypes: false, removeAdditional: false });
 const coercing = new Ajv({ allErrors: false, useDefaults: true, coerceTypes: 'array', removeAdditional: false });
 
-const OPERATOR_STATUS = { 'not-found': 404, conflict: 409, invalid: 400 } as const;
+const OPERATOR_STATUS = { 'not-found': 404, conflict: 409, invalid: 400, forbidden: 403 } as const;
 
 /** `body.name`, `querystring.limit`: where a validation error is, from ajv's pointer and params. */
 function fieldOf(context: string | undefined, e: ErrorObject): string {

@@ -4,7 +4,7 @@
  * the admin HTTP API so both refuse the same things with the same words; each front end only maps
  * an OperatorError to its own form (an exit message, an HTTP status).
  */
-import { approvalsRepo, auditRepo, settingsRepo, tenantsRepo, type Approval, type Customer, type Store, type Tenant } from '../store/index.ts';
+import { approvalsRepo, auditRepo, isRequester, selfApprovalMessage, settingsRepo, tenantsRepo, type Approval, type Customer, type Store, type Tenant } from '../store/index.ts';
 import { OperatorError } from './rules.ts';
 
 export function operations(store: Store, now: () => Date = () => new Date()) {
@@ -49,6 +49,7 @@ export function operations(store: Store, now: () => Date = () => new Date()) {
       // Another tenant's request is "unknown", so ids never cross tenants.
       if (!current || current.tenantId !== tenantId) throw new OperatorError('not-found', `approval ${id} does not exist`, 'approval');
       if (current.status !== 'pending') throw new OperatorError('conflict', `approval ${id} is ${current.status}, not pending: only a pending request can be decided`, 'approval');
+      if (decision.approve && isRequester(current, decision.by)) throw new OperatorError('forbidden', selfApprovalMessage(current), 'by');
       const decided = await approvals.decide(id, { ...decision, tenantId });
       await auditRepo(store, now).append(tenantId, {
         event: `approval.${decision.approve ? 'approved' : 'denied'}`, approvalId: id, subject: decided.subject, tool: decided.tool,

@@ -3,7 +3,7 @@
  * commands, the admin HTTP API). No store imports here, so the CLI can load it before opening one.
  */
 import type { ApprovalStatus } from '../store/repos/approvals.ts';
-export type OperatorErrorKind = 'not-found' | 'conflict' | 'invalid';
+export type OperatorErrorKind = 'not-found' | 'conflict' | 'invalid' | 'forbidden';
 
 export class OperatorError extends Error {
   override name = 'OperatorError';

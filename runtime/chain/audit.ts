@@ -4,6 +4,7 @@
  * tenant; they go to a chain of their own so they are recorded all the same.
  */
 import type { AuditRecord } from '../store/index.ts';
+import { mapJson } from '../store/walk.ts';
 import type { Metered } from './meter.ts';
 
 /** The chain for calls whose tenant is unknown because authentication failed. */
@@ -14,13 +15,7 @@ export const REDACTED = '[redacted]';
 
 /** A copy with the value of every key that looks like a secret replaced, at any depth. */
 export function redactArguments(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redactArguments);
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = SECRET_KEY.test(k) ? REDACTED : redactArguments(v);
-    return out;
-  }
-  return value;
+  return mapJson(value, (obj) => Object.entries(obj).map(([k, v]) => [k, SECRET_KEY.test(k) ? { use: REDACTED } : { copy: v }]));
 }
 
 export interface CallAudit {

@@ -7,7 +7,7 @@ import type { OperationCall, ToolModel, UpstreamResult } from '../model.ts';
 import type { ToolCallContext } from '../call.ts';
 import { withCallScope, type CallScope } from '../upstream/guard.ts';
 import { buildUpstreamRequest } from '../upstream/request.ts';
-import { nextCursor } from '../upstream/cursor.ts';
+import { nextCursor, type CursorBinding, type CursorSigner } from '../upstream/cursor.ts';
 import { CallCancelled, ToolCallError, describeFailure, describeHttpError, scrubSecrets } from '../upstream/errors.ts';
 import type { UpstreamPolicy } from '../upstream/resilience.ts';
 import { validateArguments } from './validate.ts';
@@ -28,6 +28,8 @@ export interface ConnectorRuntime {
   baseUrl: string;
   client: Record<string, OperationCall>;
   policy: UpstreamPolicy;
+  /** Seals the cursors results hand out and opens the ones callers hand back. */
+  cursors: CursorSigner;
   onUpstream?: (e: UpstreamEvent) => void;
 }
 
@@ -49,7 +51,9 @@ export async function executeTool(
     const given = args ?? {};
     const valid = validateArguments(tool, given);
     if (!valid.ok) return errorResult(valid.message);
-    const { request, page } = buildUpstreamRequest(tool, given, ctx);
+    // A cursor is good only for this tool, called for this tenant and customer.
+    const binding: CursorBinding = { tool: tool.name, ...(ctx.tenantId && { tenantId: ctx.tenantId }), ...(ctx.customerIds?.[tool.connector] && { customer: ctx.customerIds[tool.connector] }) };
+    const { request, page } = buildUpstreamRequest(tool, given, ctx, (cursor) => rt.cursors.open(binding, cursor));
     const operation = rt.client[tool.operation.operationId];
     if (!operation) {
       return errorResult(`The ${rt.name} connector has no operation "${tool.operation.operationId}"; regenerate the connector`);
@@ -70,16 +74,20 @@ export async function executeTool(
     const raw = typeof outcome.data === 'string' || outcome.data === undefined
       ? parseBody(outcome.data, response.headers.get('content-type'))
       : outcome.data; // a client that parsed already
-    const shaped = shapeResult(tool, raw, (counts) =>
-      tool.pagination && page ? nextCursor(tool.pagination, page, raw, response, counts, rt.baseUrl) : undefined,
-    );
+    const shaped = shapeResult(tool, raw, (counts) => {
+      const next = tool.pagination && page ? nextCursor(tool.pagination, page, raw, response, counts, rt.baseUrl) : undefined;
+      return next === undefined ? undefined : rt.cursors.seal(binding, next);
+    });
     return conformResult(tool, shaped.result);
   } catch (err) {
     const message = err instanceof ToolCallError ? err.message : describeFailure(err, rt.name);
     return errorResult(scrubSecrets(message, scope.secrets));
   } finally {
     // Metering reads the bytes this call received, whatever became of them.
-    if (ctx.usage) ctx.usage.upstreamBytes = scope.bytes;
+    if (ctx.usage) {
+      ctx.usage.upstreamBytes = scope.bytes;
+      ctx.usage.reachedVendor = scope.dispatched === true;
+    }
     if (sent && rt.onUpstream) {
       try {
         rt.onUpstream({

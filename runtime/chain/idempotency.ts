@@ -1,15 +1,24 @@
 /**
  * Re-delivered calls. A client that may send one tools/call twice (a retry after a dropped
  * connection) names the call with an `Idempotency-Key` header, or `_meta["io.specgate/idempotency-key"]`
- * on stdio. Scoped to the caller's tenant and identity, the key becomes the call id, so metering and
- * audit see one execution. A second delivery while the first runs waits for it; one after it gets
- * the same result from this instance's memory (an LRU with a time limit). A delivery whose result
- * this instance no longer holds (it went to another instance, or the process restarted) is not run
- * again: the store says the call already ran, and the answer says so.
+ * on stdio. Scoped to the caller's tenant and credential (the API key's id, or a token's issuer and
+ * subject), the key becomes the call id, so metering and audit see one execution.
+ *
+ * A key stands for one call: this tool, for this customer, with these arguments (canonical JSON).
+ * A delivery that names the key with anything else is refused, never answered with the first
+ * call's result. The composer (runtime/governance.ts) runs every delivery through authentication,
+ * tenant, customer, entitlement and policy before it gets here, so a replay is only ever answered
+ * to a caller who may make that call now.
+ *
+ * A second delivery while the first runs waits for it; one after it gets the same result from this
+ * instance's memory (an LRU with a time limit). A delivery whose result this instance no longer
+ * holds (it went to another instance, or the process restarted) is not run again: the store says
+ * the call already ran, and the answer says so.
  */
 import { LRUCache } from 'lru-cache';
 import type { CallToolResult } from '../call.ts';
 import { canonicalJson, sha256Hex } from '../store/canonical.ts';
+import type { Identity } from './authenticate.ts';
 import { Refusal, type GovernanceRequest } from './refusal.ts';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
@@ -32,51 +41,82 @@ export function idempotencyKey(req: GovernanceRequest): string | undefined {
   return key;
 }
 
+/** Whose keys these are: one API key, or one token subject of one issuer. */
+export function keyOwner(identity: Identity): string {
+  return identity.method === 'oidc' ? `oidc\n${identity.issuer ?? ''}\n${identity.subject}` : `key\n${identity.keyId}`;
+}
+
+/** The one call a key stands for. */
+export interface CallBinding {
+  tool: string;
+  customer: string | null;
+  arguments: Record<string, unknown>;
+}
+
+/** When the store already holds the call's usage row: when it ran, for which tool and customer. */
+export interface RanCall { at: string; tool: string; customerId: string | null }
+
 export interface Idempotency {
-  /** The call id a key stands for: the same for every delivery by this identity of this tenant. */
-  callId(tenantId: string, subject: string, key: string): string;
-  /** Runs `execute` for the first delivery of `callId`; later deliveries (`first: false`) share its result. */
-  once(callId: string, args: Record<string, unknown>, execute: () => Promise<CallToolResult>): { first: boolean; result: Promise<CallToolResult> };
+  /** The call id a key stands for: the same for every delivery with this key by this credential of this tenant. */
+  callId(tenantId: string, owner: string, key: string): string;
+  /**
+   * Runs `execute` for the first delivery of `callId`; a later delivery of the same call shares its
+   * result (`replayed: true`). Throws a Refusal when the key was used for another call.
+   */
+  once(callId: string, call: CallBinding, execute: () => Promise<CallToolResult>): Promise<{ result: CallToolResult; replayed: boolean }>;
 }
 
 export interface IdempotencyOptions {
-  /** When the store already holds this call's usage row: the time it ran. */
-  ranAt(callId: string): Promise<string | undefined>;
+  ranCall(callId: string): Promise<RanCall | undefined>;
   /** Results held for replay; default 10 000. */
   max?: number;
   /** How long a result is held; default 10 minutes. */
   ttlMs?: number;
 }
 
-interface Held { argsHash: string; result: Promise<CallToolResult> }
+interface Held { tool: string; customer: string | null; argsHash: string; result: Promise<{ result: CallToolResult; executed: boolean }> }
 
 const text = (message: string): CallToolResult => ({ content: [{ type: 'text', text: message }], isError: true });
+
+function reused(what: string): Refusal {
+  return new Refusal('request', 'idempotency-key-reused',
+    `Refused: this Idempotency-Key was already used for a call with ${what}; a key names one call (tool, customer and arguments), so use a new key for a new call`, 400);
+}
+
+/** What differs between the call a key was first used for and this one, if anything. */
+function difference(first: { tool: string; customer: string | null; argsHash?: string }, call: { tool: string; customer: string | null; argsHash: string }): string | undefined {
+  if (first.tool !== call.tool) return 'another tool';
+  if (first.customer !== call.customer) return 'another customer';
+  if (first.argsHash !== undefined && first.argsHash !== call.argsHash) return 'other arguments';
+  return undefined;
+}
 
 export function createIdempotency(options: IdempotencyOptions): Idempotency {
   const held = new LRUCache<string, Held>({ max: options.max ?? 10_000, ttl: options.ttlMs ?? 10 * 60_000 });
   return {
-    callId: (tenantId, subject, key) => `idem-${sha256Hex(`${tenantId}\n${subject}\n${key}`).slice(0, 40)}`,
+    callId: (tenantId, owner, key) => `idem-${sha256Hex(`${tenantId}\n${owner}\n${key}`).slice(0, 40)}`,
 
-    once(callId, args, execute) {
-      const argsHash = sha256Hex(canonicalJson(args));
+    async once(callId, call, execute) {
+      const mine = { tool: call.tool, customer: call.customer, argsHash: sha256Hex(canonicalJson(call.arguments)) };
       const seen = held.get(callId);
       if (seen) {
-        return {
-          first: false,
-          result: seen.argsHash === argsHash ? seen.result
-            : Promise.resolve(text('Refused: this Idempotency-Key was already used for a call with other arguments; use a new key for a new call')),
-        };
+        const differs = difference(seen, mine);
+        if (differs) throw reused(differs);
+        return { result: (await seen.result).result, replayed: true };
       }
       // Held before the first await, so a delivery arriving meanwhile waits for this one.
       const result = (async () => {
-        const at = await options.ranAt(callId);
-        if (at) return text(`This call (same Idempotency-Key) already ran at ${at}; its result is no longer held here, so it is not run again`);
-        return execute();
+        const ran = await options.ranCall(callId);
+        if (!ran) return { result: await execute(), executed: true };
+        const differs = difference({ tool: ran.tool, customer: ran.customerId }, mine);
+        if (differs) throw reused(differs);
+        return { result: text(`This call (same Idempotency-Key) already ran at ${ran.at}; its result is no longer held here, so it is not run again`), executed: false };
       })();
-      held.set(callId, { argsHash, result });
+      held.set(callId, { ...mine, result });
       // A failure that produced no answer may be retried with the same key.
       result.catch(() => held.delete(callId));
-      return { first: true, result };
+      const outcome = await result;
+      return { result: outcome.result, replayed: !outcome.executed };
     },
   };
 }

@@ -16,9 +16,21 @@ export interface Metered {
   outcome: 'ok' | 'error' | 'cancelled';
   latencyMs: number;
   upstreamBytes: number;
+  /**
+   * Whether a request left for the vendor. Undefined when the caller does not say (a custom
+   * ToolCaller); such a call is billed as if it did.
+   */
+  reachedVendor?: boolean;
 }
 
-/** A call is one billable unit; what it fetched is recorded beside it for the tenant's own reports. */
+/**
+ * What is billable: a call that reached the vendor is one unit, whatever the vendor answered (ok,
+ * an HTTP error, a timeout, the caller hanging up after it was sent). A call that never left the
+ * gateway (refused, invalid arguments, a malformed cursor, cancelled before sending) is zero units.
+ * Refusals have no usage row at all; executions that never reached the vendor have a row of zero
+ * units, so the tenant's reports still show them. What the call fetched is recorded beside it.
+ */
 export function usageRecord(m: Metered): UsageRecord {
-  return { ...m, latencyMs: Math.max(0, Math.round(m.latencyMs)), units: 1 };
+  const { reachedVendor, ...rest } = m;
+  return { ...rest, latencyMs: Math.max(0, Math.round(m.latencyMs)), units: reachedVendor === false ? 0 : 1 };
 }

@@ -7,6 +7,7 @@ import type { ToolModel } from '../model.ts';
 import type { Decision, Obligations, PolicyInput } from '../policy/types.ts';
 import type { Identity } from './authenticate.ts';
 import { Refusal } from './refusal.ts';
+import { normalizeTag } from '../policy/decide.ts';
 
 /** The local engine (`createPolicyEngine`) or anything with the same `decide`, e.g. an OPA client. */
 export interface PolicyDecider {
@@ -19,10 +20,15 @@ export function policyInput(identity: Identity, tenant: string, customer: string
     tenant,
     customer,
     connector: tool.connector,
-    tool: { name: tool.name, riskTier: tool.riskTier, annotations: tool.annotations, tags: tool.tags },
+    tool: policyTool(tool),
     ...(args !== undefined && { arguments: args }),
     time,
   };
+}
+
+/** What a policy sees of a tool: the same for a call and for `specgate policy test` naming a catalog tool. */
+export function policyTool(tool: ToolModel): PolicyInput['tool'] {
+  return { name: tool.name, riskTier: tool.riskTier, annotations: tool.annotations, tags: tool.tags.map(normalizeTag), sensitivity: tool.sensitivity ?? 'none' };
 }
 
 /** The messages of the rules that made the decision what it is. */

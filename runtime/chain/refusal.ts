@@ -2,7 +2,7 @@
  * What every governance step throws when it says no. One type for all steps so the composer can
  * audit and answer any refusal the same way, and the HTTP layer can map `status` to a response.
  */
-export type GovernanceStep = 'authenticate' | 'request' | 'tenant' | 'customer' | 'entitlement' | 'policy' | 'quota';
+export type GovernanceStep = 'authenticate' | 'request' | 'arguments' | 'tenant' | 'customer' | 'entitlement' | 'policy' | 'quota';
 
 export class Refusal extends Error {
   override name = 'Refusal';
@@ -32,4 +32,23 @@ export interface GovernanceRequest {
   meta?: Record<string, unknown>;
   requestId: string;
   signal?: AbortSignal;
+}
+
+/** What a refused call's result was refused for: `<step>/<code>`, e.g. `quota/rate-limited`. */
+const refusals = new WeakMap<object, string>();
+
+/**
+ * The isError result a caller gets for a refusal, marked so that the MCP layer's metrics count it
+ * as `refused` with its reason rather than as an error. The mark stays in this process: nothing
+ * is added to what the client receives.
+ */
+export function refusedResult(refusal: Refusal): { content: Array<{ type: 'text'; text: string }>; isError: true } {
+  const result = { content: [{ type: 'text' as const, text: refusal.message }], isError: true as const };
+  refusals.set(result, `${refusal.step}/${refusal.code}`);
+  return result;
+}
+
+/** The refusal reason (`<step>/<code>`) of a result made by `refusedResult`, if it was one. */
+export function refusalOf(result: object): string | undefined {
+  return refusals.get(result);
 }

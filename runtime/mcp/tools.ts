@@ -4,6 +4,7 @@
 import { ProtocolError, ProtocolErrorCode, type ListToolsResult } from '@modelcontextprotocol/server';
 import type { Catalog } from '../catalog.ts';
 import type { CallTool, CallToolResult, McpLogger, ToolCallContext, ToolCallObservation } from './types.ts';
+import { refusalOf } from '../chain/refusal.ts';
 
 export const DEFAULT_PAGE_SIZE = 100;
 
@@ -83,16 +84,19 @@ export async function runToolCall(
   const entry = catalog.byName.get(name);
   if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
   const started = performance.now();
-  const observe = (outcome: ToolCallObservation['outcome']): void =>
+  const observe = (outcome: ToolCallObservation['outcome'], reason?: string): void =>
     options.observe?.({
       tool: name,
       connector: entry.connector.model.name,
       outcome,
+      ...(reason !== undefined && { reason }),
       seconds: (performance.now() - started) / 1000,
     });
   try {
     const result = await options.callTool(entry.tool, args ?? {}, ctx);
-    observe(result.isError ? 'error' : 'ok');
+    const refused = refusalOf(result);
+    if (refused !== undefined) observe('refused', refused);
+    else observe(result.isError ? 'error' : 'ok');
     return result;
   } catch (error) {
     observe('exception');

@@ -34,13 +34,18 @@ export type CallTool = (
 /** A fixed catalog, or a getter so a hot reload can swap it between requests. */
 export type CatalogSource = Catalog | (() => Catalog);
 
-/** How one tools/call ended, for metrics: `error` is an isError result, `exception` a throw. */
-export type CallOutcome = 'ok' | 'error' | 'exception';
+/**
+ * How one tools/call ended, for metrics: `refused` a governance refusal (authentication, policy,
+ * quota, invalid arguments ...), `error` any other isError result, `exception` a throw.
+ */
+export type CallOutcome = 'ok' | 'error' | 'refused' | 'exception';
 
 export interface ToolCallObservation {
   tool: string;
   connector: string;
   outcome: CallOutcome;
+  /** For `refused`: the step and code, e.g. `quota/rate-limited`. */
+  reason?: string;
   seconds: number;
 }
 

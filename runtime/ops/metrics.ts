@@ -36,8 +36,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const calls = new Counter({
     name: 'mcp_tool_calls_total',
-    help: 'MCP tool calls by outcome (ok, error = isError result, exception = executor threw)',
-    labelNames: ['connector', 'tool', 'outcome'] as const,
+    help: 'MCP tool calls by outcome (ok; refused = the governance chain said no, reason = <step>/<code>; error = any other isError result; exception = executor threw)',
+    labelNames: ['connector', 'tool', 'outcome', 'reason'] as const,
     registers: [registry],
   });
   const callDuration = new Histogram({
@@ -62,13 +62,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       return child;
     };
   };
-  const callsOf = bound((connector, tool, outcome) => calls.labels({ connector, tool, outcome }));
+  const callsOf = bound((connector, tool, outcome, reason) => calls.labels({ connector, tool, outcome, ...(reason && { reason }) }));
   const callDurationOf = bound((connector, tool) => callDuration.labels({ connector, tool }));
   const upstreamDurationOf = bound((connector, status) => upstreamDuration.labels({ connector, status }));
   return {
     registry,
-    recordToolCall({ connector, tool, outcome, seconds }) {
-      callsOf(connector, tool, outcome).inc();
+    recordToolCall({ connector, tool, outcome, reason, seconds }) {
+      // Only refusals carry a reason; the other outcomes' series have no reason label at all.
+      callsOf(connector, tool, outcome, reason ?? '').inc();
       callDurationOf(connector, tool).observe(seconds);
     },
     recordUpstream({ connector, status, seconds }) {

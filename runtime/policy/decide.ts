@@ -115,10 +115,18 @@ export function normalizeInput(input: PolicyInput, clock: () => Date): PolicyInp
     tenant: input.tenant ?? identity.tenant ?? '',
     customer: input.customer ?? null,
     connector: input.connector ?? '',
-    tool: { ...input.tool, tags: input.tool?.tags ?? [], annotations: input.tool?.annotations ?? {} },
+    tool: { ...input.tool, tags: (input.tool?.tags ?? []).map(normalizeTag), annotations: input.tool?.annotations ?? {}, sensitivity: input.tool?.sensitivity ?? 'none' },
     arguments: input.arguments ?? {},
     time,
   };
+}
+
+/**
+ * Tags as rules compare them: vendors write `Asset Passwords`, `asset passwords` or
+ * `Asset  Passwords` for the same thing, so lower-case, trimmed, inner white space one space.
+ */
+export function normalizeTag(tag: string): string {
+  return String(tag).trim().toLowerCase().replace(/\s+/g, ' ');
 }
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;

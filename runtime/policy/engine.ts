@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Environment } from '@marcbachmann/cel-js';
 import { parse as parseYaml } from 'yaml';
-import type { Diagnostic } from '../../generator/spec/types.ts';
+import type { Diagnostic, SourcePosition } from '../../generator/spec/types.ts';
 import { readYamlSource } from './yaml-source.ts';
 import type { Effect, Obligations } from './types.ts';
 import policySchema from './policy.schema.json' with { type: 'json' };
@@ -24,6 +24,8 @@ export interface CompiledRule {
   obligations?: Partial<Obligations>;
   /** Where the rule is written, for messages: file:line:col. */
   source: string;
+  /** Where character `offset` of the condition is written. */
+  positionOf?: (offset: number) => SourcePosition;
 }
 
 export interface CompiledPackage {
@@ -131,6 +133,7 @@ export function compilePolicy(file: string, text: string, env = celEnvironment()
       ref: `${doc.package}/${rule.id}`, effect: rule.effect, when: rule.when, condition,
       message: rule.message, obligations: rule.obligations,
       source: `${path.relative(process.cwd(), file) || file}:${pos.line}:${pos.column}`,
+      positionOf: (offset) => src.positionOf(['rules', i, 'when'], offset),
     });
   });
   if (diagnostics.length) return { diagnostics };

@@ -1,6 +1,11 @@
 /**
  * `specgate policy test`: like `opa test`, each case is an input and the decision expected for it,
  * run against the real engine over the real policy folder (policies, data documents and all).
+ *
+ * With the generated catalog, a case names a real tool (`tool: hudu_list_passwords`) and its input
+ * is built from the tool's model exactly as a call's would be; a tool object with a `name` takes the
+ * catalog tool as its base (its other fields override, to ask "what if"). A rule or case naming a
+ * tool, tag or sensitivity that no catalog tool has is an error at its file:line:column.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,6 +14,9 @@ import { decide, type DecideOptions } from './decide.ts';
 import { loadPolicies, type PolicySet } from './engine.ts';
 import { readYamlSource } from './yaml-source.ts';
 import type { Decision, Effect, PolicyInput } from './types.ts';
+import type { ToolModel } from '../model.ts';
+import { policyTool } from '../chain/policy.ts';
+import { catalogVocabulary, checkPoliciesAgainstCatalog, unknownInCatalog, type CatalogVocabulary } from './catalog-check.ts';
 import testSchema from './policy-test.schema.json' with { type: 'json' };
 
 interface TestFile {
@@ -46,17 +54,34 @@ export function policyTestFiles(dir: string): string[] {
   return [...beside, ...inTests].sort();
 }
 
-export function runPolicyTests(dir: string, options: { policies?: PolicySet; files?: string[] } & Pick<DecideOptions, 'onDecision'> = {}): PolicyTestRun {
+export interface PolicyTestOptions extends Pick<DecideOptions, 'onDecision'> {
+  policies?: PolicySet;
+  files?: string[];
+  /** The generated catalog's tools: rules and cases are checked against it, and cases may name its tools. */
+  catalog?: ToolModel[];
+}
+
+export function runPolicyTests(dir: string, options: PolicyTestOptions = {}): PolicyTestRun {
   const policies = options.policies ?? loadPolicies(dir);
   const results: PolicyTestResult[] = [];
   const diagnostics: Diagnostic[] = [];
+  const catalog = options.catalog && { byName: new Map(options.catalog.map((t) => [t.name, t])), vocabulary: catalogVocabulary(options.catalog) };
+  if (catalog) diagnostics.push(...checkPoliciesAgainstCatalog(policies, catalog.vocabulary));
   for (const file of options.files ?? policyTestFiles(dir)) {
     const src = readYamlSource<TestFile>(file, fs.readFileSync(file, 'utf8'), testSchema, 'policy-test');
     diagnostics.push(...src.diagnostics);
     if (!src.data) continue;
     src.data.tests.forEach((t, i) => {
       const line = src.positionOf(['tests', i]).line;
-      const input = deepMerge(src.data!.base ?? {}, t.input) as unknown as PolicyInput;
+      const merged = deepMerge(src.data!.base ?? {}, t.input) as Record<string, unknown>;
+      // The tool came from the case, or else from the base: that is where an error points.
+      const toolAt = src.positionOf(isPlainObject(t.input) && 'tool' in t.input ? ['tests', i, 'input', 'tool'] : ['base', 'tool']);
+      const resolved = resolveTool(merged, catalog);
+      if ('error' in resolved) {
+        diagnostics.push({ ...toolAt, severity: 'error', code: 'policy-test/catalog', message: `test "${t.name}": ${resolved.error}` });
+        return;
+      }
+      const input = resolved.input;
       let decision: Decision;
       try {
         decision = decide(policies, input, { onDecision: options.onDecision });
@@ -70,6 +95,29 @@ export function runPolicyTests(dir: string, options: { policies?: PolicySet; fil
   }
   const failed = results.filter((r) => !r.passed).length;
   return { results, passed: results.length - failed, failed, diagnostics };
+}
+
+/** The case's input with its tool taken from the catalog; an error when it names what the catalog lacks. */
+function resolveTool(
+  input: Record<string, unknown>, catalog: { byName: Map<string, ToolModel>; vocabulary: CatalogVocabulary } | undefined,
+): { input: PolicyInput } | { error: string } {
+  const tool = input.tool;
+  const name = typeof tool === 'string' ? tool : isPlainObject(tool) && typeof tool.name === 'string' ? tool.name : undefined;
+  if (!catalog) {
+    if (typeof tool === 'string') return { error: `tool "${tool}" names a catalog tool, but no catalog was given (run \`specgate generate\` first)` };
+    return { input: input as unknown as PolicyInput };
+  }
+  const explicit = isPlainObject(tool) ? tool : {};
+  for (const [field, values] of [['tags', explicit.tags], ['sensitivity', explicit.sensitivity]] as const) {
+    for (const v of Array.isArray(values) ? values : values === undefined ? [] : [values]) {
+      const why = unknownInCatalog(catalog.vocabulary, field, String(v));
+      if (why) return { error: `tool.${field}: ${why}` };
+    }
+  }
+  if (name === undefined) return { input: input as unknown as PolicyInput };
+  const model = catalog.byName.get(name);
+  if (!model) return { error: `tool: ${unknownInCatalog(catalog.vocabulary, 'name', name)}` };
+  return { input: { ...input, connector: model.connector, tool: { ...policyTool(model), ...explicit } } as unknown as PolicyInput };
 }
 
 function compare(d: Decision, expect: TestFile['tests'][number]['expect']): string[] {

@@ -1,5 +1,5 @@
 /** The policy engine's contract: one input document in, one logged decision out. */
-import type { RiskTier, ToolAnnotations } from '../model.ts';
+import type { RiskTier, Sensitivity, ToolAnnotations } from '../model.ts';
 
 export type Effect = 'allow' | 'deny' | 'require_approval';
 
@@ -10,7 +10,11 @@ export interface PolicyInput {
   /** The MSP customer the call is scoped to; null when the tool is not customer data. */
   customer?: string | null;
   connector: string;
-  tool: { name: string; riskTier: RiskTier; annotations?: ToolAnnotations | Record<string, unknown>; tags?: string[] };
+  /**
+   * Tags are compared lower-case with single spaces (the engine normalises them); `sensitivity` is
+   * the spec's declaration, `none` when it declares none.
+   */
+  tool: { name: string; riskTier: RiskTier; annotations?: ToolAnnotations | Record<string, unknown>; tags?: string[]; sensitivity?: Sensitivity | 'none' };
   arguments?: Record<string, unknown>;
   /** RFC 3339 instant of the call; the engine's clock fills it in when absent. */
   time?: string;

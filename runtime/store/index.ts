@@ -11,5 +11,5 @@ export { usageRepo, insertUsageIn, checkUsageRecord, type UsageRecord, type Usag
 export { auditRepo, appendAuditIn, auditLockKey, type AuditRecord, type AuditEntry, type AuditQuery, type VerifyAuditResult } from './repos/audit.ts';
 export { settingsRepo, type StoredCredential, type CredentialInfo, type Entitlement } from './repos/settings.ts';
 export { rateLimitsRepo, RATE_LIMIT_SCOPES, type RateLimit, type RateLimitScope } from './repos/rate-limits.ts';
-export { approvalsRepo, type Approval, type ApprovalKey, type ApprovalRequest, type ApprovalStatus, type ApprovalsOptions } from './repos/approvals.ts';
+export { approvalsRepo, isRequester, selfApprovalMessage, SelfApprovalError, type Approval, type ApprovalKey, type ApprovalRequest, type ApprovalStatus, type ApprovalsOptions } from './repos/approvals.ts';
 export { createGroupCommit, type GroupCommit } from './group-commit.ts';

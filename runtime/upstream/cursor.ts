@@ -1,16 +1,90 @@
 /**
  * The opaque pagination cursor: base64url JSON holding exactly one of the vendor's page number,
- * offset, cursor token or Link URL. The model only ever passes back what a result gave it, so
- * anything else is a malformed cursor with a clear error, never a crash.
+ * offset, cursor token or Link URL, sealed with an HMAC bound to the tool and the caller (tenant
+ * and customer). The model only ever passes back what a result gave it, so anything else (a
+ * forged, altered or another tool's or caller's cursor) is refused with a clear error, never sent:
+ * a Link cursor's query parameters reach the vendor only when the gateway itself issued them.
  */
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { search } from '@jmespath-community/jmespath';
 import type { JSONValue } from '@jmespath-community/jmespath';
 import type { Pagination } from '../model.ts';
+import { loadKeyring, type Keyring } from '../credentials/keyring.ts';
 import { InvalidArguments } from './errors.ts';
 
 export type Cursor = { p: number } | { o: number } | { c: string } | { u: string };
 
 const MAX_CURSOR = 4096;
+
+/** What a cursor is bound to: it is valid only for this tool, called for this tenant and customer. */
+export interface CursorBinding {
+  tool: string;
+  tenantId?: string;
+  /** The caller's customer id in the tool's vendor, when the call has one. */
+  customer?: string;
+}
+
+/** Seals cursors for the caller and opens them again; the first key signs, every key verifies. */
+export interface CursorSigner {
+  seal(binding: CursorBinding, payload: string): string;
+  /** The payload of a cursor this signer sealed for the same binding; throws InvalidArguments otherwise. */
+  open(binding: CursorBinding, cursor: string): string;
+}
+
+const TAG_BYTES = 16;
+export const CURSOR_KEY_ENV = 'SPECGATE_CURSOR_KEY';
+const KEY_INFO = 'specgate pagination cursor v1';
+
+export function createCursorSigner(keys: Buffer[]): CursorSigner {
+  if (keys.length === 0) throw new Error('createCursorSigner: at least one key is needed');
+  const tag = (key: Buffer, b: CursorBinding, payload: Buffer) =>
+    createHmac('sha256', key).update(`v1\n${b.tool}\n${b.tenantId ?? ''}\n${b.customer ?? ''}\n`).update(payload).digest().subarray(0, TAG_BYTES);
+  return {
+    // One base64url token: the payload's JSON, then the tag.
+    seal(binding, payload) {
+      const json = Buffer.from(payload, 'base64url');
+      return Buffer.concat([json, tag(keys[0]!, binding, json)]).toString('base64url');
+    },
+    open(binding, cursor) {
+      const bad = (why: string) => new InvalidArguments(`Invalid arguments: "cursor" is not a cursor this tool returned (${why}); omit it to start from the first page`);
+      if (cursor.length > MAX_CURSOR) throw bad('too long');
+      if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad('not base64url');
+      const bytes = Buffer.from(cursor, 'base64url');
+      if (bytes.length <= TAG_BYTES) throw bad('it is not signed');
+      const json = bytes.subarray(0, bytes.length - TAG_BYTES);
+      const given = bytes.subarray(bytes.length - TAG_BYTES);
+      if (!keys.some((k) => timingSafeEqual(tag(k, binding, json), given))) {
+        throw bad('its signature does not match: it was altered, or issued for another tool, tenant or customer');
+      }
+      return json.toString('base64url');
+    },
+  };
+}
+
+/**
+ * The keys cursors are signed with, from configuration, so that every instance behind a load
+ * balancer accepts the others' cursors: SPECGATE_CURSOR_KEY (base64, at least 32 bytes), else keys
+ * derived (HKDF) from the master keys in SPECGATE_MASTER_KEYS (the current one signs, all verify, so
+ * a master key rotation keeps cursors working). Without either, a random key of this process: its
+ * cursors work only on this instance and until it restarts.
+ */
+export function cursorKeysFrom(env: NodeJS.ProcessEnv = process.env, masterKeys?: Buffer[]): Buffer[] {
+  const configured = env[CURSOR_KEY_ENV];
+  if (configured !== undefined && configured !== '') {
+    const key = Buffer.from(configured, 'base64');
+    if (key.length < 32) throw new Error(`${CURSOR_KEY_ENV} must be at least 32 bytes in base64 (it decodes to ${key.length} bytes)`);
+    return [key];
+  }
+  const master = masterKeys ?? masterKeysOf(loadKeyring({ env }));
+  if (master.length) return master.map((k) => Buffer.from(hkdfSync('sha256', k, Buffer.alloc(0), KEY_INFO, 32)));
+  return [PROCESS_KEY];
+}
+
+const PROCESS_KEY = randomBytes(32);
+
+function masterKeysOf(keyring: Keyring | undefined): Buffer[] {
+  return keyring ? keyring.ids.map((id) => keyring.get(id)!) : [];
+}
 
 export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');

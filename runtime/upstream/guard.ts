@@ -31,6 +31,8 @@ export interface CallScope {
   expected?: AllowedRequest;
   /** Set by the guard on each attempt. */
   status?: number;
+  /** Set once a request has left for the vendor (allow-listed and authenticated): what billing counts. */
+  dispatched?: boolean;
   bytes: number;
   /** Header values the credential broker added, so they can be scrubbed from any text. */
   secrets: Set<string>;
@@ -163,6 +165,7 @@ export function createGuardedFetch(options: GuardOptions): GuardedFetch {
     if (input.signal.aborted) abort.abort();
     else input.signal.addEventListener('abort', cancel, { once: true });
     try {
+      scope.dispatched = true;
       const response = await dispatcher.request({
         origin: url.origin,
         path: `${url.pathname}${url.search}`,

@@ -14,7 +14,13 @@ export interface BuiltRequest {
   page?: PageState;
 }
 
-export function buildUpstreamRequest(tool: ToolModel, args: Record<string, unknown>, ctx: ToolCallContext): BuiltRequest {
+/**
+ * `openCursor` checks a cursor the caller handed back (its seal) and gives its payload; without it
+ * the cursor is taken as an unsealed payload (for callers that never hand cursors to a client).
+ */
+export function buildUpstreamRequest(
+  tool: ToolModel, args: Record<string, unknown>, ctx: ToolCallContext, openCursor: (cursor: string) => string = (c) => c,
+): BuiltRequest {
   const request: UpstreamRequest = { path: {}, query: {}, header: {}, cookie: {}, signal: ctx.signal };
   const put = (binding: Pick<ParameterBinding, 'name' | 'in'>, value: unknown, source: string) => {
     setParam(request, binding.in, binding.name, value, source);
@@ -38,7 +44,7 @@ export function buildUpstreamRequest(tool: ToolModel, args: Record<string, unkno
     if (value !== undefined) request.body = value;
   }
 
-  const page = tool.pagination ? applyPagination(tool, args, request) : undefined;
+  const page = tool.pagination ? applyPagination(tool, args, request, openCursor) : undefined;
 
   if (tool.customerParameters.length) {
     const id = ctx.customerIds?.[tool.connector];
@@ -52,12 +58,12 @@ export function buildUpstreamRequest(tool: ToolModel, args: Record<string, unkno
   return { request, page };
 }
 
-function applyPagination(tool: ToolModel, args: Record<string, unknown>, request: UpstreamRequest): PageState {
+function applyPagination(tool: ToolModel, args: Record<string, unknown>, request: UpstreamRequest, openCursor: (cursor: string) => string): PageState {
   const p = tool.pagination!;
   const limit = typeof args.limit === 'number' ? args.limit : p.defaultLimit;
   // Asking the vendor for more than shaping would show only loses items between pages.
   const size = Math.max(1, Math.min(limit, p.maxLimit, tool.shape.maxItems ?? Infinity));
-  const cursor: Cursor | undefined = typeof args.cursor === 'string' ? decodeCursor(args.cursor) : undefined;
+  const cursor: Cursor | undefined = typeof args.cursor === 'string' ? decodeCursor(openCursor(args.cursor)) : undefined;
   const kind: Record<typeof p.style, string> = { page: 'p', offset: 'o', cursor: 'c', link: 'u' };
   if (cursor && !(kind[p.style] in cursor)) {
     throw new InvalidArguments('Invalid arguments: "cursor" was returned by another tool; omit it to start from the first page');

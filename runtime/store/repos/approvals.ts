@@ -58,6 +58,20 @@ function toApproval(r: ApprovalsTable, now: string): Approval {
   };
 }
 
+/** Whether `by` names the subject who requested the call (names compared trimmed, case-insensitively). */
+export function isRequester(approval: Pick<Approval, 'subject'>, by: string): boolean {
+  return by.trim().toLowerCase() === approval.subject.trim().toLowerCase();
+}
+
+export function selfApprovalMessage(approval: Pick<Approval, 'id' | 'subject'>): string {
+  return `approval ${approval.id} was requested by "${approval.subject}", who cannot approve it: a second person must`;
+}
+
+/** Thrown when the subject who requested a call tries to approve it. */
+export class SelfApprovalError extends Error {
+  override name = 'SelfApprovalError';
+}
+
 export function approvalsRepo(store: Store, options: ApprovalsOptions = {}) {
   const { db } = store;
   const now = options.now ?? (() => new Date());
@@ -111,6 +125,8 @@ export function approvalsRepo(store: Store, options: ApprovalsOptions = {}) {
       if (!row || (decision.tenantId !== undefined && row.tenant_id !== decision.tenantId)) throw new Error(`approval ${id} does not exist`);
       const current = toApproval(row, iso);
       if (current.status !== 'pending') throw new Error(`approval ${id} is ${current.status}, not pending: only a pending request can be decided`);
+      // Four eyes: the policy asked for a second person, whichever front end the decision comes through.
+      if (decision.approve && isRequester(current, decision.by)) throw new SelfApprovalError(selfApprovalMessage(current));
       const set = { status: decision.approve ? 'approved' : 'denied', decided_at: iso, decided_by: decision.by, note: decision.note ?? null };
       const res = await db.updateTable('approvals').set(set).where('id', '=', id).where('status', '=', 'pending').executeTakeFirst();
       if (Number(res.numUpdatedRows) !== 1) throw new Error(`approval ${id} was decided by someone else meanwhile`);

@@ -72,6 +72,11 @@ export function usageRepo(store: Store, now: () => Date = () => new Date()) {
     async ranAt(callId: string): Promise<string | undefined> {
       return (await db.selectFrom('usage').select('at').where('call_id', '=', callId).executeTakeFirst())?.at;
     },
+    /** When a call ran, for which tool and customer; undefined when it has no usage row. */
+    async ranCall(callId: string): Promise<{ at: string; tool: string; customerId: string | null } | undefined> {
+      const row = await db.selectFrom('usage').select(['at', 'tool', 'customer_id']).where('call_id', '=', callId).executeTakeFirst();
+      return row && { at: row.at, tool: row.tool, customerId: row.customer_id };
+    },
     /** Totals per customer, connector, tool and outcome for [from, to), in a stable order. */
     async report(tenantId: string, from: string, to: string): Promise<UsageReportRow[]> {
       const rows = await db.selectFrom('usage')

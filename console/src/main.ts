@@ -108,4 +108,7 @@ function App() {
   </div>`;
 }
 
-render(html`<${App} />`, document.getElementById('app')!);
+const mount = document.getElementById('app')!;
+// The boot message is plain HTML: Preact would keep it beside the app rather than replace it.
+mount.textContent = '';
+render(html`<${App} />`, mount);

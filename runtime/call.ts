@@ -52,6 +52,8 @@ export interface CallerOptions {
 
 export interface ToolCaller {
   callTool(tool: ToolModel, args: Record<string, unknown>, ctx: ToolCallContext): Promise<CallToolResult>;
+  /** Each connector's circuit breaker: 'closed', 'open' or 'half-open'. */
+  breakers(): Record<string, string>;
   /** Refuses new calls and waits for the ones in flight. */
   close(): Promise<void>;
 }
@@ -110,6 +112,9 @@ export function createToolCaller(options: CallerOptions): ToolCaller {
       inFlight.add(call);
       void call.finally(() => inFlight.delete(call));
       return call;
+    },
+    breakers() {
+      return Object.fromEntries([...runtimes].map(([name, rt]) => [name, rt.policy.state]));
     },
     async close() {
       closed = true;

@@ -83,6 +83,8 @@ export interface Runtime {
   customerIds(): Record<string, string>;
   /** Connector name -> where its calls go, and whether that is a mock. */
   upstreams(): Record<string, { url: string; mock: boolean }>;
+  /** Each connector's circuit breaker; 'open' when any tenant's upstream for it is open. */
+  breakers(): Record<string, string>;
   /** Rebuilds the executors for the current catalog after a stored credential changed; on failure the old ones stay. */
   reloadCredentials(): Promise<void>;
   close(): Promise<void>;
@@ -227,6 +229,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     customerIds: () => customerIdsFor(callerVersion),
     reloadCredentials: () => swap(callerVersion, 'credentials'),
     upstreams: () => where,
+    breakers() {
+      const states = caller.breakers();
+      for (const c of tenantCallers.values()) {
+        for (const [name, state] of Object.entries(c.breakers())) if (state !== 'closed' && states[name] !== 'open') states[name] = state;
+      }
+      return states;
+    },
     on(event: 'upstream' | 'reload', listener: (x: never) => void) {
       if (event === 'upstream') upstreamListeners.push(listener as (e: UpstreamEvent) => void);
       else reloadListeners.push(listener as (c: Catalog) => void);

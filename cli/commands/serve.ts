@@ -40,7 +40,9 @@ export function registerServe(program: Command): void {
       if (governance && opts.adminPort !== undefined) {
         // A separate listener, loopback by default: the port facing AI clients never carries the operator surface.
         const { startAdminServer, ADMIN_PREFIX } = await import('../../runtime/admin/index.ts');
+        const { catalogReporter } = await import('../../runtime/admin/catalog-report.ts');
         const admin = await startAdminServer({
+          catalog: catalogReporter(runtime),
           store: governance.store, port: opts.adminPort, host: opts.adminHost, logger,
           ...(governance.pepper ? { pepper: governance.pepper } : {}),
           ...(process.env.SPECGATE_ADMIN_TOKEN ? { adminToken: process.env.SPECGATE_ADMIN_TOKEN } : {}),
@@ -48,7 +50,8 @@ export function registerServe(program: Command): void {
         });
         for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void admin.close());
         const a = admin.server.address();
-        process.stderr.write(`  admin API on http://${opts.adminHost}:${typeof a === 'object' && a ? a.port : opts.adminPort}${ADMIN_PREFIX}\n`);
+        const adminUrl = `http://${opts.adminHost}:${typeof a === 'object' && a ? a.port : opts.adminPort}`;
+        process.stderr.write(`  admin API on ${adminUrl}${ADMIN_PREFIX} (OpenAPI at ${ADMIN_PREFIX}/openapi.json), console on ${adminUrl}/console/\n`);
       }
       // `specgate credential set` runs in another process: poll the store and rebuild the executors when it changes
       // (an unref'd timer, so it never holds the process open).

@@ -1,22 +1,30 @@
-/** Audit search: a tenant's hash-chained entries, oldest first, paged by sequence number. */
+/** Audit search: a tenant's hash-chained entries, oldest or newest first, paged by sequence number. */
 import type { FastifyInstance } from 'fastify';
 import { idParam, requireScope, tenantParams, type AdminDeps } from './context.ts';
 import { parseDate } from './rules.ts';
 
 interface AuditQuerystring {
-  customer?: string; subject?: string; connector?: string; tool?: string; from?: string; to?: string; after?: number; limit: number;
+  customer?: string; subject?: string; connector?: string; tool?: string; outcome?: string; from?: string; to?: string;
+  after?: number; before?: number; order: 'asc' | 'desc'; limit: number;
 }
+
+/** Outcomes are plain words; the pattern keeps them so (the store matches them inside the record). */
+export const OUTCOME_PATTERN = '^[a-z][a-z_-]{0,31}$';
 
 export default async function audit(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   app.get<{ Params: { tenant: string }; Querystring: AuditQuerystring }>('/tenants/:tenant/audit', {
     schema: {
+      summary: "Search a tenant's audit chain",
       params: tenantParams,
       querystring: {
         type: 'object', additionalProperties: false,
         properties: {
           customer: idParam, subject: idParam, connector: idParam, tool: idParam,
+          outcome: { type: 'string', pattern: OUTCOME_PATTERN, description: 'ok, error, refused, cancelled, replayed, ...' },
           from: { type: 'string', maxLength: 40 }, to: { type: 'string', maxLength: 40 },
-          after: { type: 'integer', minimum: 0 },
+          after: { type: 'integer', minimum: 0, description: 'oldest first: entries after this seq' },
+          before: { type: 'integer', minimum: 1, description: 'newest first: entries before this seq' },
+          order: { type: 'string', enum: ['asc', 'desc'], default: 'asc' },
           limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
         },
       },
@@ -28,10 +36,10 @@ export default async function audit(app: FastifyInstance, deps: AdminDeps): Prom
     requireScope(request.admin, tenant);
     const q = request.query;
     const items = await deps.audit.search({
-      tenant, customer: q.customer, subject: q.subject, connector: q.connector, tool: q.tool,
+      tenant, customer: q.customer, subject: q.subject, connector: q.connector, tool: q.tool, outcome: q.outcome,
       from: q.from === undefined ? undefined : parseDate(q.from, 'querystring.from'),
       to: q.to === undefined ? undefined : parseDate(q.to, 'querystring.to'),
-      afterSeq: q.after, limit: q.limit,
+      afterSeq: q.after, beforeSeq: q.before, order: q.order, limit: q.limit,
     });
     return { items, next: items.length === q.limit ? String(items[items.length - 1].seq) : null };
   });

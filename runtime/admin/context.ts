@@ -5,11 +5,12 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
-  adminKeysRepo, apiKeysRepo, approvalsRepo, auditRepo, quotaRepo, rateLimitsRepo, settingsRepo, tenantsRepo, usageRepo, type Store, type Tenant,
+  adminKeysRepo, apiKeysRepo, approvalsRepo, auditRepo, quotaRepo, rateLimitsRepo, reportsRepo, settingsRepo, tenantsRepo, usageRepo, type Store, type Tenant,
 } from '../store/index.ts';
 import { redactArguments } from '../chain/audit.ts';
 import type { CredentialBroker } from '../credentials/broker.ts';
 import { operations } from './operations.ts';
+import type { CatalogReport } from './catalog-report.ts';
 
 /** Who is calling the admin API. `tenantId` null: a global operator; else only that tenant. */
 export interface AdminIdentity { subject: string; keyId: string | null; tenantId: string | null }
@@ -41,6 +42,8 @@ export interface AdminApiOptions {
   adminToken?: string;
   /** The credential broker; without it the credentials routes answer 503. */
   broker?: Pick<CredentialBroker, 'put' | 'list' | 'remove'>;
+  /** The catalog the runtime serves, with upstream health, for the console; without it `/catalog` is empty. */
+  catalog?: () => CatalogReport;
   now?: () => Date;
 }
 
@@ -64,6 +67,7 @@ export function adminDeps(options: AdminApiOptions) {
     rateLimits: rateLimitsRepo(store),
     approvals: approvalsRepo(store, { now }),
     usage: usageRepo(store, now),
+    reports: reportsRepo(store),
     audit,
 
     /**

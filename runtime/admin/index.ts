@@ -30,6 +30,10 @@ import audit from './audit.ts';
 import credentials from './credentials.ts';
 import approvals from './approvals.ts';
 import rateLimits from './rate-limits.ts';
+import reports from './reports.ts';
+import whoami from './whoami.ts';
+import { describeAdminApi, serveAdminApiDocument } from './openapi.ts';
+import consoleUi from './console.ts';
 
 export type { AdminApiOptions } from './context.ts';
 export const ADMIN_PREFIX = '/admin/v1';
@@ -95,7 +99,7 @@ export async function adminApi(app: FastifyInstance, options: AdminApiOptions): 
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: { code: 'not-found', message: `no admin route ${request.method} ${request.url.split('?')[0]}` } }));
 
   await app.register(auth, deps);
-  for (const resource of [tenants, customers, keys, grants, quotas, rateLimits, approvals, usage, audit, credentials]) await app.register(resource, deps);
+  for (const resource of [whoami, tenants, customers, keys, grants, quotas, rateLimits, approvals, usage, reports, audit, credentials]) await app.register(resource, deps);
 }
 
 export interface AdminServerOptions extends AdminApiOptions {
@@ -105,16 +109,29 @@ export interface AdminServerOptions extends AdminApiOptions {
   logger?: Logger;
 }
 
-/** The admin API on a listener of its own. */
-export async function startAdminServer(options: AdminServerOptions): Promise<FastifyInstance> {
-  const { port, host = '127.0.0.1', logger, ...api } = options;
+/**
+ * The operator's listener, not yet listening: the admin API, its OpenAPI document and the console.
+ * The document and the console's files are public (they hold no data); every API route needs an
+ * admin credential.
+ */
+export async function buildAdminServer(options: Omit<AdminServerOptions, 'port'>): Promise<FastifyInstance> {
+  const { host: _host, logger, ...api } = options;
   const app = Fastify({
     ...(logger ? { loggerInstance: logger.child({ component: 'admin' }) } : { logger: false }),
     genReqId: () => uuidv7(),
     requestIdHeader: false,
     bodyLimit: 256 * 1024,
   }) as unknown as FastifyInstance;
+  await describeAdminApi(app);
   await app.register(adminApi, { ...api, prefix: ADMIN_PREFIX } as AdminApiOptions);
-  await app.listen({ port, host });
+  serveAdminApiDocument(app);
+  await app.register(consoleUi);
+  return app;
+}
+
+/** The admin API on a listener of its own. */
+export async function startAdminServer(options: AdminServerOptions): Promise<FastifyInstance> {
+  const app = await buildAdminServer(options);
+  await app.listen({ port: options.port, host: options.host ?? '127.0.0.1' });
   return app;
 }

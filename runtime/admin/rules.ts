@@ -45,3 +45,13 @@ export function usageWindow(from: string, to: string, labels: { from: string; to
 export function keyStatus(k: { revokedAt: string | null; expiresAt: string | null }, now: Date = new Date()): 'active' | 'revoked' | 'expired' {
   return k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt <= now.toISOString() ? 'expired' : 'active';
 }
+
+/**
+ * The window a report covers when the operator names only one end or none: from the first of the
+ * current month (UTC) to now, the period a monthly bill covers so far.
+ */
+export function reportWindow(from: string | undefined, to: string | undefined, labels: { from: string; to: string }, now: Date): { from: string; to: string } {
+  const end = to ?? now.toISOString();
+  const start = from ?? new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString();
+  return usageWindow(start, end, labels);
+}

@@ -13,3 +13,4 @@ export { settingsRepo, type StoredCredential, type CredentialInfo, type Entitlem
 export { rateLimitsRepo, RATE_LIMIT_SCOPES, type RateLimit, type RateLimitScope } from './repos/rate-limits.ts';
 export { approvalsRepo, isRequester, selfApprovalMessage, SelfApprovalError, type Approval, type ApprovalKey, type ApprovalRequest, type ApprovalStatus, type ApprovalsOptions } from './repos/approvals.ts';
 export { createGroupCommit, type GroupCommit } from './group-commit.ts';
+export { reportsRepo, REPORT_BUCKETS, REPORT_KEYS, type ReportBucket, type ReportKey, type Series, type SeriesPoint, type SeriesQuery } from './repos/reports.ts';

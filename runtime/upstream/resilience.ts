@@ -5,7 +5,7 @@
  * is down. The per-attempt timeout lives in the guarded fetch.
  */
 import {
-  BrokenCircuitError, BulkheadRejectedError, ConsecutiveBreaker, TaskCancelledError, ExponentialBackoff, circuitBreaker, handleWhen,
+  BrokenCircuitError, BulkheadRejectedError, CircuitState, ConsecutiveBreaker, TaskCancelledError, ExponentialBackoff, circuitBreaker, handleWhen,
   retry, bulkhead, wrap,
 } from 'cockatiel';
 import type { IBackoff, IBackoffFactory, IRetryBackoffContext, FailureReason } from 'cockatiel';
@@ -26,6 +26,11 @@ export class CircuitOpen extends ToolCallError {}
 export class TooManyCalls extends ToolCallError {}
 
 type Outcome = { response: Response };
+
+/** cockatiel's states are numbers; operators read words. */
+const BREAKER_STATE: Record<CircuitState, string> = {
+  [CircuitState.Closed]: 'closed', [CircuitState.Open]: 'open', [CircuitState.HalfOpen]: 'half-open', [CircuitState.Isolated]: 'isolated',
+};
 
 const RETRY_STATUS = new Set([500, 502, 503, 504]);
 const isTransient = (e: Error) => e instanceof UpstreamTimeout || e instanceof UpstreamUnreachable;
@@ -64,7 +69,7 @@ export function createUpstreamPolicy(options: ResilienceOptions): UpstreamPolicy
 
   return {
     get state() {
-      return String(breaker.state);
+      return BREAKER_STATE[breaker.state];
     },
     async run<T extends Outcome>(method: string, attempt: () => Promise<T>, signal: AbortSignal): Promise<T> {
       const idempotent = method === 'GET' || method === 'HEAD';

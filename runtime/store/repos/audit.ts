@@ -22,9 +22,15 @@ export interface AuditQuery {
   from?: string;
   /** Exclusive ISO upper bound on `at`. */
   to?: string;
-  /** Page on: only entries after this seq (pass the last seq of the previous page). */
+  /** Only records with this outcome (ok, error, refused, cancelled, replayed ...). */
+  outcome?: string;
+  /** Page on, oldest first: only entries after this seq (pass the last seq of the previous page). */
   afterSeq?: number;
-  /** At most this many entries, oldest first (default 1000). */
+  /** Page on, newest first: only entries before this seq. */
+  beforeSeq?: number;
+  /** Default 'asc' (oldest first). */
+  order?: 'asc' | 'desc';
+  /** At most this many entries (default 1000). */
   limit?: number;
 }
 
@@ -99,18 +105,41 @@ export function auditRepo(store: Store, now: () => Date = () => new Date()) {
     },
 
     async search(q: AuditQuery): Promise<AuditEntry[]> {
-      let query = db.selectFrom('audit').selectAll().where('tenant_id', '=', q.tenant);
-      if (q.customer !== undefined) query = query.where('customer_id', '=', q.customer);
-      if (q.subject !== undefined) query = query.where('subject', '=', q.subject);
-      if (q.connector !== undefined) query = query.where('connector', '=', q.connector);
-      if (q.tool !== undefined) query = query.where('tool', '=', q.tool);
-      if (q.from !== undefined) query = query.where('at', '>=', q.from);
-      if (q.to !== undefined) query = query.where('at', '<', q.to);
-      if (q.afterSeq !== undefined) query = query.where('seq', '>', q.afterSeq);
-      const rows = await query.orderBy('seq').limit(q.limit ?? 1000).execute();
-      return rows.map((r) => ({ tenantId: r.tenant_id, seq: r.seq, at: r.at, record: JSON.parse(r.record) as AuditRecord, prevHash: r.prev_hash, hash: r.hash }));
+      const limit = q.limit ?? 1000;
+      const order = q.order ?? 'asc';
+      const out: AuditEntry[] = [];
+      let after = q.afterSeq;
+      let before = q.beforeSeq;
+      // The outcome is inside the record: the LIKE narrows the scan, the parsed record decides, so
+      // text in a call's arguments cannot make it match. Filtered pages may come back short: read on.
+      for (;;) {
+        const rows = await searchPage(q, order, after, before, limit);
+        for (const r of rows) {
+          const entry = { tenantId: r.tenant_id, seq: r.seq, at: r.at, record: JSON.parse(r.record) as AuditRecord, prevHash: r.prev_hash, hash: r.hash };
+          if (q.outcome === undefined || entry.record.outcome === q.outcome) out.push(entry);
+          if (out.length === limit) return out;
+        }
+        if (rows.length < limit || q.outcome === undefined) return out;
+        if (order === 'asc') after = rows[rows.length - 1].seq;
+        else before = rows[rows.length - 1].seq;
+      }
     },
   };
+
+  function searchPage(q: AuditQuery, order: 'asc' | 'desc', afterSeq: number | undefined, beforeSeq: number | undefined, limit: number) {
+    let query = db.selectFrom('audit').selectAll().where('tenant_id', '=', q.tenant);
+    if (q.customer !== undefined) query = query.where('customer_id', '=', q.customer);
+    if (q.subject !== undefined) query = query.where('subject', '=', q.subject);
+    if (q.connector !== undefined) query = query.where('connector', '=', q.connector);
+    if (q.tool !== undefined) query = query.where('tool', '=', q.tool);
+    if (q.from !== undefined) query = query.where('at', '>=', q.from);
+    if (q.to !== undefined) query = query.where('at', '<', q.to);
+    // Outcomes are plain words (checked by the callers), so the pattern needs no escaping.
+    if (q.outcome !== undefined) query = query.where('record', 'like', `%"outcome":"${q.outcome}"%`);
+    if (afterSeq !== undefined) query = query.where('seq', '>', afterSeq);
+    if (beforeSeq !== undefined) query = query.where('seq', '<', beforeSeq);
+    return query.orderBy('seq', order).limit(limit).execute();
+  }
 }
 
 function checkRow(row: AuditTable, expectSeq: number, prevHash: string): string | null {

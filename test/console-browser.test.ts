@@ -20,6 +20,12 @@ import { startRecorder, type Recorder } from './fixtures/call/harness.ts';
 import { HELPDESK_SPEC, governedClient, helpdeskAnswer, serveGoverned, type ToolResult } from './helpers/governed.ts';
 import { generateInto, root, tempDir } from './helpers/e2e.ts';
 
+// These run inside the page (puppeteer serialises them); the project compiles without the DOM lib.
+declare const document: { querySelectorAll(s: string): Iterable<{ innerText: string; textContent: string | null }> & { length: number }; querySelector(s: string): { textContent: string | null } | null };
+declare const location: { hash: string };
+interface HTMLElement { innerText: string }
+interface HTMLInputElement { value: string }
+
 /** The browser: $SPECGATE_CHROMIUM, else Debian's chromium on the PATH. */
 function findChromium(): string | undefined {
   if (process.env.SPECGATE_CHROMIUM) return process.env.SPECGATE_CHROMIUM;

@@ -12,6 +12,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { parse } from 'yaml';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { apiKeysRepo, openStore, quotaRepo, rateLimitsRepo, settingsRepo, tenantsRepo } from '../runtime/store/index.ts';
 import { BACKEND_HEADER, startCluster, type Cluster } from '../scripts/cluster.ts';
@@ -277,5 +278,42 @@ describe('two instances behind a balancer on one PostgreSQL', () => {
     }
     const verify = await promisify(execFile)(process.execPath, [path.join(root, 'bin', 'specgate.js'), 'audit', 'verify', '--store', cluster.storeUrl], { cwd: root });
     expect(verify.stdout).toMatch(/ok/i);
+  });
+});
+
+describe('the deploy files describe the topology tested above', () => {
+  const compose = parse(fs.readFileSync(path.join(root, 'deploy/compose.yaml'), 'utf8')) as { services: Record<string, Record<string, unknown>> };
+  const specgate = Object.entries(compose.services).filter(([, s]) => s.image === 'specgate:local');
+  const dockerfile = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+  const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+
+  it('runs two instances, non-root, on a read-only root, with secrets only from the environment', () => {
+    expect(specgate.map(([name]) => name)).toEqual(['specgate-1', 'specgate-2']);
+    for (const [name, s] of specgate) {
+      expect(s.user, name).toBe('node');
+      expect(s.read_only, name).toBe(true);
+      expect(s.tmpfs, name).toEqual(['/tmp']);
+      const env = s.environment as Record<string, string>;
+      expect(env.SPECGATE_STORE).toMatch(/^postgres:\/\/specgate:\$\{PG_PASSWORD:\?[^}]+\}@postgres:5432\/specgate$/);
+      for (const [k, v] of Object.entries(env)) if (/KEY|TOKEN|PEPPER|PASSWORD/.test(k)) expect(v, k).toMatch(/^\$\{[A-Z_]+(:[?-][^}]*)?\}$/);
+    }
+    expect(compose.services.postgres.image).toMatch(/^postgres:/);
+  });
+
+  it('balances over exactly those instances, health-checked on /readyz, never exposing /admin', () => {
+    const cfg = fs.readFileSync(path.join(root, 'deploy/haproxy.cfg'), 'utf8');
+    const servers = [...cfg.matchAll(/^\s*server (\S+) (\S+):3000 check/gm)].map((m) => [m[1], m[2]]);
+    expect(servers).toEqual(specgate.map(([name]) => [name, name]));
+    expect(cfg).toMatch(/option httpchk GET \/readyz/);
+    expect(cfg).toMatch(/retry-on conn-failure/);
+    expect(cfg).toMatch(/deny .* if \{ path_beg \/admin \}/);
+  });
+
+  it('builds an image that runs as a non-root user, checks /healthz and bakes in no secret', () => {
+    expect(dockerfile.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
+    expect(finalStage).toMatch(/^USER node$/m);
+    expect(finalStage).toMatch(/HEALTHCHECK[\s\S]*127\.0\.0\.1:3000\/healthz/);
+    expect(dockerfile).not.toMatch(/^(ENV|ARG) .*(KEY|TOKEN|PEPPER|PASSWORD|SECRET)/m);
+    expect(fs.readFileSync(path.join(root, '.dockerignore'), 'utf8')).toMatch(/^deploy\/\.env$/m);
   });
 });

@@ -14,6 +14,16 @@ import { registerAdmin } from './commands/admin.ts';
 import { registerApproval } from './commands/approval.ts';
 import { registerAdminKey } from './commands/admin-key.ts';
 import { registerCredential } from './commands/credential.ts';
+import { registerTry } from './commands/try.ts';
+import { registerCompletion } from './commands/completion.ts';
+
+// A reader that stops early (`specgate ops doc.json | head`) closes the pipe: that ends the output, it is no failure.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
 
 const program = new Command()
   .name('specgate')
@@ -34,6 +44,8 @@ registerAdmin(program);
 registerApproval(program);
 registerAdminKey(program);
 registerCredential(program);
+registerTry(program);
+registerCompletion(program);
 
 try {
   await program.parseAsync(process.argv);

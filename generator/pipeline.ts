@@ -30,6 +30,8 @@ export interface BuildOptions {
    * built: its typing (the slowest step of a large connector) can start on another thread.
    */
   onPruned?: (pruned: OpenApiDocument) => void;
+  /** Build from the document as it is now even when it differs from the pinned sha256: `pin --dry-run` reviews the change this way. */
+  unpinned?: boolean;
 }
 
 export interface BuildOutcome {
@@ -93,11 +95,11 @@ export async function buildConnector(specFile: string, options: BuildOptions = {
     return { diagnostics };
   }
 
-  if (spec.document.sha256 && spec.document.sha256 !== document.sha256) {
+  if (!options.unpinned && spec.document.sha256 && spec.document.sha256 !== document.sha256) {
     diagnostics.push({
       severity: 'error', code: 'document/changed',
       message: `the document changed: the spec records sha256 ${spec.document.sha256}, the document now has ${document.sha256}`,
-      hint: 'review what changed (`specgate generate` reports tools added, removed and changed), then run `specgate pin` or update document.sha256',
+      hint: 'review the tools it adds, removes and changes with `specgate pin --dry-run`, then run `specgate pin`',
       ...loaded.positionOf(['document', 'sha256']),
     });
   } else if (!spec.document.sha256) {

@@ -47,7 +47,7 @@ export function scaffoldSpec(doc: LoadedDocument, options: ScaffoldOptions): str
   }
   const yamlDoc = new Document(data);
   const schema = path.relative(specDir, path.join(projectRoot, 'generator', 'spec', 'spec.schema.json')).split(path.sep).join('/');
-  yamlDoc.commentBefore = ` yaml-language-server: $schema=${schema}\n Connector spec scaffolded by \`specgate init\` from ${doc.document.info?.title ?? source} ${doc.document.info?.version ?? ''}.\n Reference: README.md, "Connector specs".`;
+  yamlDoc.commentBefore = ` yaml-language-server: $schema=${schema}\n Connector spec scaffolded by \`specgate init\` from ${doc.document.info?.title ?? source} ${doc.document.info?.version ?? ''}.\n Reference: docs/spec-reference.md, "Connector specs".`;
   if (!options.allReads && isMap(yamlDoc.contents)) {
     const tools = yamlDoc.contents.get('tools', true);
     if (tools && typeof tools === 'object') {

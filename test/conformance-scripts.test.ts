@@ -1,7 +1,7 @@
 /**
  * The pure parts of scripts/conformance.ts, scripts/inspector.ts and scripts/mcp-clients.ts: the
  * expected-failures baseline rules, reading the suite's result folders, the must-pass verdict, and
- * the parsers. The scripts themselves install and run the external clients (see README).
+ * the parsers. The scripts themselves install and run the external clients (see docs/evidence.md).
  */
 import fs from 'node:fs';
 import os from 'node:os';

@@ -113,14 +113,14 @@ async function openCredentials(store: import('../../runtime/store/index.ts').Sto
   return createCredentialBroker({ store, keyring: loadKeyring({ file: masterKeyFile }) });
 }
 
-async function readConfig(file: string | undefined): Promise<{ upstreamConfig?: RuntimeUpstreamConfig['upstreams']; tenantUpstreamConfig?: RuntimeUpstreamConfig['tenants']; identity?: IdentityConfig }> {
+export async function readConfig(file: string | undefined): Promise<{ upstreamConfig?: RuntimeUpstreamConfig['upstreams']; tenantUpstreamConfig?: RuntimeUpstreamConfig['tenants']; identity?: IdentityConfig }> {
   if (!file) return {};
   const { loadRuntimeConfig } = await import('../../runtime/credentials/config.ts');
   const config = loadRuntimeConfig(path.resolve(file));
   return { upstreamConfig: config.upstreams, tenantUpstreamConfig: config.tenants, ...(config.identity && { identity: config.identity }) };
 }
 
-function parseCustomers(entries: string[] | undefined): Record<string, string> | undefined {
+export function parseCustomers(entries: string[] | undefined): Record<string, string> | undefined {
   if (!entries) return undefined;
   const out: Record<string, string> = {};
   for (const e of entries) {

@@ -260,6 +260,7 @@ export async function startHttp(runtime: Runtime, options: { port: number; host:
     ...(options.logger ? { logger: options.logger } : {}),
   });
   runtime.on('upstream', (e) => app.metrics.recordUpstream({ connector: e.connector, status: e.status, seconds: e.durationMs / 1000 }));
+  app.metrics.watchBreakers(() => runtime.breakers());
   runtime.on('reload', () => app.mcp.toolsChanged());
   app.addHook('onClose', async () => runtime.close());
   await app.listen({ port: options.port, host: options.host });

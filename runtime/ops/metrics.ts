@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ToolCallObservation } from '../mcp/types.ts';
 
 export interface UpstreamObservation {
@@ -18,7 +18,12 @@ export interface Metrics {
   registry: Registry;
   recordToolCall(observation: ToolCallObservation): void;
   recordUpstream(observation: UpstreamObservation): void;
+  /** Reads each connector's circuit breaker ('closed', 'half-open', 'open') whenever /metrics is scraped. */
+  watchBreakers(source: () => Record<string, string>): void;
 }
+
+/** The breaker gauge's values: alert on `== 2` (open). */
+export const BREAKER_VALUES: Record<string, number> = { closed: 0, 'half-open': 1, open: 2, isolated: 3 };
 
 export interface MetricsOptions {
   /** Process metrics (CPU, memory, event loop); default true. */
@@ -46,6 +51,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['connector', 'tool'] as const,
     registers: [registry],
   });
+  const breakerSources: Array<() => Record<string, string>> = [];
+  new Gauge({
+    name: 'specgate_upstream_breaker_state',
+    help: 'Circuit breaker of each upstream: 0 closed, 1 half-open, 2 open, 3 isolated',
+    labelNames: ['connector'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const source of breakerSources) {
+        for (const [connector, state] of Object.entries(source())) this.set({ connector }, BREAKER_VALUES[state] ?? -1);
+      }
+    },
+  });
   const upstreamDuration = new Histogram({
     name: 'upstream_request_duration_seconds',
     help: 'Duration of upstream vendor API requests',
@@ -71,6 +89,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       // Only refusals carry a reason; the other outcomes' series have no reason label at all.
       callsOf(connector, tool, outcome, reason ?? '').inc();
       callDurationOf(connector, tool).observe(seconds);
+    },
+    watchBreakers(source) {
+      breakerSources.push(source);
     },
     recordUpstream({ connector, status, seconds }) {
       upstreamDurationOf(connector, String(status)).observe(seconds);

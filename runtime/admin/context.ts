@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
-  adminKeysRepo, apiKeysRepo, approvalsRepo, auditRepo, quotaRepo, rateLimitsRepo, settingsRepo, tenantsRepo, usageRepo, type Store, type Tenant,
+  adminKeysRepo, apiKeysRepo, approvalsRepo, auditRepo, quotaRepo, rateLimitsRepo, settingsRepo, tenantsRepo, usageRepo, type AuditKeys, type Store, type Tenant,
 } from '../store/index.ts';
 import { redactArguments } from '../chain/audit.ts';
 import type { CredentialBroker } from '../credentials/broker.ts';
@@ -41,6 +41,8 @@ export interface AdminApiOptions {
   adminToken?: string;
   /** The credential broker; without it the credentials routes answer 503. */
   broker?: Pick<CredentialBroker, 'put' | 'list' | 'remove'>;
+  /** The keys audit verification checks checkpoints with (default: SPECGATE_AUDIT_KEYS[_FILE]). */
+  auditKeys?: AuditKeys;
   now?: () => Date;
 }
 

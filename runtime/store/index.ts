@@ -13,3 +13,6 @@ export { settingsRepo, type StoredCredential, type CredentialInfo, type Entitlem
 export { rateLimitsRepo, RATE_LIMIT_SCOPES, type RateLimit, type RateLimitScope } from './repos/rate-limits.ts';
 export { approvalsRepo, type Approval, type ApprovalKey, type ApprovalRequest, type ApprovalStatus, type ApprovalsOptions } from './repos/approvals.ts';
 export { createGroupCommit, type GroupCommit } from './group-commit.ts';
+export { checkpointsRepo, parseCheckpointExport, type SignedCheckpoint, type IntegrityReport, type IntegrityProblem, type IntegrityProblemKind } from './checkpoints.ts';
+export { loadAuditKeys, parseAuditPublicKeys, auditKeysFromKeyring, AUDIT_KEYS_ENV, AUDIT_KEYS_FILE_ENV, MISSING_AUDIT_KEYS, type AuditKeys } from './audit-keys.ts';
+export { startCheckpointSchedule, checkpointIntervalMs, AUDIT_CHECKPOINT_INTERVAL_ENV, type CheckpointSchedule } from './checkpoint-schedule.ts';

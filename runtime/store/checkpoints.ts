@@ -192,7 +192,7 @@ export function checkpointsRepo(store: Store, now: () => Date = () => new Date()
           continue;
         }
         if (member && !cps.some((c) => c.id === member.checkpoint)) {
-          problems.push({ kind: 'deleted', chain, message: `chain ${chain}: its checkpoint ${member.checkpoint}, listed by the set checkpoint of ${latestSet!.at}, was deleted` });
+          problems.push({ kind: 'deleted', chain, message: `chain ${chain}: its checkpoint ${member.checkpoint}, listed by the set checkpoint of ${latestSet!.at}, was deleted or is not valid` });
         }
         // The newest checkpoint of each chain: a head that still matches vouches for every row before it.
         const auditCp = cps.reduce<ChainCheckpoint | undefined>((best, c) => (!best || c.seq > best.seq ? c : best), undefined);

@@ -341,7 +341,7 @@ for (const [name, available, make] of backends) {
       const lines = r.stderr.trim().split('\n');
       expect(lines).toEqual(expect.arrayContaining([
         expect.stringMatching(/^rewritten: chain acme was rewritten: entry 3 /),
-        expect.stringMatching(/^truncated: chain globex was truncated: it has 0 entries, a checkpoint says 2$/),
+        expect.stringMatching(/^deleted: chain globex was deleted: it has no entries, a checkpoint says 2$/),
         expect.stringMatching(/^rollback: checkpoint \S+ \(.*\) in the exported copy was deleted from the store/),
         expect.stringMatching(/^audit verify failed: \d+ problem\(s\); 2 chain\(s\)/),
       ]));

@@ -80,6 +80,13 @@ export function registerAudit(program: Command): void {
       process.stderr.write(`wrote ${lines.length} checkpoint(s) to ${o.out}\n`);
     }));
 
+  audit.command('new-key').description('print a fresh audit signing key entry for SPECGATE_AUDIT_KEYS (put it first to make it current)')
+    .option('--id <id>', 'key id (default: a<today>)')
+    .action(async (o: { id?: string }) => {
+      const { newKeyEntry } = await import('../../runtime/credentials/keyring.ts');
+      process.stdout.write(`${newKeyEntry(o.id ?? `a${new Date().toISOString().slice(0, 10).replace(/-/g, '')}`)}\n`);
+    });
+
   audit.command('public-keys').description('print the public halves of the audit keys (<id>:<base64>), for `audit verify --public-keys` by an auditor who must not sign')
     .option('--audit-key-file <file>', 'the audit signing keys (default: env SPECGATE_AUDIT_KEYS_FILE or SPECGATE_AUDIT_KEYS)')
     .action(async (o: KeyOpts) => {

@@ -78,4 +78,4 @@ export function loadAuditKeys(options: { file?: string; env?: NodeJS.ProcessEnv 
 }
 
 /** Why checkpoints cannot be signed, and how to fix it. */
-export const MISSING_AUDIT_KEYS = `no audit signing key: set ${AUDIT_KEYS_ENV}=<id>:<base64 of 32 random bytes> or ${AUDIT_KEYS_FILE_ENV}=<file> (\`specgate credential new-key\` prints an entry); without it audit checkpoints are not written and a rewritten or truncated audit chain cannot be detected`;
+export const MISSING_AUDIT_KEYS = `no audit signing key: set ${AUDIT_KEYS_ENV}=<id>:<base64 of 32 random bytes> or ${AUDIT_KEYS_FILE_ENV}=<file> (\`specgate audit new-key\` prints one); without it audit checkpoints are not written and a rewritten or truncated audit chain cannot be detected`;

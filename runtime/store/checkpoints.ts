@@ -199,7 +199,9 @@ export function checkpointsRepo(store: Store, now: () => Date = () => new Date()
         const usageCp = cps.reduce<ChainCheckpoint | undefined>((best, c) => (!best || c.usageSeq > best.usageSeq ? c : best), undefined);
         const auditFloor = Math.max(auditCp?.seq ?? 0, member?.seq ?? 0);
         const usageFloor = Math.max(usageCp?.usageSeq ?? 0, member?.usageSeq ?? 0);
-        if (h.seq < auditFloor) {
+        if (h.seq === 0 && auditFloor > 0) {
+          problems.push({ kind: 'deleted', chain, message: `chain ${chain} was deleted: it has no entries, a checkpoint says ${auditFloor}` });
+        } else if (h.seq < auditFloor) {
           problems.push({ kind: 'truncated', chain, message: `chain ${chain} was truncated: it has ${h.seq} entries, a checkpoint says ${auditFloor}` });
         } else if (auditCp && auditCp.seq > 0 && await auditHashAt(db, chain, auditCp.seq) !== auditCp.head) {
           problems.push({ kind: 'rewritten', chain, message: `chain ${chain} was rewritten: entry ${auditCp.seq} no longer has the hash signed in the checkpoint of ${auditCp.at}, so entries up to ${auditCp.seq} were changed and the chain recomputed` });

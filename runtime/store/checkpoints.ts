@@ -99,19 +99,20 @@ export function checkpointsRepo(store: Store, now: () => Date = () => new Date()
       const signer = keys.signer;
       if (!signer) throw new Error(`audit keys from ${keys.source} are public keys only: writing a checkpoint needs the private key`);
       const at = now().toISOString();
-      const latest = new Map<string, ChainCheckpoint>();
-      let latestSet: SetCheckpoint | undefined;
-      for (const cp of await stored()) {
-        const opened = open(cp, keys);
-        if (!('payload' in opened)) continue;
-        if (opened.payload.type === 'specgate.audit.set') latestSet = opened.payload;
-        else latest.set(opened.payload.chain, opened.payload);
-      }
+      // Only the newest of each kind is read: the table grows with every round.
+      const newest = async (kind: 'chain' | 'set', chain: string | null): Promise<Payload | undefined> => {
+        let q = db.selectFrom('audit_checkpoints').selectAll().where('kind', '=', kind);
+        q = chain === null ? q.where('chain', 'is', null) : q.where('chain', '=', chain);
+        const row = await q.orderBy('at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
+        const opened = row && open(toSigned(row), keys);
+        return opened && 'payload' in opened ? opened.payload : undefined;
+      };
+      const latestSet = await newest('set', null) as SetCheckpoint | undefined;
       const rows: SignedCheckpoint[] = [];
       const members: SetCheckpoint['chains'] = [];
       for (const chain of await allChains(db)) {
         const h = await heads(db, chain);
-        const prev = latest.get(chain);
+        const prev = await newest('chain', chain) as ChainCheckpoint | undefined;
         let id = prev?.id;
         if (!prev || prev.seq !== h.seq || prev.head !== h.head || prev.usageSeq !== h.usageSeq || prev.usageHead !== h.usageHead) {
           id = uuidv7();

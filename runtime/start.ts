@@ -21,7 +21,8 @@ import { createLogger } from './ops/logging.ts';
 import { configureUpstreams } from './credentials/upstreams.ts';
 import { overlayStoredEntries } from './credentials/tenant-entries.ts';
 import { createGovernance } from './governance.ts';
-import type { Store } from './store/index.ts';
+import { checkpointIntervalMs, loadAuditKeys, startCheckpointSchedule, type AuditKeys, type Store } from './store/index.ts';
+
 import type { PolicyDecider } from './chain/policy.ts';
 import type { ListTools, AuthenticateRequest } from './mcp/types.ts';
 import type { UpstreamEntry } from './credentials/config.ts';
@@ -63,7 +64,11 @@ export interface RuntimeOptions {
    * scoped to the identity's tenant and selected customer, checked against entitlements, policy
    * and quota, metered and audited; tools/list shows only what the caller may call.
    */
-  governance?: { store: Store; policy: PolicyDecider; pepper?: string; identity?: IdentityConfig };
+  governance?: {
+    store: Store; policy: PolicyDecider; pepper?: string; identity?: IdentityConfig;
+    /** Signs the audit checkpoints (default: SPECGATE_AUDIT_KEYS[_FILE]); interval default SPECGATE_AUDIT_CHECKPOINT_INTERVAL. */
+    audit?: { keys?: AuditKeys; checkpointIntervalMs?: number };
+  };
   /** Executor settings (timeouts, retries, caps, breaker); defaults in runtime/call.ts. */
   caller?: Omit<CallerOptions, 'connectors' | 'upstreams' | 'onUpstream'>;
 }
@@ -206,6 +211,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       onInternalError: (error, requestId) => logger.error({ err: error, requestId }, 'governance chain failed; audited as an internal error'),
     })
     : undefined;
+  const checkpoints = options.governance && startCheckpointSchedule({
+    store: options.governance.store, logger,
+    keys: options.governance.audit?.keys ?? loadAuditKeys(),
+    intervalMs: options.governance.audit?.checkpointIntervalMs ?? checkpointIntervalMs(),
+  });
   const governed = governance
     ? {
       listTools: ((ctx) => governance.visibleTools(ctx, callerVersion)) as ListTools,
@@ -245,6 +255,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await caller.close();
       for (const c of tenantCallers.values()) await c.close();
       for (const { mock } of mocks.values()) await mock.close();
+      // After the calls drained (graceful shutdown): the last checkpoint covers every answered call.
+      await checkpoints?.close();
     },
   };
 }

@@ -147,13 +147,13 @@ describe('specgate admin commands', () => {
 
   it('verifies the audit chain, searches it, and names the seq where it breaks', async () => {
     const ok = await admin('audit', 'verify');
-    expect(ok).toMatchObject({ code: 0, stdout: 'audit chain ok: 0 entries checked\n' });
+    expect(ok).toMatchObject({ code: 0, stdout: 'audit ok: 1 chain(s), 0 entries, 1 usage rows, 0 valid checkpoint(s)\n' });
 
     await withStore(async (s) => {
       const audit = auditRepo(s);
       for (const tool of ['t_a', 't_b', 't_c']) await audit.append('acme', { subject: 'alice', connector: 'halopsa', tool, outcome: 'ok' });
     });
-    expect((await admin('audit', 'verify', '--tenant', 'acme')).stdout).toBe('audit chain ok: 3 entries checked\n');
+    expect((await admin('audit', 'verify', '--tenant', 'acme')).stdout).toBe('audit ok: 1 chain(s), 3 entries, 1 usage rows, 0 valid checkpoint(s)\n');
     const found = await admin('audit', 'search', '--tenant', 'acme', '--tool', 't_b', '--json');
     expect((JSON.parse(found.stdout) as { seq: number }[]).map((e) => e.seq)).toEqual([2]);
     const text = await admin('audit', 'search', '--tenant', 'acme', '--subject', 'alice', '--limit', '2');
@@ -163,7 +163,7 @@ describe('specgate admin commands', () => {
     await withStore((s) => sql`update audit set record = ${'{"outcome":"error","tool":"t_b"}'} where tenant_id = 'acme' and seq = 2`.execute(s.db));
     const broken = await admin('audit', 'verify');
     expect(broken.code).toBe(1);
-    expect(broken.stderr).toMatch(/^audit chain broken: tenant acme at seq 2: /);
+    expect(broken.stderr).toMatch(/^rewritten: chain acme: entry 2 was rewritten: hash does not match the row contents$/m);
   });
 
   it('refuses an unknown tenant and a bad store URL with one line and a non-zero exit', async () => {

@@ -126,46 +126,6 @@ export function registerAdmin(program: Command): void {
       print(o.json, rows, () => table(['CUSTOMER', 'CONNECTOR', 'TOOL', 'OUTCOME', 'CALLS', 'UNITS', 'UPSTREAM BYTES', 'LATENCY MS'],
         rows.map((r) => [r.customerId ?? '-', r.connector, r.tool, r.outcome, String(r.calls), String(r.units), String(r.upstreamBytes), String(r.latencyMsTotal)])));
     }));
-
-  const audit = program.command('audit').description('the tamper-evident audit log: search, verify');
-  // The audit table deliberately has no foreign key to tenants, so search and verify do not
-  // require the tenant to exist: entries outlive a deleted tenant.
-  leaf(audit, 'search', "search a tenant's audit entries, oldest first")
-    .requiredOption('--tenant <id>', 'tenant id')
-    .option('--customer <id>', 'only this customer')
-    .option('--subject <subject>', 'only this subject')
-    .option('--connector <name>', 'only this connector')
-    .option('--tool <name>', 'only this tool')
-    .option('--from <iso>', 'inclusive start')
-    .option('--to <iso>', 'exclusive end')
-    .option('--after <seq>', 'only entries after this seq (paging)')
-    .option('--limit <n>', 'at most this many entries', '1000')
-    .option('--json', 'print JSON')
-    .action((o: TenantOpts & { customer?: string; subject?: string; connector?: string; tool?: string; from?: string; to?: string; after?: string; limit: string }) => withStore(o, async (s, m) => {
-      const limit = parseCount(o.limit, '--limit', 1);
-      const entries = await m.auditRepo(s).search({
-        tenant: o.tenant, customer: o.customer, subject: o.subject, connector: o.connector, tool: o.tool,
-        from: o.from === undefined ? undefined : parseDate(o.from, '--from'),
-        to: o.to === undefined ? undefined : parseDate(o.to, '--to'),
-        afterSeq: o.after === undefined ? undefined : parseCount(o.after, '--after', 0),
-        limit,
-      });
-      print(o.json, entries, () => entries.map((e) => `${e.seq}  ${e.at}  ${m.canonicalJson(e.record)}`).join('\n') + (entries.length ? '\n' : ''));
-      if (entries.length === limit) process.stderr.write(`showing the first ${limit} entries; continue with --after ${entries[entries.length - 1].seq}\n`);
-    }));
-  leaf(audit, 'verify', 'walk the hash chain (one tenant or all); exit 1 at the first broken entry')
-    .option('--tenant <id>', 'only this tenant')
-    .option('--json', 'print JSON')
-    .action((o: StoreOpts & { tenant?: string; json?: boolean }) => withStore(o, async (s, m) => {
-      const r = await m.auditRepo(s).verify(o.tenant);
-      if (o.json) print(true, r);
-      if (r.ok) {
-        if (!o.json) process.stdout.write(`audit chain ok: ${r.checked} entries checked\n`);
-        return;
-      }
-      process.stderr.write(`audit chain broken: tenant ${r.tenantId} at seq ${r.seq}: ${r.reason} (${r.checked} entries verified before it)\n`);
-      process.exitCode = 1;
-    }));
 }
 
 /** A subcommand that opens the store. */
@@ -236,7 +196,7 @@ export function parseExpiry(value: string, now: Date): Date {
   return at;
 }
 
-function parseCount(value: string, flag: string, min: number): number {
+export function parseCount(value: string, flag: string, min: number): number {
   if (!/^\d+$/.test(value) || Number(value) < min) throw new Error(`bad ${flag} "${value}": must be an integer >= ${min}`);
   return Number(value);
 }

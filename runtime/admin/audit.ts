@@ -1,6 +1,10 @@
-/** Audit search: a tenant's hash-chained entries, oldest or newest first, paged by sequence number. */
+/**
+ * Audit search: a tenant's hash-chained entries, oldest or newest first, paged by sequence number.
+ * Audit verification: the chains held against the signed checkpoints, as `specgate audit verify`.
+ */
 import type { FastifyInstance } from 'fastify';
-import { idParam, requireScope, tenantParams, type AdminDeps } from './context.ts';
+import { checkpointsRepo, loadAuditKeys } from '../store/index.ts';
+import { idParam, requireGlobal, requireScope, tenantParams, type AdminDeps } from './context.ts';
 import { parseDate } from './rules.ts';
 
 interface AuditQuerystring {
@@ -42,5 +46,19 @@ export default async function audit(app: FastifyInstance, deps: AdminDeps): Prom
       afterSeq: q.after, beforeSeq: q.before, order: q.order, limit: q.limit,
     });
     return { items, next: items.length === q.limit ? String(items[items.length - 1].seq) : null };
+  });
+  // Keys are read once: a malformed SPECGATE_AUDIT_KEYS fails the admin API's start, not a request.
+  const keys = deps.options.auditKeys ?? loadAuditKeys();
+  const checkpoints = checkpointsRepo(deps.options.store, deps.now);
+
+  // Every chain: the set checkpoints name every tenant, so only a global operator sees this.
+  app.get('/audit/verify', { schema: { summary: 'Verify every audit chain against the signed checkpoints' } }, async (request) => {
+    requireGlobal(request.admin, 'verifying every audit chain');
+    return checkpoints.verify({ keys });
+  });
+
+  app.get<{ Params: { tenant: string } }>('/tenants/:tenant/audit/verify', { schema: { summary: "Verify a tenant's audit chain against the signed checkpoints", params: tenantParams } }, async (request) => {
+    requireScope(request.admin, request.params.tenant);
+    return checkpoints.verify({ keys, tenant: request.params.tenant });
   });
 }

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
-  adminKeysRepo, apiKeysRepo, approvalsRepo, auditRepo, quotaRepo, rateLimitsRepo, reportsRepo, settingsRepo, tenantsRepo, usageRepo, type Store, type Tenant,
+  adminKeysRepo, apiKeysRepo, approvalsRepo, auditRepo, quotaRepo, rateLimitsRepo, reportsRepo, settingsRepo, tenantsRepo, usageRepo, type AuditKeys, type Store, type Tenant,
 } from '../store/index.ts';
 import { redactArguments } from '../chain/audit.ts';
 import type { CredentialBroker } from '../credentials/broker.ts';
@@ -44,6 +44,8 @@ export interface AdminApiOptions {
   broker?: Pick<CredentialBroker, 'put' | 'list' | 'remove'>;
   /** The catalog the runtime serves, with upstream health, for the console; without it `/catalog` is empty. */
   catalog?: () => CatalogReport;
+  /** The keys audit verification checks checkpoints with (default: SPECGATE_AUDIT_KEYS[_FILE]). */
+  auditKeys?: AuditKeys;
   now?: () => Date;
 }
 

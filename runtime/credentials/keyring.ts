@@ -33,10 +33,13 @@ export class KeyringError extends Error {
   }
 }
 
-/** Parses `id:base64` entries. Errors name the source and the entry, never the key material. */
-export function parseKeyring(text: string, source: string): Keyring {
+/**
+ * Parses `id:base64` entries. Errors name the source and the entry, never the key material.
+ * `what` names the keys in errors: the audit signing keys use the same format.
+ */
+export function parseKeyring(text: string, source: string, what = 'master key'): Keyring {
   const entries = text.split(/[,\n]/).map((l) => l.replace(/#.*$/, '').trim()).filter(Boolean);
-  if (entries.length === 0) throw new KeyringError(`${source} holds no master key: ${RULE}`);
+  if (entries.length === 0) throw new KeyringError(`${source} holds no ${what}: ${RULE}`);
   const keys: MasterKey[] = [];
   entries.forEach((entry, i) => {
     const colon = entry.indexOf(':');
@@ -56,20 +59,25 @@ export function parseKeyring(text: string, source: string): Keyring {
   return { current: keys[0], ids: keys.map((k) => k.id), get: (id) => byId.get(id), source };
 }
 
-/** The keyring from `--master-key-file` when given, else from SPECGATE_MASTER_KEYS; undefined when neither is set. */
-export function loadKeyring(options: { file?: string; env?: NodeJS.ProcessEnv } = {}): Keyring | undefined {
+/**
+ * The keyring from `--master-key-file` when given, else from SPECGATE_MASTER_KEYS; undefined when
+ * neither is set. `variable` and `what` load another keyring of the same format (audit keys).
+ */
+export function loadKeyring(options: { file?: string; env?: NodeJS.ProcessEnv; variable?: string; what?: string } = {}): Keyring | undefined {
+  const what = options.what ?? 'master key';
   if (options.file) {
     let text: string;
     try {
       text = fs.readFileSync(options.file, 'utf8');
     } catch (e) {
       const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : (e as Error).message;
-      throw new KeyringError(`master key file ${options.file}: cannot read it: ${reason}`);
+      throw new KeyringError(`${what} file ${options.file}: cannot read it: ${reason}`);
     }
-    return parseKeyring(text, `master key file ${options.file}`);
+    return parseKeyring(text, `${what} file ${options.file}`, what);
   }
-  const value = (options.env ?? process.env)[MASTER_KEYS_ENV];
-  return value ? parseKeyring(value, MASTER_KEYS_ENV) : undefined;
+  const variable = options.variable ?? MASTER_KEYS_ENV;
+  const value = (options.env ?? process.env)[variable];
+  return value ? parseKeyring(value, variable, what) : undefined;
 }
 
 /** Why a keyring is needed and how to give one. */

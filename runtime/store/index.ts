@@ -14,3 +14,6 @@ export { rateLimitsRepo, RATE_LIMIT_SCOPES, type RateLimit, type RateLimitScope 
 export { approvalsRepo, isRequester, selfApprovalMessage, SelfApprovalError, type Approval, type ApprovalKey, type ApprovalRequest, type ApprovalStatus, type ApprovalsOptions } from './repos/approvals.ts';
 export { createGroupCommit, type GroupCommit } from './group-commit.ts';
 export { reportsRepo, REPORT_BUCKETS, REPORT_KEYS, type ReportBucket, type ReportKey, type Series, type SeriesPoint, type SeriesQuery } from './repos/reports.ts';
+export { checkpointsRepo, parseCheckpointExport, type SignedCheckpoint, type IntegrityReport, type IntegrityProblem, type IntegrityProblemKind } from './checkpoints.ts';
+export { loadAuditKeys, parseAuditPublicKeys, auditKeysFromKeyring, AUDIT_KEYS_ENV, AUDIT_KEYS_FILE_ENV, MISSING_AUDIT_KEYS, type AuditKeys } from './audit-keys.ts';
+export { startCheckpointSchedule, checkpointIntervalMs, AUDIT_CHECKPOINT_INTERVAL_ENV, type CheckpointSchedule } from './checkpoint-schedule.ts';

@@ -60,6 +60,10 @@ export interface UsageTable {
   upstream_bytes: number;
   units: number;
   at: string;
+  // The tenant's usage hash chain (migration 005); null only on a row written around the chain.
+  seq: number | null;
+  prev_hash: string | null;
+  hash: string | null;
 }
 export interface AuditTable {
   tenant_id: string;
@@ -105,6 +109,21 @@ export interface ApprovalsTable {
   used_by_call: string | null;
 }
 
+/** Signed checkpoints of the audit and usage chains (migration 005); see runtime/store/checkpoints.ts. */
+export interface AuditCheckpointsTable {
+  id: string;
+  /** 'chain': one chain's heads; 'set': the list of every chain at that moment. */
+  kind: string;
+  /** The chain (tenant id) of a 'chain' checkpoint; null for a set. */
+  chain: string | null;
+  at: string;
+  /** Canonical JSON: exactly the bytes signed. */
+  payload: string;
+  key_id: string;
+  /** Base64 Ed25519 signature of the payload. */
+  signature: string;
+}
+
 export interface Schema {
   tenants: TenantsTable;
   customers: CustomersTable;
@@ -119,4 +138,5 @@ export interface Schema {
   audit: AuditTable;
   rate_limits: RateLimitsTable;
   approvals: ApprovalsTable;
+  audit_checkpoints: AuditCheckpointsTable;
 }

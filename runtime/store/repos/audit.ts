@@ -69,6 +69,31 @@ export async function appendAuditIn(trx: Kysely<Schema>, tenantId: string, recor
   return { tenantId, seq, at, record: JSON.parse(recordJson) as AuditRecord, prevHash, hash };
 }
 
+/** Every chain that has at least one entry, by name. */
+export async function auditChains(db: Kysely<Schema>): Promise<string[]> {
+  return (await db.selectFrom('audit').select('tenant_id').distinct().orderBy('tenant_id').execute()).map((r) => r.tenant_id);
+}
+
+/**
+ * Walks one chain from genesis, checking every row's link, hash and indexed columns; stops at the
+ * first row that does not hold. `checked` counts the rows that held.
+ */
+export async function walkAuditChain(db: Kysely<Schema>, tenantId: string): Promise<{ checked: number; problem?: { seq: number; reason: string } }> {
+  let prevHash = GENESIS;
+  let expectSeq = 1;
+  for (;;) {
+    const rows = await db.selectFrom('audit').selectAll().where('tenant_id', '=', tenantId).where('seq', '>=', expectSeq)
+      .orderBy('seq').limit(PAGE).execute();
+    for (const row of rows) {
+      const problem = checkRow(row, expectSeq, prevHash);
+      if (problem) return { checked: expectSeq - 1, problem: { seq: expectSeq, reason: problem } };
+      prevHash = row.hash;
+      expectSeq++;
+    }
+    if (rows.length < PAGE) return { checked: expectSeq - 1 };
+  }
+}
+
 export function auditRepo(store: Store, now: () => Date = () => new Date()) {
   const { db } = store;
   return {
@@ -82,24 +107,12 @@ export function auditRepo(store: Store, now: () => Date = () => new Date()) {
 
     /** Walks each chain (one tenant or all) from genesis; reports the first row that does not hold. */
     async verify(tenantId?: string): Promise<VerifyAuditResult> {
-      const tenants = tenantId !== undefined ? [tenantId]
-        : (await db.selectFrom('audit').select('tenant_id').distinct().orderBy('tenant_id').execute()).map((r) => r.tenant_id);
+      const tenants = tenantId !== undefined ? [tenantId] : await auditChains(db);
       let checked = 0;
       for (const t of tenants) {
-        let prevHash = GENESIS;
-        let expectSeq = 1;
-        for (;;) {
-          const rows = await db.selectFrom('audit').selectAll().where('tenant_id', '=', t).where('seq', '>=', expectSeq)
-            .orderBy('seq').limit(PAGE).execute();
-          for (const row of rows) {
-            const problem = checkRow(row, expectSeq, prevHash);
-            if (problem) return { ok: false, tenantId: t, seq: expectSeq, reason: problem, checked };
-            prevHash = row.hash;
-            expectSeq++;
-            checked++;
-          }
-          if (rows.length < PAGE) break;
-        }
+        const walked = await walkAuditChain(db, t);
+        if (walked.problem) return { ok: false, tenantId: t, seq: walked.problem.seq, reason: walked.problem.reason, checked: checked + walked.checked };
+        checked += walked.checked;
       }
       return { ok: true, checked };
     },

@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
-import type { Store } from '../db.ts';
+import { withWriteLock, type Store } from '../db.ts';
 import type { Schema } from '../schema.ts';
+import { USAGE_GENESIS, checkUsageRow, usageRowHash, type UsageFields } from '../usage-chain.ts';
+import { auditLockKey } from './audit.ts';
 
 export interface UsageRecord {
   callId: string;
@@ -39,17 +41,24 @@ export function checkUsageRecord(rec: UsageRecord): void {
 }
 
 /**
- * Writes the metering record for one execution, in `db` or in a transaction. Idempotent on callId:
- * a retry of the same call is not billed twice and returns `inserted: false`.
+ * Writes the metering record for one execution into a transaction that holds the tenant's audit
+ * lock (auditLockKey), which serialises the tenant's usage chain as it does its audit chain.
+ * Idempotent on callId: a retry of the same call is not billed twice and returns `inserted: false`.
  */
-export async function insertUsageIn(db: Kysely<Schema>, rec: UsageRecord, now: () => Date): Promise<{ inserted: boolean }> {
+export async function insertUsageIn(trx: Kysely<Schema>, rec: UsageRecord, now: () => Date): Promise<{ inserted: boolean }> {
   checkUsageRecord(rec);
-  const res = await db.insertInto('usage').values({
+  if (await trx.selectFrom('usage').select('call_id').where('call_id', '=', rec.callId).executeTakeFirst()) return { inserted: false };
+  const head = await trx.selectFrom('usage').select(['seq', 'hash'])
+    .where('tenant_id', '=', rec.tenantId).where('seq', 'is not', null).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  const seq = (head?.seq ?? 0) + 1;
+  const prevHash = head?.hash ?? USAGE_GENESIS;
+  const row: UsageFields = {
     call_id: rec.callId, tenant_id: rec.tenantId, customer_id: rec.customerId ?? null, subject: rec.subject ?? null,
     connector: rec.connector, tool: rec.tool, outcome: rec.outcome, latency_ms: rec.latencyMs,
     upstream_bytes: rec.upstreamBytes, units: rec.units, at: rec.at ?? now().toISOString(),
-  }).onConflict((oc) => oc.column('call_id').doNothing()).executeTakeFirst();
-  return { inserted: Number(res.numInsertedOrUpdatedRows ?? 0) === 1 };
+  };
+  await trx.insertInto('usage').values({ ...row, seq, prev_hash: prevHash, hash: usageRowHash(prevHash, seq, row) }).execute();
+  return { inserted: true };
 }
 
 export function usageRepo(store: Store, now: () => Date = () => new Date()) {
@@ -61,12 +70,9 @@ export function usageRepo(store: Store, now: () => Date = () => new Date()) {
      * (synchronous=FULL on SQLite, synchronous_commit on PostgreSQL), so awaiting it before
      * answering the client means the record survives a crash right after the answer.
      */
-    /**
-     * Resolves only after the commit (synchronous=FULL on SQLite, synchronous_commit on
-     * PostgreSQL), so awaiting it before answering means the record survives a crash right after.
-     */
     async record(rec: UsageRecord): Promise<{ inserted: boolean }> {
-      return insertUsageIn(db, rec, now);
+      checkUsageRecord(rec);
+      return withWriteLock(store, auditLockKey(rec.tenantId), (trx) => insertUsageIn(trx, rec, now));
     },
     /** When the call with this id was metered, if it was: an execution that already happened. */
     async ranAt(callId: string): Promise<string | undefined> {
@@ -116,3 +122,33 @@ function csvField(v: string | number | null): string {
   const safe = /^[=+\-@\t\r]/.test(s) && typeof v === 'string' ? `'${s}` : s;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
+
+/** Every tenant that has usage rows. */
+export async function usageChains(db: Kysely<Schema>): Promise<string[]> {
+  return (await db.selectFrom('usage').select('tenant_id').distinct().orderBy('tenant_id').execute()).map((r) => r.tenant_id);
+}
+
+/**
+ * Walks one tenant's usage chain from genesis; reports rows written around the chain (no seq) and
+ * the first row that does not hold. `checked` counts the rows that held.
+ */
+export async function walkUsageChain(db: Kysely<Schema>, tenantId: string): Promise<{ checked: number; problems: string[] }> {
+  const problems: string[] = [];
+  const unchained = await db.selectFrom('usage').select('call_id').where('tenant_id', '=', tenantId).where('seq', 'is', null).limit(10).execute();
+  for (const r of unchained) problems.push(`usage row ${r.call_id} was inserted outside the tenant's usage chain`);
+  let prevHash = USAGE_GENESIS;
+  let expectSeq = 1;
+  for (;;) {
+    const rows = await db.selectFrom('usage').selectAll().where('tenant_id', '=', tenantId).where('seq', '>=', expectSeq)
+      .orderBy('seq').limit(PAGE).execute();
+    for (const row of rows) {
+      const problem = checkUsageRow(row, expectSeq, prevHash);
+      if (problem) return { checked: expectSeq - 1, problems: [...problems, problem] };
+      prevHash = row.hash!;
+      expectSeq++;
+    }
+    if (rows.length < PAGE) return { checked: expectSeq - 1, problems };
+  }
+}
+
+const PAGE = 500;

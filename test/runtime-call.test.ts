@@ -224,7 +224,7 @@ describe('pagination: every style yields a cursor that fetches the next page', (
   });
 
   it('a Link cursor cannot be made to carry query parameters the vendor did not send', async () => {
-    const up = await recorder((url) => ({ body: [], headers: url.searchParams.has('page') ? {} : { link: '</api/items?page=2>; rel="next"' } }));
+    const up = await recorder((url) => ({ body: [], headers: url.searchParams.has('page') ? {} : { link: '</api/items?page=2>; rel="next"' } as Record<string, string> }));
     const tool = pagedTool({ style: 'link', sizeParam: 'per_page', defaultLimit: 2, maxLimit: 50 }, '@');
     const c = caller([tool], up, { cursorKeys: [Buffer.alloc(32, 7)] });
     const first = await c.callTool(tool, {}, ctx());

@@ -12,6 +12,7 @@ import { createPolicyEngine } from '../runtime/policy/decide.ts';
 import { createGovernance, type Governance, type GovernanceRequest } from '../runtime/governance.ts';
 import { ARGUMENT_LIMITS } from '../runtime/chain/limits.ts';
 import { runToolCall } from '../runtime/mcp/tools.ts';
+import type { CallTool } from '../runtime/mcp/types.ts';
 import { createMetrics } from '../runtime/ops/metrics.ts';
 import { operations } from '../runtime/admin/operations.ts';
 import { OperatorError } from '../runtime/admin/rules.ts';
@@ -280,7 +281,7 @@ for (const [name, available, backend] of backends) describe.skipIf(!available)(`
       const metrics = createMetrics({ defaultMetrics: false });
       const run = (n: string, headers: GovernanceRequest, args: Record<string, unknown> = {}) =>
         runToolCall(catalog, n, args, { requestId: headers.requestId, signal: new AbortController().signal, headers: headers.headers }, {
-          callTool: (t, a, ctx) => gov.call(ctx, t, a, ctx.requestId),
+          callTool: (t, a, ctx) => gov.call(ctx, t, a, ctx.requestId) as ReturnType<CallTool>,
           observe: (o) => metrics.recordToolCall(o),
         });
       await run('acme_list_tickets', as('tech'));

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -48,6 +49,19 @@ function partialPost(url: string, headers: Record<string, string>, length: numbe
       ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
     socket.write(`${lines.join('\r\n')}\r\n\r\n`);
     socket.write(Buffer.alloc(sent, 0x20));
+  });
+}
+
+/** A request with a forged Host header (fetch would send the real one). */
+function forgedHost(url: string, method: 'GET' | 'POST', host: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers: { host, 'content-type': 'application/json', accept: 'application/json, text/event-stream' } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => { body += c.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end(method === 'POST' ? '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' : undefined);
   });
 }
 
@@ -230,12 +244,13 @@ for (const [name, available, makeStore] of backends) {
     });
 
     it('the 401 challenge and the metadata ignore a forged Host header', async () => {
-      const response = await post({ host: 'evil.example' });
+      const response = await forgedHost(url, 'POST', 'evil.example');
       expect(response.status).toBe(401);
-      const challenge = response.headers.get('www-authenticate') ?? '';
+      const challenge = String(response.headers['www-authenticate']);
       expect(challenge).not.toContain('evil.example');
-      expect(challenge).toContain(new URL(url).host);
-      const metadata = (await (await fetch(new URL('/.well-known/oauth-protected-resource', url), { headers: { host: 'evil.example' } })).json()) as { resource: string };
+      // No public URL configured: the listen address.
+      expect(challenge).toBe(`Bearer resource_metadata="http://${new URL(url).host}/.well-known/oauth-protected-resource"`);
+      const metadata = JSON.parse((await forgedHost(new URL('/.well-known/oauth-protected-resource', url).toString(), 'GET', 'evil.example')).body) as { resource: string };
       expect(metadata.resource).toBe(url);
     });
 
@@ -274,5 +289,56 @@ describe('flooding the gateway chain', () => {
       await store.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a governed runtime with a public URL and a metrics listener', () => {
+  const dir = tempDir('edge-config');
+  let store: Store;
+  let app: FastifyInstance;
+  let metricsApp: FastifyInstance;
+  let url: string;
+  const TOKEN = 'scrape-token-for-tests';
+
+  beforeAll(async () => {
+    const specFile = path.join(dir, 'helpdesk.yaml');
+    fs.writeFileSync(specFile, HELPDESK_SPEC);
+    await generateInto([specFile], path.join(dir, 'generated'));
+    store = await openStore(`sqlite:${path.join(dir, 'store.db')}`);
+    ({ app, url } = await serveGoverned(store, {
+      generatedDir: path.join(dir, 'generated'),
+      upstreams: { helpdesk: { baseUrl: 'http://127.0.0.1:9/api' } },
+      http: { publicUrl: 'https://mcp.example.com/', metricsToken: TOKEN },
+    }));
+    const { startMetricsServer } = await import('../runtime/ops/metrics-server.ts');
+    metricsApp = await startMetricsServer({ metrics: app.metrics, port: 0, token: TOKEN });
+  });
+  afterAll(async () => {
+    await metricsApp?.close();
+    await app?.close();
+    await store?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the challenge and the metadata name the configured URL, whatever the Host header says', async () => {
+    const response = await forgedHost(url, 'POST', 'evil.example');
+    expect(response.status).toBe(401);
+    expect(response.headers['www-authenticate']).toBe('Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"');
+    const metadata = JSON.parse((await forgedHost(new URL('/.well-known/oauth-protected-resource', url).toString(), 'GET', 'evil.example')).body) as { resource: string };
+    expect(metadata.resource).toBe('https://mcp.example.com/mcp');
+  });
+
+  it('/metrics needs the token, on the MCP port and on the metrics listener; a refused scrape is audited', async () => {
+    const metricsUrl = `http://127.0.0.1:${(metricsApp.server.address() as net.AddressInfo).port}/metrics`;
+    for (const target of [new URL('/metrics', url).toString(), metricsUrl]) {
+      expect((await fetch(target)).status).toBe(401);
+      expect((await fetch(target, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+      const ok = await fetch(target, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toMatch(/process_cpu/);
+    }
+    const refused = await fetch(new URL('/metrics', url), { headers: { authorization: 'Bearer wrong' } });
+    const rec = (await auditRepo(store).search({ tenant: GATEWAY_CHAIN })).find((e) => e.record.requestId === refused.headers.get('x-request-id'));
+    expect(rec?.record).toMatchObject({ step: 'metrics', code: 'invalid', status: 401, path: '/metrics' });
   });
 });

@@ -130,8 +130,9 @@ export function edgeRefusalOf(request: FastifyRequest, reply: FastifyReply, payl
   const edge = request.edge;
   if (!edge || reply.statusCode < 400 || !(edge.audited || edge.refusal)) return undefined;
   const why = edge.refusal ?? derivedReason(reply.statusCode, payload);
-  const presented = edge.refusal?.code === 'credentials-in-url'
-    ? { credential: 'query', ...(credentialInUrl(request.url)?.keyPrefix && { keyPrefix: credentialInUrl(request.url)!.keyPrefix }) }
+  const inUrl = edge.refusal?.code === 'credentials-in-url' ? credentialInUrl(request.url) : undefined;
+  const presented = inUrl
+    ? { credential: 'query', ...(inUrl.keyPrefix && { keyPrefix: inUrl.keyPrefix }) }
     : presentedCredential(request.headers.authorization);
   return {
     ...why,

@@ -6,8 +6,10 @@
  * path; everything else (the `initialize` handshake and 2025-era traffic) goes to its stateless
  * legacy fallback, which also answers GET/DELETE with 405. This plugin adds what the SDK leaves to
  * the host: Origin validation (from @modelcontextprotocol/fastify), a JSON-RPC parse error for
- * malformed bodies, rejection of batches (the stateless legacy leg would serve them), and one
- * MCP-Protocol-Version check for every path.
+ * malformed bodies, rejection of batches (the stateless legacy leg would serve them), one
+ * MCP-Protocol-Version check for every path, and, when the governance chain is on, authentication
+ * from the headers before the body is read (refusals are marked on `request.edge` for the audit;
+ * see runtime/mcp/edge.ts).
  */
 import {
   createMcpHandler,
@@ -256,13 +258,14 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
         } catch (error) {
           const e = error as { status?: number; step?: string; code?: string; caller?: EdgeCaller; message: string };
           const status = e.status;
-          if (status !== 401 && status !== 403 && status !== 503) throw error;
+          if (status !== 400 && status !== 401 && status !== 403 && status !== 503) throw error;
           if (e.caller) request.edge.caller = e.caller;
           request.edge.refusal = { step: e.step ?? 'authenticate', code: e.code ?? `http-${status}`, reason: e.message };
           if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined) {
             void reply.header('connection', 'close');
           }
           // The body (and so the JSON-RPC id) is never read: the answer's id is null (JSON-RPC 2.0 5.1).
+          if (status === 400) return jsonRpcError(reply, 400, -32600, e.message);
           if (status === 403) return jsonRpcError(reply, 403, -32003, `Forbidden: ${e.message}`);
           if (status === 503) {
             // jose refetches a key set at most every 30 s: sooner would meet the same failure.

@@ -254,6 +254,10 @@ for (const [name, available, makeStore] of backends) {
       expect(metadata.resource).toBe(url);
     });
 
+    it('warns at startup that no public URL is configured', () => {
+      expect(logLines.some((l) => l.includes('"level":40') && l.includes('no public URL configured'))).toBe(true);
+    });
+
     it('/metrics is not served on the MCP port of a governed deployment by default', async () => {
       expect((await fetch(new URL('/metrics', url))).status).toBe(404);
     });

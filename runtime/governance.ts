@@ -59,6 +59,8 @@ export interface Principal {
 }
 
 export interface Governance {
+  /** Step 1 alone: who the credential is (cached per request id); throws Refusal. */
+  identify(req: GovernanceRequest): Promise<Identity>;
   /** Steps 1-3 for a request; throws Refusal. The HTTP layer may call it first to answer 401. */
   principal(req: GovernanceRequest, connectors: string[]): Promise<Principal>;
   /** The catalog's tools this caller may call, in catalog order. Throws Refusal when the request itself is refused. */
@@ -123,6 +125,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
   }
 
   return {
+    identify: identityOf,
     principal,
 
     async visibleTools(req, catalog) {

@@ -12,6 +12,8 @@ import health from './ops/health.ts';
 import { createLogger } from './ops/logging.ts';
 import metrics from './ops/metrics.ts';
 import shutdown, { type ShutdownOptions } from './ops/shutdown.ts';
+import { refuseCredentialsInUrl } from './ops/url-credentials.ts';
+import { edgeRefusalOf, type EdgeRefusal, type EdgeState } from './mcp/edge.ts';
 
 export interface BuildServerOptions {
   /** The catalog, or a getter returning the current one (hot reload swaps what it returns). */
@@ -33,6 +35,19 @@ export interface BuildServerOptions {
   shutdown?: ShutdownOptions;
   /** Process metrics on /metrics; default true. */
   defaultMetrics?: boolean;
+  /**
+   * GET /metrics on this (client-facing) port: `open` (default), `token` (needs `metricsToken`)
+   * or `off` (serve them on a separate listener, runtime/ops/metrics-server.ts, or not at all).
+   */
+  metricsExposure?: 'open' | 'token' | 'off';
+  metricsToken?: string;
+  /** The base URL clients reach this server at; see McpHttpOptions.publicUrl. */
+  publicUrl?: string;
+  /**
+   * Audits every request refused at the edge (401/403/503 before the MCP handler, credentials in
+   * the URL, body too large, Origin, malformed JSON-RPC ...); awaited before the answer leaves.
+   */
+  auditRefusal?: (refusal: EdgeRefusal) => Promise<void>;
 }
 
 export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
@@ -44,14 +59,33 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     requestIdHeader: false,
     ...(options.bodyLimit !== undefined && { bodyLimit: options.bodyLimit }),
   }) as unknown as FastifyInstance;
+  app.decorateRequest('edge', null as unknown as EdgeState);
   // The id a call's usage row and audit record are keyed by: a client can quote it to support,
   // and the crash suite (bench/crash.ts) matches every answered call to its records with it.
   app.addHook('onRequest', async (request, reply) => {
+    request.edge = {};
     reply.header('x-request-id', request.id);
+    return refuseCredentialsInUrl(request, reply);
   });
+  const { auditRefusal } = options;
+  if (auditRefusal) {
+    // onSend runs for every answer, errors included (body limit, Origin, the SDK's 4xx), and is
+    // awaited: the refusal's record is durable before its answer leaves.
+    app.addHook('onSend', async (request, reply, payload) => {
+      const refusal = edgeRefusalOf(request, reply, payload);
+      if (refusal) await auditRefusal(refusal);
+      return payload;
+    });
+  }
 
   await app.register(health, { isCatalogLoaded: () => getCatalog() !== undefined });
-  await app.register(metrics, { ...(options.defaultMetrics !== undefined && { defaultMetrics: options.defaultMetrics }) });
+  const exposure = options.metricsExposure ?? 'open';
+  if (exposure === 'token' && !options.metricsToken) throw new Error('metricsExposure "token" needs metricsToken');
+  await app.register(metrics, {
+    ...(options.defaultMetrics !== undefined && { defaultMetrics: options.defaultMetrics }),
+    route: exposure !== 'off',
+    ...(exposure === 'token' && { token: options.metricsToken }),
+  });
   await app.register(shutdown, options.shutdown ?? {});
   await app.register(mcpHttp, {
     catalog: getCatalog,
@@ -59,6 +93,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     ...(options.listTools && { listTools: options.listTools }),
     ...(options.authenticate && { authenticate: options.authenticate }),
     ...(options.protectedResource && { protectedResource: options.protectedResource }),
+    ...(options.publicUrl && { publicUrl: options.publicUrl }),
     logger: app.log,
     observe: (observation) => app.metrics.recordToolCall(observation),
     ...(options.allowedOrigins !== undefined && { allowedOrigins: options.allowedOrigins }),

@@ -20,14 +20,15 @@ import type { CallTool } from './mcp/types.ts';
 import { createLogger } from './ops/logging.ts';
 import { configureUpstreams } from './credentials/upstreams.ts';
 import { overlayStoredEntries } from './credentials/tenant-entries.ts';
-import { createGovernance } from './governance.ts';
+import { createGovernance, Refusal } from './governance.ts';
 import { checkpointIntervalMs, loadAuditKeys, startCheckpointSchedule, type AuditKeys, type Store } from './store/index.ts';
-
 import type { PolicyDecider } from './chain/policy.ts';
 import type { ListTools, AuthenticateRequest } from './mcp/types.ts';
 import type { UpstreamEntry } from './credentials/config.ts';
 import { trustedIssuers, type IdentityConfig } from './identity/providers.ts';
 import type { ProtectedResourceMetadata } from './mcp/http.ts';
+import type { EdgeRefusal } from './mcp/edge.ts';
+import { createEdgeAuditor, type EdgeAuditLimits } from './mcp/edge-audit.ts';
 
 export interface RuntimeOptions {
   generatedDir: string;
@@ -69,6 +70,8 @@ export interface RuntimeOptions {
     /** Signs the audit checkpoints (default: SPECGATE_AUDIT_KEYS[_FILE]); interval default SPECGATE_AUDIT_CHECKPOINT_INTERVAL. */
     audit?: { keys?: AuditKeys; checkpointIntervalMs?: number };
   };
+  /** With governance: how refusals of unauthenticated requests are rate-limited in the gateway chain. */
+  edgeAudit?: EdgeAuditLimits;
   /** Executor settings (timeouts, retries, caps, breaker); defaults in runtime/call.ts. */
   caller?: Omit<CallerOptions, 'connectors' | 'upstreams' | 'onUpstream'>;
 }
@@ -84,6 +87,8 @@ export interface Runtime {
   authenticate?: AuthenticateRequest;
   /** What /.well-known/oauth-protected-resource announces: the trusted issuers and this resource's id. */
   protectedResource?: ProtectedResourceMetadata;
+  /** Set with governance: writes the audit record of a request refused at the HTTP edge. */
+  auditRefusal?: (refusal: EdgeRefusal) => Promise<void>;
   /** The customer id each connector's customer-bound tools are forced to. */
   customerIds(): Record<string, string>;
   /** Connector name -> where its calls go, and whether that is a mock. */
@@ -216,11 +221,23 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     keys: options.governance.audit?.keys ?? loadAuditKeys(),
     intervalMs: options.governance.audit?.checkpointIntervalMs ?? checkpointIntervalMs(),
   });
+  const edgeAuditor = options.governance ? createEdgeAuditor(options.governance.store, options.edgeAudit) : undefined;
   const governed = governance
     ? {
+      auditRefusal: (refusal: EdgeRefusal) => edgeAuditor!.record(refusal),
       listTools: ((ctx) => governance.visibleTools(ctx, callerVersion)) as ListTools,
       authenticate: (async (ctx) => {
-        await governance.principal({ headers: ctx.headers, requestId: ctx.requestId }, []);
+        const req = { headers: ctx.headers, requestId: ctx.requestId };
+        const identity = await governance.identify(req);
+        const caller = { subject: identity.subject, tenantId: identity.tenantId, keyId: identity.keyId };
+        try {
+          await governance.principal(req, []);
+        } catch (error) {
+          // The credential verified: the refusal (a forged tenant, another tenant's customer) is audited in its tenant.
+          if (error instanceof Refusal) Object.assign(error, { caller });
+          throw error;
+        }
+        return caller;
       }) as AuthenticateRequest,
       protectedResource: {
         authorizationServers: options.governance?.identity ? trustedIssuers(options.governance.identity) : [],
@@ -252,6 +269,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     },
     async close() {
       watcher.close();
+      await edgeAuditor?.close();
       await caller.close();
       for (const c of tenantCallers.values()) await c.close();
       for (const { mock } of mocks.values()) await mock.close();
@@ -261,10 +279,31 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   };
 }
 
-export async function startHttp(runtime: Runtime, options: { port: number; host: string; allowedOrigins?: string[]; logger?: Logger }): Promise<FastifyInstance> {
+export interface HttpOptions {
+  port: number;
+  host: string;
+  allowedOrigins?: string[];
+  logger?: Logger;
+  /** The base URL clients reach the server at (the 401 challenge and the protected-resource metadata); default the listen address. */
+  publicUrl?: string;
+  /** GET /metrics on this port: default `open` without governance, `off` with it (see BuildServerOptions). */
+  metricsExposure?: 'open' | 'token' | 'off';
+  metricsToken?: string;
+}
+
+export async function startHttp(runtime: Runtime, options: HttpOptions): Promise<FastifyInstance> {
+  const logger = options.logger;
+  const governed = runtime.authenticate !== undefined;
+  if (governed && !options.publicUrl) {
+    (logger ?? createLogger()).warn('no public URL configured (serve --public-url or SPECGATE_PUBLIC_URL): the 401 challenge and the protected-resource metadata name the listen address, which clients behind a proxy cannot reach');
+  }
   const app = await buildServer({
     catalog: () => runtime.catalog(),
     callTool: runtime.callTool,
+    ...(runtime.auditRefusal ? { auditRefusal: runtime.auditRefusal } : {}),
+    ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+    metricsExposure: options.metricsExposure ?? (options.metricsToken ? 'token' : governed ? 'off' : 'open'),
+    ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
     ...(runtime.listTools ? { listTools: runtime.listTools } : {}),
     ...(runtime.authenticate ? { authenticate: runtime.authenticate } : {}),
     ...(runtime.protectedResource ? { protectedResource: runtime.protectedResource } : {}),

@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { apiKeysRepo, auditRepo, openStore, usageRepo } from '../runtime/store/index.ts';
@@ -31,7 +32,8 @@ describe('specgate admin commands', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('creates a tenant, a customer and its vendor id', async () => {
-    expect((await admin('tenant', 'create', 'Acme MSP', '--id', 'acme')).stdout).toBe('created tenant acme (Acme MSP)\n');
+    // The first command creates the store, and says so: a store that is not there is otherwise an error.
+    expect((await admin('tenant', 'create', 'Acme MSP', '--id', 'acme', '--create-store')).stdout).toBe('created tenant acme (Acme MSP)\n');
     // The environment variable names the store as well as --store does.
     const list = await run(['tenant', 'list', '--json'], { SPECGATE_STORE: storeUrl });
     expect(list.code).toBe(0);
@@ -145,25 +147,38 @@ describe('specgate admin commands', () => {
     expect(reversed.stderr).toContain('must be before --to');
   });
 
+  it('audits every change made above in the tenant chain, as the OS user through the CLI', async () => {
+    const entries = await withStore((s) => auditRepo(s).search({ tenant: 'acme' }));
+    // Refused commands (a duplicate tenant, a bad expiry, a missing grant) changed nothing and left no record.
+    expect(entries.map((e) => e.record.action)).toEqual([
+      'tenant.create', 'customer.create', 'customer.vendor-id', 'key.create', 'key.revoke',
+      'grant.create', 'grant.create', 'grant.revoke', 'quota.create', 'quota.replace',
+    ]);
+    const user = os.userInfo().username;
+    for (const e of entries) expect(e.record).toMatchObject({ event: 'admin', subject: `cli:${user}`, via: 'cli' });
+    expect(entries[3].record.target).toMatchObject({ holder: 'alice', roles: ['admin', 'tech'] });
+    expect(JSON.stringify(entries)).not.toMatch(/sg_[0-9a-f]{12}_[A-Za-z0-9_-]{43}/);
+  });
+
   it('verifies the audit chain, searches it, and names the seq where it breaks', async () => {
     const ok = await admin('audit', 'verify');
-    expect(ok).toMatchObject({ code: 0, stdout: 'audit ok: 1 chain(s), 0 entries, 1 usage rows, 0 valid checkpoint(s)\n' });
+    expect(ok).toMatchObject({ code: 0, stdout: expect.stringMatching(/^audit ok: \d+ chain\(s\), \d+ entries, 1 usage rows, 0 valid checkpoint\(s\)\n$/) });
 
     await withStore(async (s) => {
       const audit = auditRepo(s);
-      for (const tool of ['t_a', 't_b', 't_c']) await audit.append('acme', { subject: 'alice', connector: 'halopsa', tool, outcome: 'ok' });
+      for (const tool of ['t_a', 't_b', 't_c']) await audit.append('calls', { subject: 'alice', connector: 'halopsa', tool, outcome: 'ok' });
     });
-    expect((await admin('audit', 'verify', '--tenant', 'acme')).stdout).toBe('audit ok: 1 chain(s), 3 entries, 1 usage rows, 0 valid checkpoint(s)\n');
-    const found = await admin('audit', 'search', '--tenant', 'acme', '--tool', 't_b', '--json');
+    expect((await admin('audit', 'verify', '--tenant', 'calls')).stdout).toBe('audit ok: 1 chain(s), 3 entries, 0 usage rows, 0 valid checkpoint(s)\n');
+    const found = await admin('audit', 'search', '--tenant', 'calls', '--tool', 't_b', '--json');
     expect((JSON.parse(found.stdout) as { seq: number }[]).map((e) => e.seq)).toEqual([2]);
-    const text = await admin('audit', 'search', '--tenant', 'acme', '--subject', 'alice', '--limit', '2');
+    const text = await admin('audit', 'search', '--tenant', 'calls', '--subject', 'alice', '--limit', '2');
     expect(text.stdout.trim().split('\n').map((l) => l.split('  ')[0])).toEqual(['1', '2']);
     expect(text.stderr).toContain('continue with --after 2');
 
-    await withStore((s) => sql`update audit set record = ${'{"outcome":"error","tool":"t_b"}'} where tenant_id = 'acme' and seq = 2`.execute(s.db));
+    await withStore((s) => sql`update audit set record = ${'{"outcome":"error","tool":"t_b"}'} where tenant_id = 'calls' and seq = 2`.execute(s.db));
     const broken = await admin('audit', 'verify');
     expect(broken.code).toBe(1);
-    expect(broken.stderr).toMatch(/^rewritten: chain acme: entry 2 was rewritten: hash does not match the row contents$/m);
+    expect(broken.stderr).toMatch(/^rewritten: chain calls: entry 2 was rewritten: hash does not match the row contents$/m);
   });
 
   it('refuses an unknown tenant and a bad store URL with one line and a non-zero exit', async () => {

@@ -31,6 +31,8 @@ const PLANTED = [API_KEY, PASSWORD, BASIC, Buffer.from(PASSWORD).toString('base6
 
 type Result = { isError?: boolean; content: Array<{ type: string; text?: string }>; structuredContent?: any };
 
+const METRICS_TOKEN = 'metrics-scrape-token';
+
 describe('stored vendor credentials never leak', () => {
   const dir = tempDir('credential-secrets');
   const lines: string[] = [];
@@ -91,6 +93,8 @@ describe('stored vendor credentials never leak', () => {
       tenantCredentials: broker.tenantUpstreams,
       logger,
       caller: { timeoutMs: 400, retries: 1, breaker: { threshold: 1000, halfOpenAfterMs: 1000 } },
+      // A governed deployment serves /metrics on its MCP port only behind a token.
+      http: { metricsToken: METRICS_TOKEN },
     }));
   }, 120_000);
 
@@ -163,7 +167,8 @@ describe('stored vendor credentials never leak', () => {
   });
 
   it('leaves the planted secrets nowhere but in the upstream request headers', async () => {
-    const metrics = await (await fetch(new URL('/metrics', url))).text();
+    expect((await fetch(new URL('/metrics', url))).status).toBe(401);
+    const metrics = await (await fetch(new URL('/metrics', url), { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
     expect(metrics).toMatch(/helpdesk/);
     const audit = await store.db.selectFrom('audit').selectAll().execute();
     const usage = await store.db.selectFrom('usage').selectAll().execute();

@@ -76,7 +76,8 @@ describe('governed runtime over MCP', () => {
     expect(response.status).toBe(401);
     const challenge = response.headers.get('www-authenticate') ?? '';
     expect(challenge).toMatch(/^Bearer resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource"$/);
-    expect(((await response.json()) as { id: unknown }).id).toBe(1);
+    // Refused from its headers before the body is read: the JSON-RPC id is unknown, so null (JSON-RPC 2.0 5.1).
+    expect(((await response.json()) as { id: unknown }).id).toBeNull();
     const metadata = (await (await fetch(challenge.match(/"(.+)"/)![1])).json()) as { resource: string };
     expect(metadata.resource).toBe(url);
   });
@@ -145,7 +146,8 @@ describe('governed runtime over MCP', () => {
     });
     expect(response.status).toBe(403);
     const body = (await response.json()) as { id: unknown; error: { message: string } };
-    expect(body.id).toBe(5);
+    // Refused from its headers before the body is read: the JSON-RPC id is unknown, so null.
+    expect(body.id).toBeNull();
     expect(body.error.message).toMatch(/customer/i);
     expect(upstream.requests.length).toBe(before);
   });

@@ -4,7 +4,7 @@ import { buildCatalog, type Catalog } from '../runtime/catalog.ts';
 import { createToolCaller } from '../runtime/call.ts';
 import { createPolicyEngine } from '../runtime/policy/decide.ts';
 import { createGovernance, type Governance, type GovernanceRequest } from '../runtime/governance.ts';
-import { redactArguments, UNAUTHENTICATED_CHAIN } from '../runtime/chain/audit.ts';
+import { redactArguments, GATEWAY_CHAIN } from '../runtime/chain/audit.ts';
 import { periodBounds } from '../runtime/chain/quota.ts';
 import { apiKeysRepo, approvalsRepo, auditRepo, openStore, quotaRepo, rateLimitsRepo, settingsRepo, tenantsRepo, type Store } from '../runtime/store/index.ts';
 import { findPostgres, startPostgres } from './helpers/postgres.ts';
@@ -113,7 +113,7 @@ for (const [name, available, backend] of backends) describe.skipIf(!available)(`
       expect(text(result)).toMatch(message);
       expect(upstream.requests.length).toBe(before);
       const audit = auditRepo(store);
-      const chains = [UNAUTHENTICATED_CHAIN, 'tenant-a'];
+      const chains = [GATEWAY_CHAIN, 'tenant-a'];
       const entries = (await Promise.all(chains.map((t) => audit.search({ tenant: t })))).flat();
       const rec = entries.find((e) => e.record.callId === id);
       expect(rec?.record).toMatchObject({ outcome: 'refused', tool: name, reason: expect.stringMatching(message) });

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { SignJWT, UnsecuredJWT, decodeJwt, generateKeyPair } from 'jose';
+import { GATEWAY_CHAIN } from '../runtime/chain/audit.ts';
 import { apiKeysRepo, auditRepo, openStore, settingsRepo, tenantsRepo, type Store } from '../runtime/store/index.ts';
 import { parseRuntimeConfig } from '../runtime/credentials/config.ts';
 import { startRecorder, type Recorder } from './fixtures/call/harness.ts';
@@ -214,7 +215,11 @@ for (const [name, available] of backends) {
         body: JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'tools/list', params: {} }),
       });
       expect(response.headers.get('retry-after')).toBe('30');
-      expect(await response.json()).toMatchObject({ id: 8, error: { code: -32000 } });
+      // Refused from its headers before the body is read: the JSON-RPC id is unknown, so null.
+      expect(await response.json()).toMatchObject({ id: null, error: { code: -32000 } });
+      // The token's tenant is unknown until it verifies: the refusal is in the gateway chain.
+      const refused = (await auditRepo(store).search({ tenant: GATEWAY_CHAIN })).find((e) => e.record.requestId === response.headers.get('x-request-id'));
+      expect(refused?.record).toMatchObject({ outcome: 'refused', step: 'authenticate', code: 'provider-unavailable', status: 503, credential: 'token' });
     });
 
     it('refuses a token for another audience', async () => {

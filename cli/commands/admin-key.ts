@@ -15,9 +15,8 @@ export function registerAdminKey(program: Command): void {
     .option('--expires <when>', 'ISO date-time or a duration from now: 30d, 12h, 45m')
     .option('--json', 'print JSON')
     .action((o: StoreOpts & { subject: string; tenant?: string; expires?: string; json?: boolean }) => withStore(o, async (s, m) => {
-      if (o.tenant !== undefined) await m.operations(s).requireTenant(o.tenant);
       const expiresAt = o.expires === undefined ? null : parseExpiry(o.expires, new Date());
-      const { key, info } = await m.adminKeysRepo(s, keyOptions()).create({ subject: o.subject, tenantId: o.tenant ?? null, expiresAt });
+      const { key, info } = await m.changes(s).createAdminKey({ subject: o.subject, tenantId: o.tenant ?? null, expiresAt });
       printNewKey(o.json, key, info, `created admin key ${info.id} for ${info.subject} (${info.tenantId ? `tenant ${info.tenantId} only` : 'every tenant'})`);
     }));
   leaf(adminKey, 'list', 'list admin keys (ids and status only, never secrets)')
@@ -31,7 +30,7 @@ export function registerAdminKey(program: Command): void {
     .argument('<keyId>', 'key id (as in `admin-key list`)')
     .option('--json', 'print JSON')
     .action((keyId: string, o: StoreOpts & { json?: boolean }) => withStore(o, async (s, m) => {
-      if (!(await m.adminKeysRepo(s, keyOptions()).revoke(keyId))) throw new Error(`admin key "${keyId}" is not an active key`);
+      if (!(await m.changes(s).revokeAdminKey(keyId))) throw new Error(`admin key "${keyId}" is not an active key`);
       print(o.json, { keyId, revoked: true }, () => `revoked admin key ${keyId}`);
     }));
 }

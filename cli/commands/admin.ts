@@ -1,14 +1,19 @@
 /**
  * Operator commands over the governance store: tenants, customers, API keys, entitlements,
  * quotas, usage and audit. Every command takes --store (or SPECGATE_STORE); the store module
- * (SQLite/PostgreSQL drivers) loads inside the action, so `--help` answers at once.
+ * (SQLite/PostgreSQL drivers) loads inside the action, so `--help` answers at once. A store that
+ * does not exist is an error unless --create-store is given. Every change goes through
+ * runtime/admin/changes.ts, as the admin API's do, and is audited with the actor `cli:<OS user>`.
  */
 import { Option, type Command } from 'commander';
 import { QUOTA_PERIODS as PERIODS, SHOWN_ONCE, keyStatus, parseDate, usageWindow } from '../../runtime/admin/rules.ts';
 
-type StoreModule = typeof import('../../runtime/store/index.ts') & typeof import('../../runtime/admin/operations.ts');
+type StoreModule = typeof import('../../runtime/store/index.ts') & typeof import('../../runtime/admin/operations.ts') & {
+  /** The operator changes, made and audited as the CLI's actor. */
+  changes(store: Store): import('../../runtime/admin/changes.ts').Changes;
+};
 type Store = import('../../runtime/store/index.ts').Store;
-export interface StoreOpts { store?: string }
+export interface StoreOpts { store?: string; createStore?: boolean }
 interface TenantOpts extends StoreOpts { tenant: string; json?: boolean }
 
 export function registerAdmin(program: Command): void {
@@ -18,7 +23,7 @@ export function registerAdmin(program: Command): void {
     .option('--id <id>', 'choose the id instead of a generated UUID')
     .option('--json', 'print JSON')
     .action((name: string, o: StoreOpts & { id?: string; json?: boolean }) => withStore(o, async (s, m) => {
-      const t = await m.operations(s).createTenant({ name, id: o.id });
+      const t = await m.changes(s).createTenant({ name, id: o.id });
       print(o.json, t, () => `created tenant ${t.id} (${t.name})`);
     }));
   leaf(tenant, 'list', 'list tenants')
@@ -33,7 +38,7 @@ export function registerAdmin(program: Command): void {
     .argument('<name>', 'display name')
     .option('--id <id>', 'choose the id instead of a generated UUID')
     .action((name: string, o: TenantOpts & { id?: string }) => withTenant(o, async (s, m) => {
-      const c = await m.operations(s).createCustomer({ tenantId: o.tenant, name, id: o.id });
+      const c = await m.changes(s).createCustomer({ tenantId: o.tenant, name, id: o.id });
       print(o.json, c, () => `created customer ${c.id} (${c.name}) in tenant ${o.tenant}`);
     }));
   tenantLeaf(customer, 'list', "list a tenant's customers")
@@ -46,7 +51,7 @@ export function registerAdmin(program: Command): void {
     .argument('<connector>', 'connector name')
     .argument('<vendorId>', "the customer's id in that vendor's system")
     .action((connector: string, vendorId: string, o: TenantOpts & { customer: string }) => withTenant(o, async (s, m) => {
-      await m.operations(s).setVendorId(o.tenant, o.customer, connector, vendorId);
+      await m.changes(s).setVendorId(o.tenant, o.customer, connector, vendorId);
       print(o.json, { tenantId: o.tenant, customerId: o.customer, connector, vendorId }, () => `customer ${o.customer} is ${vendorId} in ${connector}`);
     }));
 
@@ -58,7 +63,7 @@ export function registerAdmin(program: Command): void {
     .action((o: TenantOpts & { subject: string; roles: string; expires?: string }) => withTenant(o, async (s, m) => {
       const expiresAt = o.expires === undefined ? null : parseExpiry(o.expires, new Date());
       const roles = o.roles.split(',').map((r) => r.trim()).filter(Boolean);
-      const { key: secret, info } = await m.apiKeysRepo(s, keyOptions()).create({ tenantId: o.tenant, subject: o.subject, roles, expiresAt });
+      const { key: secret, info } = await m.changes(s).createKey({ tenantId: o.tenant, subject: o.subject, roles, expiresAt });
       printNewKey(o.json, secret, info, `created key ${info.id} for ${info.subject} in tenant ${o.tenant}${info.expiresAt ? `, expires ${info.expiresAt}` : ''}`);
     }));
   tenantLeaf(key, 'list', "list a tenant's keys (ids and status only, never secrets)")
@@ -71,7 +76,7 @@ export function registerAdmin(program: Command): void {
   tenantLeaf(key, 'revoke', 'revoke a key at once')
     .argument('<keyId>', 'key id (as in `key list`)')
     .action((keyId: string, o: TenantOpts) => withTenant(o, async (s, m) => {
-      if (!(await m.apiKeysRepo(s, keyOptions()).revoke(o.tenant, keyId))) throw new Error(`key "${keyId}" is not an active key of tenant "${o.tenant}"`);
+      if (!(await m.changes(s).revokeKey(o.tenant, keyId))) throw new Error(`key "${keyId}" is not an active key of tenant "${o.tenant}"`);
       print(o.json, { tenantId: o.tenant, keyId, revoked: true }, () => `revoked key ${keyId}`);
     }));
 
@@ -79,14 +84,14 @@ export function registerAdmin(program: Command): void {
     .argument('<connector>', 'connector name or glob')
     .argument('[toolGlob]', 'tool name glob', '*')
     .action((connector: string, toolGlob: string, o: TenantOpts) => withTenant(o, async (s, m) => {
-      await m.settingsRepo(s).grant(o.tenant, connector, toolGlob);
+      await m.changes(s).grant(o.tenant, connector, toolGlob);
       print(o.json, { tenantId: o.tenant, connector, toolGlob }, () => `granted ${connector} ${toolGlob} to tenant ${o.tenant}`);
     }));
   tenantLeaf(program, 'revoke-grant', 'remove one entitlement (same connector and glob as granted)')
     .argument('<connector>', 'connector name or glob')
     .argument('[toolGlob]', 'tool name glob', '*')
     .action((connector: string, toolGlob: string, o: TenantOpts) => withTenant(o, async (s, m) => {
-      await m.operations(s).revokeGrant(o.tenant, connector, toolGlob);
+      await m.changes(s).revokeGrant(o.tenant, connector, toolGlob);
       print(o.json, { tenantId: o.tenant, connector, toolGlob, revoked: true }, () => `revoked grant ${connector} ${toolGlob} from tenant ${o.tenant}`);
     }));
   tenantLeaf(program, 'grants', "list a tenant's entitlements")
@@ -105,7 +110,7 @@ export function registerAdmin(program: Command): void {
       if (!/^\d+$/.test(o.limit)) throw new Error(`bad --limit "${o.limit}": must be a non-negative integer`);
       if (!o.scope.trim()) throw new Error('--scope must not be empty');
       const rule = { tenantId: o.tenant, scope: o.scope, period: o.period, limit: Number(o.limit) };
-      await m.quotaRepo(s).setQuota(rule);
+      await m.changes(s).setQuota(rule);
       print(o.json, rule, () => `quota for tenant ${o.tenant}: ${rule.limit} calls per ${rule.period} for "${rule.scope}"`);
     }));
   tenantLeaf(quota, 'list', "list a tenant's quotas")
@@ -131,7 +136,8 @@ export function registerAdmin(program: Command): void {
 /** A subcommand that opens the store. */
 export function leaf(parent: Command, name: string, description: string): Command {
   return parent.command(name).description(description)
-    .addOption(new Option('--store <url>', 'governance store: sqlite:<path> or postgres://… (default sqlite:.specgate/specgate.db)').env('SPECGATE_STORE'));
+    .addOption(new Option('--store <url>', 'governance store: sqlite:<path> or postgres://… (default sqlite:.specgate/specgate.db)').env('SPECGATE_STORE'))
+    .option('--create-store', 'create the store if it does not exist (otherwise a store that is not there is an error)');
 }
 
 /** A subcommand scoped to one existing tenant. */
@@ -140,8 +146,12 @@ export function tenantLeaf(parent: Command, name: string, description: string): 
 }
 
 export async function withStore(o: StoreOpts, fn: (store: Store, mod: StoreModule) => Promise<void>): Promise<void> {
-  const mod = { ...(await import('../../runtime/store/index.ts')), ...(await import('../../runtime/admin/operations.ts')) };
-  const store = await mod.openStore(o.store ?? mod.DEFAULT_STORE_URL);
+  const { changes, cliActor } = await import('../../runtime/admin/changes.ts');
+  const mod: StoreModule = {
+    ...(await import('../../runtime/store/index.ts')), ...(await import('../../runtime/admin/operations.ts')),
+    changes: (store: Store) => changes(store, cliActor(), keyOptions()),
+  };
+  const store = await mod.openStore(o.store ?? mod.DEFAULT_STORE_URL, { create: !!o.createStore });
   try {
     await fn(store, mod);
   } finally {

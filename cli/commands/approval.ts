@@ -37,13 +37,14 @@ export function registerApproval(program: Command): void {
       if (!(m.RATE_LIMIT_SCOPES as readonly string[]).includes(o.scope)) throw new Error(`bad --scope "${o.scope}": use ${m.RATE_LIMIT_SCOPES.join(' or ')}`);
       if (!/^[1-9]\d*$/.test(o.perSecond)) throw new Error(`bad --per-second "${o.perSecond}": must be a positive integer`);
       const limit = { tenantId: o.tenant, scope: o.scope as 'tenant' | 'identity', perSecond: Number(o.perSecond) };
-      await m.rateLimitsRepo(s).set(limit);
+      await m.changes(s).setRateLimit(limit);
       print(o.json, limit, () => `rate limit for tenant ${o.tenant}: ${limit.perSecond} calls per second per ${limit.scope}`);
     }));
   tenantLeaf(rate, 'remove', 'remove a rate limit')
     .requiredOption('--scope <scope>', "'tenant' or 'identity'")
     .action((o: TenantOpts & { scope: string }) => withTenant(o, async (s, m) => {
-      await m.rateLimitsRepo(s).remove(o.tenant, o.scope as 'tenant' | 'identity');
+      if (!(m.RATE_LIMIT_SCOPES as readonly string[]).includes(o.scope)) throw new Error(`bad --scope "${o.scope}": use ${m.RATE_LIMIT_SCOPES.join(' or ')}`);
+      await m.changes(s).removeRateLimit(o.tenant, o.scope as 'tenant' | 'identity');
       print(o.json, { tenantId: o.tenant, scope: o.scope, removed: true }, () => `removed the ${o.scope} rate limit of tenant ${o.tenant}`);
     }));
   tenantLeaf(rate, 'list', "list a tenant's rate limits")

@@ -62,10 +62,10 @@ export function registerCredential(program: Command): void {
     .option('--region <label>', "pick the vendor's regional server: eu, au, na, ...")
     .option('--variable <name=value...>', "fill the vendor's server template, e.g. tenant=acme")
     .option('--generated <dir>', 'check the credential against this generated connector when present', defaultGeneratedDir)
-    .action((connector: string, o: SetOpts) => withTenant(o, async (store) => {
+    .action((connector: string, o: SetOpts) => withTenant(o, async (store, m) => {
       const entry = await readEntry(o);
       await checkAgainstConnector(o.generated, connector, entry);
-      const info = await (await broker(store, o)).put(o.tenant, connector, entry);
+      const { stored: info } = await m.changes(store).putCredential(await broker(store, o), o.tenant, connector, entry);
       print(o.json, info, () => `stored the ${info.kind} credential of tenant ${info.tenantId} for ${info.connector} (sealed with key ${info.keyId}); a running server picks it up within seconds`);
     }));
 
@@ -80,8 +80,8 @@ export function registerCredential(program: Command): void {
 
   tenantLeaf(credential, 'remove', "remove a tenant's credential for a connector")
     .argument('<connector>', 'connector name')
-    .action((connector: string, o: KeyOpts & { tenant: string }) => withTenant(o, async (store) => {
-      if (!(await (await broker(store, o, false)).remove(o.tenant, connector))) {
+    .action((connector: string, o: KeyOpts & { tenant: string }) => withTenant(o, async (store, m) => {
+      if (!(await m.changes(store).removeCredential(await broker(store, o, false), o.tenant, connector))) {
         throw new Error(`tenant "${o.tenant}" has no stored credential for "${connector}" (see \`specgate credential list --tenant ${o.tenant}\`)`);
       }
       print(o.json, { tenantId: o.tenant, connector, removed: true }, () => `removed the credential of tenant ${o.tenant} for ${connector}`);
@@ -89,9 +89,10 @@ export function registerCredential(program: Command): void {
 
   withKeys(leaf(credential, 'rotate', 're-encrypt every stored credential under the current (first) master key, in one transaction'))
     .option('--json', 'print JSON')
-    .action((o: KeyOpts) => withStore(o, async (store) => {
+    .action((o: KeyOpts) => withStore(o, async (store, m) => {
       const b = await broker(store, o);
       const report = await b.rotate();
+      await m.changes(store).recordRotation(report);
       const k = (await keyring(o))!;
       const retired = k.ids.filter((id) => id !== report.keyId);
       print(o.json, { ...report, removableKeys: retired }, () => `re-encrypted ${report.resealed} credential(s) under key ${report.keyId} (${report.unchanged} already were)`

@@ -18,22 +18,44 @@ export function registerServe(program: Command): void {
     .option('--customer <connector=id...>', "the customer's id in a vendor, forced on customer-bound tools (mock mode: 1)")
     .option('--config <file>', 'upstream configuration (YAML): base URL and vendor credential per connector, secrets as ${ENV_VAR}')
     .option('--store <url>', 'turn on the governance chain over this store (sqlite:<file> or postgres://...; env SPECGATE_STORE): API keys, tenants, customers, entitlements, policy, quotas, metering, audit')
+    .option('--create-store', 'with --store: create the store if it does not exist (otherwise a store that is not there is an error)')
     .option('--policies <dir>', 'policy folder for the governance chain', path.join(projectRoot, 'policies'))
     .option('--master-key-file <file>', 'master keys that open the stored vendor credentials (default: env SPECGATE_MASTER_KEYS)')
+    .option('--public-url <url>', 'the base URL clients reach this server at, e.g. https://mcp.example.com (env SPECGATE_PUBLIC_URL): the 401 challenge and the protected-resource metadata name it; default the listen address')
+    .option('--metrics-port <n>', 'serve /metrics on a listener of its own on this port (and not on the MCP port)', (v) => Number.parseInt(v, 10))
+    .option('--metrics-host <h>', 'interface the metrics listener binds; keep it private', '127.0.0.1')
+    .option('--public-metrics', 'serve /metrics on the MCP port without a token (default without --store only; env SPECGATE_METRICS_TOKEN puts it behind a bearer token instead)')
     .option('--admin-port <n>', 'serve the admin HTTP API (/admin/v1) on this port, a listener of its own (needs --store; admin keys from `specgate admin-key create`, or env SPECGATE_ADMIN_TOKEN)', (v) => Number.parseInt(v, 10))
     .option('--admin-host <h>', 'interface the admin API listens on; keep it private', '127.0.0.1')
-    .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[]; customer?: string[]; config?: string; store?: string; policies: string; masterKeyFile?: string; adminPort?: number; adminHost: string }) => {
+    .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[]; customer?: string[]; config?: string; store?: string; createStore?: boolean; policies: string; masterKeyFile?: string; publicUrl?: string; metricsPort?: number; metricsHost: string; publicMetrics?: boolean; adminPort?: number; adminHost: string }) => {
       const { identity, ...config } = await readConfig(opts.config);
       const store = opts.store ?? process.env.SPECGATE_STORE;
       if (identity && !store) throw new Error(`${opts.config}: identity providers authenticate callers of the governance chain: give --store too`);
       if (opts.adminPort !== undefined && !store) throw new Error('--admin-port serves the governance store over HTTP: give --store too');
-      const governance = await openGovernance(store, opts.policies, identity);
+      const publicUrl = parsePublicUrl(opts.publicUrl ?? process.env.SPECGATE_PUBLIC_URL);
+      const metricsToken = process.env.SPECGATE_METRICS_TOKEN || undefined;
+      const governance = await openGovernance(store, opts.policies, identity, !!opts.createStore);
       const credentials = governance && await openCredentials(governance.store, opts.masterKeyFile);
       const { startHttp, startRuntime, upstreamsFromEnv } = await import('../../runtime/start.ts');
       const { createLogger } = await import('../../runtime/ops/logging.ts');
       const logger = createLogger();
       const runtime = await startRuntime({ generatedDir: path.resolve(opts.generated), mock: !!opts.mock, upstreams: upstreamsFromEnv(), ...config, logger, customerIds: parseCustomers(opts.customer), ...(governance ? { governance } : {}), ...(credentials ? { tenantCredentials: credentials.tenantUpstreams } : {}) });
-      const app = await startHttp(runtime, { port: opts.port, host: opts.host, logger, ...(opts.allowOrigin ? { allowedOrigins: opts.allowOrigin } : {}) });
+      // /metrics on the MCP port: never beside a metrics listener; behind the token when there is one;
+      // open when asked, or by default without a store (a local, ungoverned runtime).
+      const metricsExposure = opts.metricsPort !== undefined ? 'off' : metricsToken ? 'token' : opts.publicMetrics || !governance ? 'open' : 'off';
+      const app = await startHttp(runtime, {
+        port: opts.port, host: opts.host, logger, metricsExposure, ...(metricsToken && { metricsToken }), ...(publicUrl && { publicUrl }),
+        ...(opts.allowOrigin ? { allowedOrigins: opts.allowOrigin } : {}),
+      });
+      if (opts.metricsPort !== undefined) {
+        const { startMetricsServer } = await import('../../runtime/ops/metrics-server.ts');
+        const metricsApp = await startMetricsServer({ metrics: app.metrics, port: opts.metricsPort, host: opts.metricsHost, ...(metricsToken && { token: metricsToken }) });
+        app.addHook('onClose', async () => metricsApp.close());
+        const m = metricsApp.server.address();
+        process.stderr.write(`  metrics on http://${opts.metricsHost}:${typeof m === 'object' && m ? m.port : opts.metricsPort}/metrics\n`);
+      } else if (metricsExposure === 'off') {
+        process.stderr.write('  /metrics is not served on the MCP port of a governed runtime: use --metrics-port, SPECGATE_METRICS_TOKEN or --public-metrics\n');
+      }
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : opts.port;
       describe(runtime, `http://${opts.host}:${port}/mcp`);
@@ -67,16 +89,17 @@ export function registerServe(program: Command): void {
     .option('--customer <connector=id...>', "the customer's id in a vendor, forced on customer-bound tools (mock mode: 1)")
     .option('--config <file>', 'upstream configuration (YAML): base URL and vendor credential per connector, secrets as ${ENV_VAR}')
     .option('--store <url>', 'run the governance chain over this store (env SPECGATE_STORE); the caller is the API key in env SPECGATE_API_KEY')
+    .option('--create-store', 'with --store: create the store if it does not exist')
     .option('--policies <dir>', 'policy folder for the governance chain', path.join(projectRoot, 'policies'))
     .option('--master-key-file <file>', 'master keys that open the stored vendor credentials (default: env SPECGATE_MASTER_KEYS)')
     .option('--select-customer <id>', 'with --store: the customer (of the key\'s tenant) this session acts for (env SPECGATE_CUSTOMER)')
-    .action(async (opts: { mock?: boolean; generated: string; customer?: string[]; config?: string; store?: string; policies: string; masterKeyFile?: string; selectCustomer?: string }) => {
+    .action(async (opts: { mock?: boolean; generated: string; customer?: string[]; config?: string; store?: string; createStore?: boolean; policies: string; masterKeyFile?: string; selectCustomer?: string }) => {
       const { identity, ...config } = await readConfig(opts.config);
       const store = opts.store ?? process.env.SPECGATE_STORE;
       // The key comes from the environment, never the command line, where `ps` would show it.
       const apiKey = process.env.SPECGATE_API_KEY;
       if (store && !apiKey) throw new Error('stdio with a store runs the governance chain: set SPECGATE_API_KEY to the API key of the local user');
-      const governance = await openGovernance(store, opts.policies, identity);
+      const governance = await openGovernance(store, opts.policies, identity, !!opts.createStore);
       const credentials = governance && await openCredentials(governance.store, opts.masterKeyFile);
       const { startRuntime, upstreamsFromEnv } = await import('../../runtime/start.ts');
       const { serveStdio } = await import('../../runtime/mcp/stdio.ts');
@@ -98,12 +121,12 @@ export function registerServe(program: Command): void {
     });
 }
 
-async function openGovernance(url: string | undefined, policies: string, identity?: IdentityConfig) {
+async function openGovernance(url: string | undefined, policies: string, identity: IdentityConfig | undefined, create: boolean) {
   if (!url) return undefined;
   const { openStore } = await import('../../runtime/store/index.ts');
   const { createPolicyEngine } = await import('../../runtime/policy/decide.ts');
   const policy = createPolicyEngine({ dir: path.resolve(policies) });
-  const store = await openStore(url);
+  const store = await openStore(url, { create });
   return { store, policy, ...(process.env.SPECGATE_KEY_PEPPER ? { pepper: process.env.SPECGATE_KEY_PEPPER } : {}), ...(identity && { identity }) };
 }
 
@@ -118,6 +141,20 @@ export async function readConfig(file: string | undefined): Promise<{ upstreamCo
   const { loadRuntimeConfig } = await import('../../runtime/credentials/config.ts');
   const config = loadRuntimeConfig(path.resolve(file));
   return { upstreamConfig: config.upstreams, tenantUpstreamConfig: config.tenants, ...(config.identity && { identity: config.identity }) };
+}
+
+/** An absolute http(s) base URL, or undefined; anything else is refused at startup. */
+function parsePublicUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new Error(`--public-url ${value}: not a URL; give the base URL clients reach the server at, e.g. https://mcp.example.com`);
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error(`--public-url ${value}: must be an http(s) URL`);
+  if (u.search || u.hash) throw new Error(`--public-url ${value}: must not carry a query or fragment`);
+  return value.replace(/\/+$/, '');
 }
 
 export function parseCustomers(entries: string[] | undefined): Record<string, string> | undefined {

@@ -10,6 +10,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { CREDENTIALS_IN_URL_MESSAGE, credentialInUrl } from '../mcp/edge.ts';
 import { AdminHttpError, type AdminDeps, type AdminIdentity } from './context.ts';
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
@@ -45,6 +46,8 @@ export async function identify(deps: AdminDeps, header: string | undefined): Pro
 async function auth(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   app.decorateRequest('admin', null as unknown as AdminIdentity);
   app.addHook('onRequest', async (request) => {
+    const inUrl = credentialInUrl(request.url);
+    if (inUrl) throw new AdminHttpError(400, 'invalid-request', `${CREDENTIALS_IN_URL_MESSAGE} (query parameter ${inUrl.param})`, `querystring.${inUrl.param}`);
     request.admin = await identify(deps, request.headers.authorization);
   });
 }

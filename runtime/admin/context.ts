@@ -7,10 +7,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   adminKeysRepo, apiKeysRepo, approvalsRepo, auditRepo, quotaRepo, rateLimitsRepo, reportsRepo, settingsRepo, tenantsRepo, usageRepo, type AuditKeys, type Store, type Tenant,
 } from '../store/index.ts';
-import { redactArguments } from '../chain/audit.ts';
 import type { CredentialBroker } from '../credentials/broker.ts';
 import { operations } from './operations.ts';
 import type { CatalogReport } from './catalog-report.ts';
+import { changes } from './changes.ts';
 
 /** Who is calling the admin API. `tenantId` null: a global operator; else only that tenant. */
 export interface AdminIdentity { subject: string; keyId: string | null; tenantId: string | null }
@@ -81,17 +81,10 @@ export function adminDeps(options: AdminApiOptions) {
       return ops.requireTenant(tenantId);
     },
 
-    /**
-   * Records an admin mutation in the tenant's audit chain: who, what, on what; the chain adds when.
-   * `target` goes through the call audit's redaction, which blanks any field named like a secret
-   * (…key…, …token…): name target fields accordingly (`id`, `holder`, `sealedWith`).
-   */
-    async record(request: FastifyRequest, tenantId: string, action: string, target: Record<string, unknown>): Promise<void> {
+    /** The operator changes (runtime/admin/changes.ts), made and audited as this request's operator. */
+    changes(request: FastifyRequest) {
       const { subject, keyId } = request.admin;
-      await audit.append(tenantId, {
-        event: 'admin', action, subject, ...(keyId ? { keyId } : {}), requestId: request.id,
-        target: redactArguments(target) as Record<string, unknown>,
-      });
+      return changes(store, { subject, keyId, requestId: request.id, via: 'admin-api' }, keyOptions);
     },
   };
 }

@@ -34,9 +34,7 @@ export default async function credentials(app: FastifyInstance, deps: AdminDeps)
   }, async (request, reply) => {
     const { tenant, connector } = request.params;
     await deps.tenant(request, tenant);
-    const existed = (await broker().list(tenant)).some((c) => c.connector === connector);
-    const stored = await broker().put(tenant, connector, request.body);
-    await deps.record(request, tenant, existed ? 'credential.replace' : 'credential.create', { connector, kind: stored.kind, sealedWith: stored.keyId });
+    const { existed, stored } = await deps.changes(request).putCredential(broker(), tenant, connector, request.body);
     return reply.code(existed ? 200 : 201).send(stored);
   });
 
@@ -45,8 +43,7 @@ export default async function credentials(app: FastifyInstance, deps: AdminDeps)
   }, async (request, reply) => {
     const { tenant, connector } = request.params;
     await deps.tenant(request, tenant);
-    if (!(await broker().remove(tenant, connector))) throw new AdminHttpError(404, 'not-found', `tenant "${tenant}" has no credential for connector "${connector}"`, 'connector');
-    await deps.record(request, tenant, 'credential.remove', { connector });
+    if (!(await deps.changes(request).removeCredential(broker(), tenant, connector))) throw new AdminHttpError(404, 'not-found', `tenant "${tenant}" has no credential for connector "${connector}"`, 'connector');
     return reply.code(204).send();
   });
 }

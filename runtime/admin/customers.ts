@@ -17,8 +17,7 @@ export default async function customers(app: FastifyInstance, deps: AdminDeps): 
   }, async (request, reply) => {
     const { tenant } = request.params;
     await deps.tenant(request, tenant);
-    const customer = await deps.ops.createCustomer({ tenantId: tenant, ...request.body });
-    await deps.record(request, tenant, 'customer.create', { customer: customer.id, name: customer.name });
+    const customer = await deps.changes(request).createCustomer({ tenantId: tenant, ...request.body });
     return reply.code(201).header('location', `${request.url.replace(/\/$/, '')}/${encodeURIComponent(customer.id)}`).send(customer);
   });
 
@@ -40,8 +39,7 @@ export default async function customers(app: FastifyInstance, deps: AdminDeps): 
     }, async (request) => {
       const { tenant, customer, connector } = request.params;
       await deps.tenant(request, tenant);
-      await deps.ops.setVendorId(tenant, customer, connector, request.body.vendorId);
-      await deps.record(request, tenant, 'customer.vendor-id', { customer, connector, vendorId: request.body.vendorId });
+      await deps.changes(request).setVendorId(tenant, customer, connector, request.body.vendorId);
       return { tenantId: tenant, customerId: customer, connector, vendorId: request.body.vendorId };
     },
   );

@@ -1,6 +1,6 @@
 /** Entitlements: which connectors' tools (picomatch globs) a tenant may call. */
 import type { FastifyInstance } from 'fastify';
-import { AdminHttpError, tenantList, tenantParams, type AdminDeps } from './context.ts';
+import { tenantList, tenantParams, type AdminDeps } from './context.ts';
 
 const glob = { type: 'string', minLength: 1, maxLength: 200, pattern: '^\\S+$' } as const;
 interface Grant { connector: string; toolGlob: string }
@@ -18,9 +18,7 @@ export default async function grants(app: FastifyInstance, deps: AdminDeps): Pro
     const { tenant } = request.params;
     const { connector, toolGlob } = request.body;
     await deps.tenant(request, tenant);
-    if (await deps.ops.hasGrant(tenant, connector, toolGlob)) throw new AdminHttpError(409, 'conflict', `tenant "${tenant}" already has grant ${connector} ${toolGlob}`);
-    await deps.settings.grant(tenant, connector, toolGlob);
-    await deps.record(request, tenant, 'grant.create', { connector, toolGlob });
+    await deps.changes(request).grant(tenant, connector, toolGlob);
     return reply.code(201).send({ tenantId: tenant, connector, toolGlob });
   });
 
@@ -31,8 +29,7 @@ export default async function grants(app: FastifyInstance, deps: AdminDeps): Pro
     const { tenant } = request.params;
     const { connector, toolGlob } = request.query;
     await deps.tenant(request, tenant);
-    await deps.ops.revokeGrant(tenant, connector, toolGlob);
-    await deps.record(request, tenant, 'grant.revoke', { connector, toolGlob });
+    await deps.changes(request).revokeGrant(tenant, connector, toolGlob);
     return reply.code(204).send();
   });
 }

@@ -37,8 +37,7 @@ export default async function keys(app: FastifyInstance, deps: AdminDeps): Promi
     const { subject, roles, expiresAt } = request.body;
     const expires = expiresAt === undefined ? null : new Date(parseDate(expiresAt, 'body.expiresAt'));
     if (expires && expires <= deps.now()) throw new AdminHttpError(400, 'invalid-request', 'body.expiresAt must be in the future', 'body.expiresAt');
-    const { key, info } = await deps.apiKeys.create({ tenantId: tenant, subject, roles: roles ?? [], expiresAt: expires });
-    await deps.record(request, tenant, 'key.create', { id: info.id, holder: info.subject, roles: info.roles, expiresAt: info.expiresAt });
+    const { key, info } = await deps.changes(request).createKey({ tenantId: tenant, subject, roles: roles ?? [], expiresAt: expires });
     // The one response that carries the secret: no cache may keep it.
     return reply.code(201).header('cache-control', 'no-store')
       .send({ key, info: withStatus(info), notice: SHOWN_ONCE });
@@ -49,8 +48,7 @@ export default async function keys(app: FastifyInstance, deps: AdminDeps): Promi
   }, async (request, reply) => {
     const { tenant, key } = request.params;
     await deps.tenant(request, tenant);
-    if (!(await deps.apiKeys.revoke(tenant, key))) throw new AdminHttpError(404, 'not-found', `key "${key}" is not an active key of tenant "${tenant}"`, 'key');
-    await deps.record(request, tenant, 'key.revoke', { id: key });
+    if (!(await deps.changes(request).revokeKey(tenant, key))) throw new AdminHttpError(404, 'not-found', `key "${key}" is not an active key of tenant "${tenant}"`, 'key');
     return reply.code(204).send();
   });
 }

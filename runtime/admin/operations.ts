@@ -18,6 +18,8 @@ export function operations(store: Store, now: () => Date = () => new Date()) {
       return t;
     },
     async createTenant(input: { name: string; id?: string }): Promise<Tenant> {
+      // Chains of no tenant (the gateway chain, `_gateway`) are named with a leading underscore.
+      if (input.id?.startsWith('_')) throw new OperatorError('invalid', `tenant id "${input.id}" is reserved: ids starting with "_" name chains of no tenant`, 'id');
       if (input.id !== undefined && (await tenants.getTenant(input.id))) throw new OperatorError('conflict', `tenant "${input.id}" already exists`, 'id');
       return tenants.createTenant(input);
     },

@@ -24,9 +24,7 @@ export default async function quotas(app: FastifyInstance, deps: AdminDeps): Pro
     const { tenant } = request.params;
     await deps.tenant(request, tenant);
     const rule = { tenantId: tenant, ...request.body };
-    const existed = (await deps.quotas.listQuotas(tenant)).some((q) => q.scope === rule.scope && q.period === rule.period);
-    await deps.quotas.setQuota(rule);
-    await deps.record(request, tenant, existed ? 'quota.replace' : 'quota.create', { scope: rule.scope, period: rule.period, limit: rule.limit });
+    const { existed } = await deps.changes(request).setQuota(rule);
     return reply.code(existed ? 200 : 201).send(rule);
   });
 }

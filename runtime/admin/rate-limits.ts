@@ -2,7 +2,6 @@
 import type { FastifyInstance } from 'fastify';
 import { RATE_LIMIT_SCOPES, type RateLimitScope } from '../store/index.ts';
 import { tenantList, tenantParams, idParam, type AdminDeps } from './context.ts';
-import { OperatorError } from './rules.ts';
 
 export default async function rateLimits(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   tenantList(app, deps, '/tenants/:tenant/rate-limits', (tenant) => deps.rateLimits.list(tenant), (r) => r.scope);
@@ -20,9 +19,7 @@ export default async function rateLimits(app: FastifyInstance, deps: AdminDeps):
     const { tenant } = request.params;
     await deps.tenant(request, tenant);
     const limit = { tenantId: tenant, ...request.body };
-    const existed = (await deps.rateLimits.list(tenant)).some((r) => r.scope === limit.scope);
-    await deps.rateLimits.set(limit);
-    await deps.record(request, tenant, existed ? 'rate-limit.replace' : 'rate-limit.create', { scope: limit.scope, perSecond: limit.perSecond });
+    const { existed } = await deps.changes(request).setRateLimit(limit);
     return reply.code(existed ? 200 : 201).send(limit);
   });
 
@@ -31,9 +28,7 @@ export default async function rateLimits(app: FastifyInstance, deps: AdminDeps):
   }, async (request, reply) => {
     const { tenant, scope } = request.params;
     await deps.tenant(request, tenant);
-    if (!(await deps.rateLimits.list(tenant)).some((r) => r.scope === scope)) throw new OperatorError('not-found', `tenant "${tenant}" has no ${scope} rate limit`, 'scope');
-    await deps.rateLimits.remove(tenant, scope);
-    await deps.record(request, tenant, 'rate-limit.remove', { scope });
+    await deps.changes(request).removeRateLimit(tenant, scope);
     return reply.code(204).send();
   });
 }

@@ -18,8 +18,7 @@ export default async function tenants(app: FastifyInstance, deps: AdminDeps): Pr
     },
   }, async (request, reply) => {
     requireGlobal(request.admin, 'creating a tenant');
-    const tenant = await deps.ops.createTenant(request.body);
-    await deps.record(request, tenant.id, 'tenant.create', { tenant: tenant.id, name: tenant.name });
+    const tenant = await deps.changes(request).createTenant(request.body);
     return reply.code(201).header('location', `${request.url.replace(/\/$/, '')}/${encodeURIComponent(tenant.id)}`).send(tenant);
   });
 

@@ -1,14 +1,18 @@
 /**
  * Audit: every call, refused or not, appended to the tenant's hash chain with the decision id,
  * the arguments (secrets redacted) and the outcome. Calls that never authenticated have no
- * tenant; they go to a chain of their own so they are recorded all the same.
+ * tenant; they go to the gateway chain, which only a global operator reads.
  */
 import type { AuditRecord } from '../store/index.ts';
 import { mapJson } from '../store/walk.ts';
 import type { Metered } from './meter.ts';
 
-/** The chain for calls whose tenant is unknown because authentication failed. */
-export const UNAUTHENTICATED_CHAIN = '_unauthenticated';
+/**
+ * The chain for requests whose tenant is unknown (authentication failed, or the request was
+ * refused before it could be tried): calls refused by the governance chain and refusals at the
+ * HTTP edge. Tenant ids cannot start with `_`, so no tenant can own it.
+ */
+export const GATEWAY_CHAIN = '_gateway';
 
 const SECRET_KEY = /password|secret|token|key/i;
 export const REDACTED = '[redacted]';
@@ -47,5 +51,5 @@ export function auditRecord(entry: CallAudit): { chain: string; record: AuditRec
   // Nulls are left out so the indexed columns (customer, subject) stay null, not "null".
   const record: AuditRecord = { arguments: redactArguments(args) };
   for (const [k, v] of Object.entries(rest)) if (v !== null && v !== undefined) record[k] = v;
-  return { chain: tenantId ?? UNAUTHENTICATED_CHAIN, record };
+  return { chain: tenantId ?? GATEWAY_CHAIN, record };
 }

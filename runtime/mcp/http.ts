@@ -6,8 +6,10 @@
  * path; everything else (the `initialize` handshake and 2025-era traffic) goes to its stateless
  * legacy fallback, which also answers GET/DELETE with 405. This plugin adds what the SDK leaves to
  * the host: Origin validation (from @modelcontextprotocol/fastify), a JSON-RPC parse error for
- * malformed bodies, rejection of batches (the stateless legacy leg would serve them), and one
- * MCP-Protocol-Version check for every path.
+ * malformed bodies, rejection of batches (the stateless legacy leg would serve them), one
+ * MCP-Protocol-Version check for every path, and, when the governance chain is on, authentication
+ * from the headers before the body is read (refusals are marked on `request.edge` for the audit;
+ * see runtime/mcp/edge.ts).
  */
 import {
   createMcpHandler,
@@ -20,6 +22,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { originValidation } from '@modelcontextprotocol/fastify';
 import type { AuthenticateRequest } from './types.ts';
+import type { EdgeCaller } from './edge.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { createServerFactory, type HostRequest, type ServerFactoryOptions } from './factory.ts';
@@ -48,9 +51,14 @@ export interface McpHttpOptions extends Omit<ServerFactoryOptions, 'requestOf'> 
   authenticate?: AuthenticateRequest;
   /** With `authenticate`: the authorization servers and resource id the metadata announces. */
   protectedResource?: ProtectedResourceMetadata;
+  /**
+   * The base URL clients reach this server at (`https://mcp.example.com`): the 401 challenge's
+   * `resource_metadata` and the metadata's `resource` are built on it. Default: the listen address.
+   */
+  publicUrl?: string;
 }
 
-/** RFC 9728 settings: `resource` defaults to this endpoint's URL as the request reached it. */
+/** RFC 9728 settings: `resource` defaults to this endpoint's URL under the configured public URL. */
 export interface ProtectedResourceMetadata {
   resource?: string;
   authorizationServers: string[];
@@ -87,15 +95,6 @@ function jsonRpcError(reply: FastifyReply, status: number, code: number, message
     .code(status)
     .type('application/json')
     .send({ jsonrpc: '2.0', error: { code, message, ...(data !== undefined && { data }) }, id });
-}
-
-function parseQuietly(body: unknown): unknown {
-  if (!Buffer.isBuffer(body)) return undefined;
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
 }
 
 /** The request's JSON-RPC id when the body has a usable one: error responses must echo it. */
@@ -184,6 +183,16 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
   } satisfies McpEndpoint);
 
   const allowed = normalizeAllowedOrigins(options.allowedOrigins ?? localhostAllowedOrigins());
+  /** The configured public base URL, else the address this server listens on. */
+  const publicBase = (): string => {
+    if (options.publicUrl) return options.publicUrl.replace(/\/+$/, '');
+    const address = app.server.address();
+    if (address && typeof address === 'object') {
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      return `http://${host}:${address.port}`;
+    }
+    return 'http://localhost';
+  };
 
   const serve = async (request: FastifyRequest, reply: FastifyReply) => {
     const raw = Buffer.isBuffer(request.body) ? request.body : undefined;
@@ -192,9 +201,11 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
       try {
         parsedBody = JSON.parse((raw ?? Buffer.alloc(0)).toString('utf8'));
       } catch (error) {
+        request.edge.refusal = { step: 'transport', code: 'parse-error', reason: 'the request body is not valid JSON' };
         return jsonRpcError(reply, 400, -32700, `Parse error: the request body is not valid JSON (${(error as Error).message})`);
       }
       if (Array.isArray(parsedBody)) {
+        request.edge.refusal = { step: 'transport', code: 'batch', reason: 'JSON-RPC batches are not supported' };
         return jsonRpcError(reply, 400, -32600, 'Invalid Request: JSON-RPC batches are not supported; send one message per request');
       }
     }
@@ -203,6 +214,7 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
       // A 2026-era request hears the versions server/discover announces; a 2025-era one all we accept.
       const supported = hasModernEnvelope(parsedBody) ? [...MODERN_PROTOCOL_VERSIONS] : [...ACCEPTED_PROTOCOL_VERSIONS];
       const error = new UnsupportedProtocolVersionError({ supported, requested: versionHeader });
+      request.edge.refusal = { step: 'transport', code: 'protocol-version', reason: `unsupported MCP-Protocol-Version ${versionHeader.slice(0, 40)}` };
       return jsonRpcError(reply, 400, error.code, `Unsupported MCP-Protocol-Version header: ${versionHeader}`, error.data, requestIdOf(parsedBody));
     }
     // Abort the exchange when the client goes away before the response is complete.
@@ -219,10 +231,11 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
     return sendResponse(reply, response);
   };
   if (options.authenticate) {
-    // RFC 9728 metadata: where a client learns that this resource takes bearer tokens.
+    // RFC 9728 metadata: where a client learns that this resource takes bearer tokens. The resource
+    // and the challenge's URL come from configuration, never from the request's Host header.
     const servers = options.protectedResource?.authorizationServers ?? [];
-    app.get('/.well-known/oauth-protected-resource', async (request) => ({
-      resource: options.protectedResource?.resource ?? `${request.protocol}://${request.host}${routePath}`,
+    app.get('/.well-known/oauth-protected-resource', async () => ({
+      resource: options.protectedResource?.resource ?? `${publicBase()}${routePath}`,
       ...(servers.length > 0 && { authorization_servers: servers }),
       bearer_methods_supported: ['header'],
       resource_name: 'specgate MCP gateway',
@@ -231,26 +244,39 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
   const authenticate = options.authenticate;
   // Own scope: the raw-body parser and the Origin hook apply to the MCP route only.
   await app.register(async (scope) => {
+    scope.addHook('onRequest', async (request) => {
+      request.edge.audited = true;
+    });
     scope.addHook('onRequest', originValidation(allowed));
     if (authenticate) {
-      scope.addHook('preHandler', async (request, reply) => {
+      // From the headers alone, before the body is read: a refused request's body is never read
+      // or parsed, and the connection is closed rather than drained when one is on its way.
+      scope.addHook('onRequest', async (request, reply) => {
         try {
-          await authenticate({ headers: request.headers as Record<string, string | undefined>, requestId: request.id });
+          const caller = await authenticate({ headers: request.headers as Record<string, string | undefined>, requestId: request.id });
+          if (caller) request.edge.caller = caller;
         } catch (error) {
-          const status = (error as { status?: number }).status;
-          const id = requestIdOf(parseQuietly(request.body));
-          if (status === 403) return jsonRpcError(reply, 403, -32003, `Forbidden: ${(error as Error).message}`, undefined, id);
+          const e = error as { status?: number; step?: string; code?: string; caller?: EdgeCaller; message: string };
+          const status = e.status;
+          if (status !== 400 && status !== 401 && status !== 403 && status !== 503) throw error;
+          if (e.caller) request.edge.caller = e.caller;
+          request.edge.refusal = { step: e.step ?? 'authenticate', code: e.code ?? `http-${status}`, reason: e.message };
+          if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined) {
+            void reply.header('connection', 'close');
+          }
+          // The body (and so the JSON-RPC id) is never read: the answer's id is null (JSON-RPC 2.0 5.1).
+          if (status === 400) return jsonRpcError(reply, 400, -32600, e.message);
+          if (status === 403) return jsonRpcError(reply, 403, -32003, `Forbidden: ${e.message}`);
           if (status === 503) {
             // jose refetches a key set at most every 30 s: sooner would meet the same failure.
             void reply.header('retry-after', String(AUTH_RETRY_AFTER_SECONDS));
-            return jsonRpcError(reply, 503, -32000, (error as Error).message, undefined, id);
+            return jsonRpcError(reply, 503, -32000, e.message);
           }
-          if (status !== 401) throw error;
-          const metadata = `${request.protocol}://${request.host}/.well-known/oauth-protected-resource`;
+          const metadata = `${publicBase()}/.well-known/oauth-protected-resource`;
           // RFC 6750 3.1: a credential that was sent and refused is an invalid_token; none sent gets the bare challenge.
           const invalid = request.headers.authorization !== undefined ? ', error="invalid_token"' : '';
           void reply.header('www-authenticate', `Bearer resource_metadata="${metadata}"${invalid}`);
-          return jsonRpcError(reply, 401, -32001, `Unauthorized: ${(error as Error).message}`, undefined, id);
+          return jsonRpcError(reply, 401, -32001, `Unauthorized: ${e.message}`);
         }
       });
     }

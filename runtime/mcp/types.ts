@@ -5,6 +5,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { ToolModel } from '../model.ts';
 import type { Catalog } from '../catalog.ts';
+import type { EdgeCaller } from './edge.ts';
 
 export type { CallToolResult };
 
@@ -22,8 +23,13 @@ export type ToolCallContext = {
 /** The tools this request's caller may see; when set, tools/list shows only these. */
 export type ListTools = (ctx: ToolCallContext) => Promise<ToolModel[]>;
 
-/** Checks a request's credentials before any MCP handling; throws an error with `status` 401 to refuse. */
-export type AuthenticateRequest = (ctx: { headers: Record<string, string | undefined>; requestId: string }) => Promise<void>;
+/**
+ * Checks a request's credentials from its headers alone, before its body is read, and returns who
+ * the caller is. Refuses by throwing an error with `status` (401, 403, 503) and, when known, the
+ * `step` and `code` that refused and the `caller` (a verified credential refused for its tenant or
+ * customer), so the refusal is audited in the caller's tenant.
+ */
+export type AuthenticateRequest = (ctx: { headers: Record<string, string | undefined>; requestId: string }) => Promise<EdgeCaller | void>;
 
 export type CallTool = (
   tool: ToolModel,

@@ -1,7 +1,8 @@
 /**
  * The runtime's logger: pino, with secrets removed before anything is written. Known header
  * locations are redacted by path; any other key that looks like a secret (password, secret, token,
- * API key, cookie, authorization) is censored wherever it sits in a logged object.
+ * API key, cookie, authorization) is censored wherever it sits in a logged object; a request's
+ * query string is never logged (a credential sent there would otherwise be written to disk).
  */
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
@@ -50,10 +51,39 @@ export interface CreateLoggerOptions {
   name?: string;
 }
 
+/** The URL with its query string replaced by a marker. */
+export function redactQuery(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : `${url.slice(0, q)}?${CENSOR}`;
+}
+
+interface LoggedRequest {
+  method?: string;
+  url?: string;
+  host?: string;
+  ip?: string;
+  socket?: { remotePort?: number };
+}
+
+/**
+ * Fastify's request serializer with the query string redacted (Fastify takes a logger instance's
+ * own serializers over its defaults). Fields as Fastify logs them.
+ */
+function requestSerializer(req: LoggedRequest) {
+  return {
+    method: req.method,
+    url: typeof req.url === 'string' ? redactQuery(req.url) : req.url,
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
 export function loggerOptions(options: CreateLoggerOptions = {}): LoggerOptions {
   return {
     level: options.level ?? process.env.LOG_LEVEL ?? 'info',
     ...(options.name !== undefined && { name: options.name }),
+    serializers: { req: requestSerializer },
     redact: { paths: REDACT_PATHS, censor: CENSOR },
     formatters: { log: (object) => redactSecrets(object) as Record<string, unknown> },
   };

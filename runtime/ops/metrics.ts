@@ -2,7 +2,9 @@
  * Prometheus metrics, one registry per server instance (so tests and several apps in one process
  * never share counters). The executor records upstream latency through `app.metrics`.
  */
-import type { FastifyInstance } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {} from '../mcp/edge.ts';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ToolCallObservation } from '../mcp/types.ts';
@@ -28,6 +30,13 @@ export const BREAKER_VALUES: Record<string, number> = { closed: 0, 'half-open': 
 export interface MetricsOptions {
   /** Process metrics (CPU, memory, event loop); default true. */
   defaultMetrics?: boolean;
+  /**
+   * Whether this server answers GET /metrics; default true. Off, the metrics are still collected
+   * (a separate listener, runtime/ops/metrics-server.ts, can serve them).
+   */
+  route?: boolean;
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+  token?: string;
 }
 
 declare module 'fastify' {
@@ -102,10 +111,32 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 async function metrics(app: FastifyInstance, options: MetricsOptions): Promise<void> {
   const instance = createMetrics(options);
   app.decorate('metrics', instance);
-  app.get('/metrics', { config: { ops: true }, logLevel: 'warn' }, async (_request, reply) => {
+  if (options.route === false) return;
+  app.get('/metrics', { config: { ops: true }, logLevel: 'warn' }, metricsHandler(instance, options.token));
+}
+
+/** Constant-time comparison of equal-length digests. */
+function sameToken(a: string, b: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+/** GET /metrics, behind a bearer token when one is configured. */
+export function metricsHandler(instance: Pick<Metrics, 'registry'>, token?: string) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    if (token !== undefined) {
+      const presented = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.authorization ?? '')?.[1];
+      if (presented === undefined || !sameToken(presented, token)) {
+        if (request.edge) {
+          request.edge.audited = true;
+          request.edge.refusal = { step: 'metrics', code: presented === undefined ? 'missing' : 'invalid', reason: 'GET /metrics needs the metrics token' };
+        }
+        return reply.code(401).header('www-authenticate', 'Bearer realm="specgate-metrics"').send({ error: 'Unauthorized', message: 'GET /metrics needs "Authorization: Bearer <metrics token>"' });
+      }
+    }
     const body = await instance.registry.metrics();
     return reply.type(instance.registry.contentType).send(body);
-  });
+  };
 }
 
 export default fp(metrics, { name: 'specgate-metrics', fastify: '5.x' });

@@ -22,6 +22,35 @@ export interface OpenStoreOptions {
   migrate?: boolean;
   /** PostgreSQL pool size (default 10). */
   poolSize?: number;
+  /**
+   * Whether a store that does not exist yet may be created (default true). False: a SQLite file
+   * that is not there, or a PostgreSQL database without specgate's tables, is an error naming
+   * the resolved location, so a mistyped or relative path never yields a new, empty store. The
+   * CLI passes false unless the operator gives --create-store.
+   */
+  create?: boolean;
+}
+
+/** Refused to open a store that does not exist (OpenStoreOptions.create false). */
+export class StoreNotFoundError extends Error {
+  override name = 'StoreNotFoundError';
+}
+
+/** A PostgreSQL URL without its password, fit for an error message. */
+function withoutPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://…';
+  }
+}
+
+/** Whether specgate's migrations ever ran here (Kysely's migration table exists). */
+async function hasSchema(store: Store): Promise<boolean> {
+  const tables = await store.db.introspection.getTables({ withInternalKyselyTables: true });
+  return tables.some((t) => t.name === 'kysely_migration');
 }
 
 /**
@@ -29,10 +58,25 @@ export interface OpenStoreOptions {
  * `postgresql://…`. Bad URLs are refused with the URL named.
  */
 export async function openStore(url: string = DEFAULT_STORE_URL, opts: OpenStoreOptions = {}): Promise<Store> {
+  const create = opts.create ?? true;
+  if (!create && url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length);
+    if (file && file !== ':memory:' && !fs.existsSync(path.resolve(file))) {
+      throw new StoreNotFoundError(`store ${path.resolve(file)} does not exist (from "${url}"): check the path, or pass --create-store to create a new, empty store there`);
+    }
+  }
   const store = url.startsWith('sqlite:') ? openSqlite(url.slice('sqlite:'.length))
     : /^postgres(ql)?:\/\//.test(url) ? openPostgres(url, opts.poolSize ?? 10)
     : null;
   if (!store) throw new Error(`store URL "${url}" is not supported: use sqlite:<path>, sqlite::memory: or postgres://user@host:port/db`);
+  if (!create && store.dialect === 'postgres') {
+    let found: boolean;
+    try { found = await hasSchema(store); } catch (err) { await store.close(); throw err; }
+    if (!found) {
+      await store.close();
+      throw new StoreNotFoundError(`store ${withoutPassword(url)} has no specgate tables: check the URL, or pass --create-store to create them there`);
+    }
+  }
   if (opts.migrate ?? true) {
     try { await migrateToLatest(store.db); } catch (err) { await store.close(); throw err; }
   }

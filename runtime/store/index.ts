@@ -1,5 +1,5 @@
 // The governance store: one import for the runtime and the CLI.
-export { openStore, withWriteLock, DEFAULT_STORE_URL, type Store, type Dialect, type OpenStoreOptions } from './db.ts';
+export { openStore, withWriteLock, DEFAULT_STORE_URL, StoreNotFoundError, type Store, type Dialect, type OpenStoreOptions } from './db.ts';
 export { migrateToLatest, migrationNames } from './migrations/index.ts';
 export type { Schema } from './schema.ts';
 export { canonicalJson } from './canonical.ts';

@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { openStore, type Store } from '../../runtime/store/index.ts';
 import { createPolicyEngine } from '../../runtime/policy/decide.ts';
-import { startHttp, startRuntime, type Runtime, type RuntimeOptions } from '../../runtime/start.ts';
+import { startHttp, startRuntime, type HttpOptions, type Runtime, type RuntimeOptions } from '../../runtime/start.ts';
 import type { ConnectorModel } from '../../runtime/model.ts';
 import type { IdentityConfig } from '../../runtime/identity/providers.ts';
 import { generateInto, root, tempDir } from './e2e.ts';
@@ -96,6 +96,8 @@ export interface ServeGovernedOptions extends Omit<RuntimeOptions, 'mock' | 'log
   identity?: IdentityConfig;
   /** Silent unless a test reads the logs. */
   logger?: Logger;
+  /** What startHttp takes beside the port and host (metrics exposure, public URL). */
+  http?: Omit<HttpOptions, 'port' | 'host' | 'logger'>;
 }
 
 /**
@@ -103,14 +105,14 @@ export interface ServeGovernedOptions extends Omit<RuntimeOptions, 'mock' | 'log
  * real upstreams, listening over HTTP on a free loopback port: what `specgate serve --store` runs.
  */
 export async function serveGoverned(store: Store, options: ServeGovernedOptions): Promise<{ runtime: Runtime; app: FastifyInstance; url: string }> {
-  const { identity, logger = pino({ level: 'silent' }), ...rest } = options;
+  const { identity, logger = pino({ level: 'silent' }), http, ...rest } = options;
   const runtime = await startRuntime({
     ...rest,
     mock: false,
     logger,
     governance: { store, policy: createPolicyEngine({ dir: path.join(root, 'policies') }), ...(identity && { identity }) },
   });
-  const app = await startHttp(runtime, { port: 0, host: '127.0.0.1', logger });
+  const app = await startHttp(runtime, { ...http, port: 0, host: '127.0.0.1', logger });
   const address = app.server.address();
   return { runtime, app, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/mcp` };
 }

@@ -10,9 +10,13 @@ import { execFile } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { sql } from 'kysely';
+import { Migrator, sql } from 'kysely';
+import { initial } from '../runtime/store/migrations/001_initial.ts';
+import { credentialKind } from '../runtime/store/migrations/002_credential_kind.ts';
+import { adminKeys } from '../runtime/store/migrations/003_admin_keys.ts';
+import { rateLimitsApprovals } from '../runtime/store/migrations/004_rate_limits_approvals.ts';
 import {
-  apiKeysRepo, auditKeysFromKeyring, auditRepo, canonicalJson, checkpointsRepo, createGroupCommit, openStore, parseAuditPublicKeys,
+  apiKeysRepo, auditKeysFromKeyring, auditRepo, canonicalJson, checkpointsRepo, createGroupCommit, migrateToLatest, openStore, parseAuditPublicKeys,
   parseCheckpointExport, settingsRepo, tenantsRepo, type AuditKeys, type IntegrityReport, type Store,
 } from '../runtime/store/index.ts';
 import { parseKeyring } from '../runtime/credentials/keyring.ts';
@@ -142,6 +146,25 @@ for (const [name, available, make] of backends) {
       // Only acme moved: one new chain checkpoint and a new set.
       expect(await checkpointsRepo(store).write(keys)).toMatchObject({ written: true, chains: 2, changed: 1 });
       expect((await checkpointsRepo(store).verify({ keys })).ok).toBe(true);
+    });
+
+    it('chains the usage rows stored before migration 005, in time order, so they are covered too', async () => {
+      const store = await openStore(await backend.newUrl(), { migrate: false });
+      open.push(store);
+      const before = { '001_initial': initial, '002_credential_kind': credentialKind, '003_admin_keys': adminKeys, '004_rate_limits_approvals': rateLimitsApprovals };
+      await new Migrator({ db: store.db, provider: { getMigrations: async () => before } }).migrateToLatest();
+      for (const [callId, at] of [['old-b', '2026-01-02T00:00:00.000Z'], ['old-a', '2026-01-01T00:00:00.000Z']]) {
+        await sql`insert into usage (call_id, tenant_id, customer_id, subject, connector, tool, outcome, latency_ms, upstream_bytes, units, at)
+          values (${callId}, 'acme', null, 'alice', 'helpdesk', 'helpdesk_get_ticket', 'ok', 1, 2, 1, ${at})`.execute(store.db);
+      }
+      expect(await migrateToLatest(store.db)).toEqual(['005_audit_checkpoints']);
+      const rows = await store.db.selectFrom('usage').select(['call_id', 'seq']).orderBy('seq').execute();
+      expect(rows).toEqual([{ call_id: 'old-a', seq: 1 }, { call_id: 'old-b', seq: 2 }]);
+      await record(store, 'acme', 1);
+      await checkpointsRepo(store).write(keys);
+      expect(await checkpointsRepo(store).verify({ keys })).toMatchObject({ ok: true, usageRows: 3, entries: 1 });
+      await sql`update usage set units = 9 where call_id = 'old-a'`.execute(store.db);
+      expect(kinds(await checkpointsRepo(store).verify({ keys }))).toEqual(['usage acme']);
     });
 
     it('reports a record rewritten with every later hash recomputed', async () => {

@@ -67,7 +67,7 @@ async function allChains(db: Kysely<Schema>): Promise<string[]> {
 }
 
 /** Parses and checks a checkpoint's signature; the reason it is not valid, or its payload. */
-function open(cp: SignedCheckpoint, keys: AuditKeys | undefined): { payload: Payload } | { problem: string } {
+function openCheckpoint(cp: SignedCheckpoint, keys: AuditKeys | undefined): { payload: Payload } | { problem: string } {
   const what = `checkpoint ${cp.id}${cp.chain ? ` of chain ${cp.chain}` : ''} (${cp.at})`;
   if (!keys) return { problem: `${what}: its signature cannot be checked: no audit key is configured` };
   if (!keys.ids.includes(cp.keyId)) return { problem: `${what} is signed with unknown key id "${cp.keyId}": forged, or signed with a key no longer configured` };
@@ -104,7 +104,7 @@ export function checkpointsRepo(store: Store, now: () => Date = () => new Date()
         let q = db.selectFrom('audit_checkpoints').selectAll().where('kind', '=', kind);
         q = chain === null ? q.where('chain', 'is', null) : q.where('chain', '=', chain);
         const row = await q.orderBy('at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
-        const opened = row && open(toSigned(row), keys);
+        const opened = row && openCheckpoint(toSigned(row), keys);
         return opened && 'payload' in opened ? opened.payload : undefined;
       };
       const latestSet = await newest('set', null) as SetCheckpoint | undefined;
@@ -154,7 +154,7 @@ export function checkpointsRepo(store: Store, now: () => Date = () => new Date()
         problems.push({ kind: 'signature', chain: null, message: `${candidates.size} checkpoint(s) cannot be checked: no audit key is configured (set SPECGATE_AUDIT_KEYS or pass --public-keys)` });
       } else {
         for (const cp of candidates.values()) {
-          const opened = open(cp, keys);
+          const opened = openCheckpoint(cp, keys);
           if ('problem' in opened) { problems.push({ kind: 'signature', chain: cp.chain, message: opened.problem }); continue; }
           const p = opened.payload;
           if (p.type === 'specgate.audit.set') sets.push(p);

@@ -79,6 +79,8 @@ function samples(ids: { key: string; approve: string; deny: string }): Record<st
     'GET /admin/v1/usage/series': { query: { from: '2026-11-01', to: '2026-12-01', by: 'tenant' }, status: [200] },
     'GET /admin/v1/catalog': { status: [200] },
     'GET /admin/v1/tenants/{tenant}/audit': { path: { tenant: 'msp-a' }, query: { order: 'desc', outcome: 'refused' }, status: [200] },
+    'GET /admin/v1/audit/verify': { status: [200] },
+    'GET /admin/v1/tenants/{tenant}/audit/verify': { path: { tenant: 'msp-a' }, status: [200] },
     'PUT /admin/v1/tenants/{tenant}/credentials/{connector}': { path: { tenant: 'msp-a', connector: 'helpdesk' }, body: { kind: 'apiKey', key: 'k-123' }, status: [200, 201] },
     'GET /admin/v1/tenants/{tenant}/credentials': { path: { tenant: 'msp-a' }, status: [200] },
     'DELETE /admin/v1/tenants/{tenant}/credentials/{connector}': { path: { tenant: 'msp-a', connector: 'helpdesk' }, status: [200, 204] },

@@ -98,10 +98,10 @@ const backends: Array<[string, boolean, () => Promise<string>]> = [
 
 /** A month of traffic for msp-a: per day, 3 ok calls of two tools with known latencies, one error, one refusal. */
 async function seedMonth(store: Store): Promise<{ calls: number; units: number; errors: number; refused: number }> {
-  const audit = auditRepo(store);
   let n = 0;
   for (let day = 1; day <= 30; day++) {
     const date = `2026-11-${String(day).padStart(2, '0')}`;
+    const audit = auditRepo(store, () => new Date(`${date}T20:00:00.000Z`));
     for (const [i, [tool, latency, outcome]] of ([['helpdesk_list_tickets', 100, 'ok'], ['helpdesk_list_tickets', 200, 'ok'], ['helpdesk_get_ticket', 300, 'ok'], ['helpdesk_get_ticket', 900, 'error']] as const).entries()) {
       await insertUsageIn(store.db, {
         callId: `call-${day}-${i}`, tenantId: 'msp-a', customerId: i % 2 ? 'acme' : 'globex', subject: 'alice', connector: 'helpdesk', tool,
@@ -112,11 +112,6 @@ async function seedMonth(store: Store): Promise<{ calls: number; units: number; 
     await audit.append('msp-a', { outcome: 'refused', tool: 'helpdesk_get_ticket', customer: 'acme', subject: 'mallory', reason: 'not entitled' });
     // Text that looks like a refusal inside a call's arguments must not count as one.
     await audit.append('msp-a', { outcome: 'ok', tool: 'helpdesk_list_tickets', arguments: { note: '"outcome":"refused"' } });
-  }
-  // The audit records got today's time: move them into the seeded month, one per day.
-  const rows = await store.db.selectFrom('audit').select(['seq']).where('tenant_id', '=', 'msp-a').orderBy('seq').execute();
-  for (const [i, r] of rows.entries()) {
-    await store.db.updateTable('audit').set({ at: `2026-11-${String(Math.floor(i / 2) + 1).padStart(2, '0')}T20:00:00.000Z` }).where('tenant_id', '=', 'msp-a').where('seq', '=', r.seq).execute();
   }
   return { calls: n + 30, units: n, errors: 30, refused: 30 };
 }

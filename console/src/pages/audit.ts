@@ -18,7 +18,7 @@ export function AuditPage({ tenant }: { tenant: string }) {
   const first = useLoad(() => get<{ items: Entry[]; next: string | null }>(`/tenants/${enc(tenant)}/audit`, { ...filters, order: 'desc', limit: PAGE }), [tenant, filters]);
   const [more, setMore] = useState<Entry[]>([]);
   const [moreError, setMoreError] = useState<string | null>(null);
-  const verify = useLoad(() => get<Record<string, unknown>>(`/tenants/${enc(tenant)}/audit/verify`), [tenant]);
+  const verify = useLoad(() => get<IntegrityReport>(`/tenants/${enc(tenant)}/audit/verify`), [tenant]);
   const items = [...(first.data?.items ?? []), ...more];
   const last = items[items.length - 1];
   const hasMore = (more.length ? pages.length > 0 && more.length % PAGE === 0 : first.data?.next !== null && first.data !== undefined);
@@ -90,14 +90,23 @@ export function AuditPage({ tenant }: { tenant: string }) {
   </section>`;
 }
 
-function VerifyStatus({ verify }: { verify: { data?: Record<string, unknown>; error: string | null; loading: boolean } }) {
+interface IntegrityReport {
+  ok: boolean; chains: number; entries: number; usageRows: number; checkpoints: number; latestCheckpoint: string | null;
+  uncovered: string[]; problems: Array<{ kind: string; chain: string | null; message: string }>; warnings: string[];
+}
+
+/** The chain held against its signed checkpoints, as `specgate audit verify` reports it. */
+function VerifyStatus({ verify }: { verify: { data?: IntegrityReport; error: string | null; loading: boolean } }) {
   if (verify.loading) return html`<p class="muted">Verifying the chain…</p>`;
-  if (verify.error) return html`<p class="warn" role="status">Chain verification unavailable: ${verify.error}</p>`;
-  const v = verify.data ?? {};
-  const ok = v.ok === true;
-  const checkpoint = (v.checkpoint ?? v.latestCheckpoint) as { seq?: number; at?: string; keyId?: string } | undefined;
-  return html`<p class=${ok ? 'ok' : 'error'} role="status" data-verify=${ok ? 'ok' : 'failed'}>
-    ${ok ? `Chain verified: ${String(v.checked ?? '')} records hold.` : `Chain verification FAILED: ${String(v.reason ?? (v.problems as unknown[] | undefined)?.join('; ') ?? 'see the CLI')}`}
-    ${checkpoint && ` Latest signed checkpoint: seq ${checkpoint.seq ?? '?'} at ${checkpoint.at ?? '?'}${checkpoint.keyId ? ` (key ${checkpoint.keyId})` : ''}.`}
-  </p>`;
+  if (verify.error || !verify.data) return html`<p class="warn" role="status">Chain verification unavailable: ${verify.error}</p>`;
+  const v = verify.data;
+  const checkpoint = v.latestCheckpoint ? ` Latest signed checkpoint: ${v.latestCheckpoint.replace('T', ' ').slice(0, 19)} UTC (${v.checkpoints} valid).` : ' No signed checkpoint yet.';
+  if (!v.ok) {
+    return html`<div class="error" role="status" data-verify="failed">
+      <p>Chain verification FAILED:</p>
+      <ul>${v.problems.map((p) => html`<li><strong>${p.kind}</strong>: ${p.message}</li>`)}</ul>
+    </div>`;
+  }
+  return html`<p class="ok" role="status" data-verify="ok">Chain verified: ${v.entries} records and ${v.usageRows} usage rows hold.${checkpoint}
+    ${v.warnings.map((w) => html`<span class="warn"> ${w}</span>`)}</p>`;
 }

@@ -13,6 +13,8 @@ export interface Recorded {
   rawUrl: string;
   headers: http.IncomingHttpHeaders;
   bodyBytes: number;
+  /** The first 64 KiB of the body (token requests carry client secrets there). */
+  body: string;
 }
 
 export interface Recorder {
@@ -24,9 +26,10 @@ export interface Recorder {
 }
 
 /** A body every generated shape can project: lists under their usual keys, and one object. */
-function answerFor(pathname: string): unknown {
-  const item = { id: 1, name: 'redteam item', username: 'user', url: 'https://example.invalid', archived: false };
-  const list = [item, { ...item, id: 2, name: 'second item' }];
+function answerFor(pathname: string, stringIds: boolean): unknown {
+  // Pax8 ids are UUIDs; the others are numbers.
+  const item = { id: stringIds ? '5b8a0f7e-1c2d-4e3f-8a9b-0c1d2e3f4a5b' : 1, name: 'redteam item', username: 'user', url: 'https://example.invalid', archived: false };
+  const list = [item, { ...item, id: stringIds ? '6c9b1f8e-2d3e-4f4a-9b0c-1d2e3f4a5b6c' : 2, name: 'second item' }];
   const last = pathname.split('/').filter(Boolean).pop() ?? '';
   if (/^\d+$/.test(last) || /contacts\/[^/]+$/.test(pathname)) {
     return { ...item, company: item, data: { id: '1', type: 'items', attributes: item } };
@@ -45,13 +48,17 @@ export async function startRecorder(): Promise<Recorder> {
   const accessToken = `rt-upstream-access-token-${Math.random().toString(36).slice(2)}`;
   const server = http.createServer((req, res) => {
     let bytes = 0;
-    req.on('data', (d: Buffer) => (bytes += d.length));
+    let received = '';
+    req.on('data', (d: Buffer) => {
+      bytes += d.length;
+      if (received.length < 65_536) received += d.toString('utf8');
+    });
     req.on('end', () => {
-      requests.push({ method: req.method ?? '', rawUrl: req.url ?? '', headers: req.headers, bodyBytes: bytes });
+      requests.push({ method: req.method ?? '', rawUrl: req.url ?? '', headers: req.headers, bodyBytes: bytes, body: received.slice(0, 65_536) });
       const { pathname } = new URL(req.url ?? '/', 'http://upstream');
       const body = pathname.endsWith('/oauth/token')
         ? { access_token: accessToken, token_type: 'Bearer', expires_in: 3600 }
-        : answerFor(pathname);
+        : answerFor(pathname, pathname.includes('/pax8/'));
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
   });

@@ -3,7 +3,7 @@
  * self-approval of a held call, forged and cross-tool pagination cursors, invalid arguments that
  * spend quota or bill units, and rate-limit refusals counted as errors in the metrics.
  */
-import { type Deployment, DRILL_TOOL, TENANT_A, TENANT_C } from '../deployment.ts';
+import { type Answer, type Deployment, DRILL_TOOL, TENANT_A } from '../deployment.ts';
 import { OWASP, probe, type Attack, type Finding } from '../types.ts';
 import { during, message, refused } from './observe.ts';
 
@@ -64,7 +64,7 @@ export const authorization: Attack = {
 
     findings.push(await probe('authorization.invalid-arguments-quota', OWASP.API4, 'calls with invalid arguments, to see whether they spend quota and bill units', async () => {
       const before = await d.quotaSpent(TENANT_A);
-      const answers = [];
+      const answers: Answer[] = [];
       for (let i = 0; i < 3; i++) answers.push(await d.call('aTech', 'hudu_get_asset', { asset_id: 'not-a-number', extra: i }, { customer: 'rt-contoso' }));
       const after = await d.quotaSpent(TENANT_A);
       const usage = (await d.usage(TENANT_A)).filter((u) => answers.some((a) => a.requestId === u.callId));
@@ -90,7 +90,6 @@ export const authorization: Attack = {
       }
       return { problems, held: `${limited.length} call(s) rate limited, counted as ${line('refused')}` };
     }));
-    void TENANT_C;
     return findings;
   },
 };

@@ -71,7 +71,7 @@ export const authorization: Attack = {
       const problems: string[] = [];
       if (!answers.every(refused)) problems.push('invalid arguments were accepted');
       if (after !== before) problems.push(`quota spent went from ${before} to ${after}`);
-      const billed = usage.filter((u) => u.units !== 0 || u.outcome === 'error');
+      const billed = usage.filter((u) => u.units !== 0);
       if (billed.length) problems.push(`usage billed ${billed.map((u) => `${u.units} unit(s) as ${u.outcome}`).join(', ')}`);
       return { problems, held: `refused, quota unchanged at ${after}, ${usage.length} usage row(s) with 0 units` };
     }));

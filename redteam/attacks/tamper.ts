@@ -91,7 +91,8 @@ export const tamper: Attack = {
   family: 'tamper',
   async run(d: Deployment): Promise<Finding[]> {
     // Both chains hold records (and tenant A a refusal) whatever ran before.
-    await d.call('aTech', 'hudu_get_company', {}, { customer: 'rt-contoso' });
+    // Tenant A's chain is long enough that cutting its tail leaves a head to check against.
+    for (let i = 0; i < 4; i++) await d.call('aTech', 'hudu_get_company', {}, { customer: 'rt-contoso' });
     await d.call('aTech', 'hudu_get_company', {}, { customer: 'rt-fabrikam', meta: { customer: 'rt-contoso' } });
     await d.call('bTech', 'hudu_get_company', {}, { customer: 'rt-globex' });
     await d.closeReader();
@@ -107,15 +108,22 @@ export const tamper: Attack = {
         ? `exit 0 (${control.stdout.trim().split('\n')[0]}); the server stopped on SIGTERM in ${stopSeconds} s with ${stopped.code ?? stopped.signal}`
         : `exit ${control.code}: ${(control.stderr || control.stdout).trim().slice(0, 200)}`,
     });
+    // Copies are made one at a time (a PostgreSQL template admits one copy at a time); the verifications run side by side.
+    const tampered: Array<{ t: (typeof TAMPERS)[number]; url?: string; what?: string; error?: Error }> = [];
     for (const t of TAMPERS) {
-      findings.push(await probe(`tamper.${t.id}`, OWASP.API8, t.tried, async () => {
+      try {
         const url = await copyStore(d, t.id);
-        const what = await withStore(url, (s) => t.apply(s));
-        const verify = await d.cli(['audit', 'verify', '--store', url]);
-        const said = (verify.stdout + verify.stderr).trim().split('\n')[0]?.slice(0, 140);
-        return { problems: verify.code === 0 ? [`${what}; audit verify still says: ${said}`] : [], held: `${what}; audit verify exit ${verify.code}: ${said}` };
-      }));
+        tampered.push({ t, url, what: await withStore(url, (s) => t.apply(s)) });
+      } catch (error) {
+        tampered.push({ t, error: error as Error });
+      }
     }
+    findings.push(...(await Promise.all(tampered.map(({ t, url, what, error }) => probe(`tamper.${t.id}`, OWASP.API8, t.tried, async () => {
+      if (error || !url) throw error ?? new Error('no copy of the store');
+      const verify = await d.cli(['audit', 'verify', '--store', url]);
+      const said = (verify.stdout + verify.stderr).trim().split('\n')[0]?.slice(0, 140);
+      return { problems: verify.code === 0 ? [`${what}; audit verify still says: ${said}`] : [], held: `${what}; audit verify exit ${verify.code}: ${said}` };
+    })))));
     return findings;
   },
 };

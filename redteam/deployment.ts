@@ -254,6 +254,10 @@ identity:
       '--policies', this.policiesDir, '--port', '0', '--host', '127.0.0.1', ...(await this.metricsArgs()), ...extraArgs];
     const child = spawn(process.execPath, args, { cwd: this.dir, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
+    // If this process dies before close() (an uncaught error, Ctrl-C), the server must not outlive it.
+    const orphan = () => child.kill('SIGKILL');
+    process.once('exit', orphan);
+    child.once('exit', () => process.removeListener('exit', orphan));
     const append = (d: Buffer) => {
       if (this.logText.length < MAX_LOG) this.logText += d.toString();
     };
@@ -420,11 +424,14 @@ identity:
   }
 
   async close(): Promise<void> {
-    await this.closeReader();
-    await this.stopServer();
-    await this.oidc?.close();
-    await this.recorder?.close();
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    try {
+      await this.closeReader();
+      await this.stopServer();
+      await this.oidc?.close();
+      await this.recorder?.close();
+    } finally {
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    }
   }
 }
 

@@ -53,6 +53,7 @@ export async function startRecorder(): Promise<Recorder> {
       bytes += d.length;
       if (received.length < 65_536) received += d.toString('utf8');
     });
+    req.on('error', () => res.destroy());
     req.on('end', () => {
       requests.push({ method: req.method ?? '', rawUrl: req.url ?? '', headers: req.headers, bodyBytes: bytes, body: received.slice(0, 65_536) });
       const { pathname } = new URL(req.url ?? '/', 'http://upstream');

@@ -68,9 +68,13 @@ async function main(): Promise<number> {
     if (!pg.ok) passes.push({ store: 'postgres', findings: [], skipped: pg.reason, seconds: 0 });
     else {
       const cluster = await startPostgres(pg);
+      // Its stop is synchronous underneath: an exit handler can still run it if the runner dies.
+      const stopOnExit = () => void cluster.stop().catch(() => {});
+      process.once('exit', stopOnExit);
       try {
         passes.push(await runPass('postgres', attacks, { pg: cluster, log }));
       } finally {
+        process.removeListener('exit', stopOnExit);
         await cluster.stop();
       }
     }
@@ -83,6 +87,8 @@ async function main(): Promise<number> {
 }
 
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  // Ctrl-C and SIGTERM end the run through 'exit', so the servers and the cluster go with it.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
   try {
     process.exitCode = await main();
   } catch (error) {

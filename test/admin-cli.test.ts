@@ -145,6 +145,23 @@ describe('specgate admin commands', () => {
     const reversed = await admin('usage', '--tenant', 'acme', '--from', '2026-02-01', '--to', '2026-01-01');
     expect(reversed.code).toBe(1);
     expect(reversed.stderr).toContain('must be before --to');
+
+    await withStore(async (s) => {
+      for (const [id, day, customer, outcome] of [['c2', '2026-01-15', 'globex', 'error'], ['c3', '2026-01-16', 'globex', 'ok']] as const) {
+        await usageRepo(s).record({ callId: id, tenantId: 'acme', customerId: customer, subject: 'alice', connector: 'hudu', tool: 'hudu_list_companies', outcome, latencyMs: 40, upstreamBytes: 10, units: 1, at: `${day}T08:00:00.000Z` });
+      }
+    });
+    const byDay = await admin('usage', '--tenant', 'acme', '--from', '2026-01-01', '--to', '2026-02-01', '--by', 'day');
+    expect(byDay.stdout).toMatch(/^PERIOD\s+CALLS\s+UNITS\s+ERRORS\s+REFUSED\s+P95 MS\n2026-01-15\s+2\s+2\s+1\s+0\s+40\n2026-01-16\s+1\s+1\s+0\s+0\s+40\n$/);
+    const byConnector = JSON.parse((await admin('usage', '--tenant', 'acme', '--from', '2026-01-01', '--to', '2026-02-01', '--by', 'connector', '--json')).stdout);
+    expect(byConnector.rows).toEqual([{ key: 'hudu', calls: 2, units: 2, errors: 1, refused: 0 }, { key: 'halopsa', calls: 1, units: 1, errors: 0, refused: 0 }]);
+    // Without dates: this month so far, where January 2026's rows are not.
+    const defaults = JSON.parse((await admin('usage', '--tenant', 'acme', '--by', 'customer', '--json')).stdout);
+    expect(defaults.from).toBe(new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1)).toISOString());
+    expect(defaults.rows).toEqual([]);
+    const badGroup = await admin('usage', '--tenant', 'acme', '--by', 'week');
+    expect(badGroup.code).toBe(1);
+    expect(badGroup.stderr).toContain("argument 'week' is invalid");
   });
 
   it('audits every change made above in the tenant chain, as the OS user through the CLI', async () => {
@@ -162,7 +179,7 @@ describe('specgate admin commands', () => {
 
   it('verifies the audit chain, searches it, and names the seq where it breaks', async () => {
     const ok = await admin('audit', 'verify');
-    expect(ok).toMatchObject({ code: 0, stdout: expect.stringMatching(/^audit ok: \d+ chain\(s\), \d+ entries, 1 usage rows, 0 valid checkpoint\(s\)\n$/) });
+    expect(ok).toMatchObject({ code: 0, stdout: expect.stringMatching(/^audit ok: \d+ chain\(s\), \d+ entries, \d+ usage rows, 0 valid checkpoint\(s\)\n$/) });
 
     await withStore(async (s) => {
       const audit = auditRepo(s);
@@ -171,9 +188,25 @@ describe('specgate admin commands', () => {
     expect((await admin('audit', 'verify', '--tenant', 'calls')).stdout).toBe('audit ok: 1 chain(s), 3 entries, 0 usage rows, 0 valid checkpoint(s)\n');
     const found = await admin('audit', 'search', '--tenant', 'calls', '--tool', 't_b', '--json');
     expect((JSON.parse(found.stdout) as { seq: number }[]).map((e) => e.seq)).toEqual([2]);
+    // A table, newest first by default; paging goes on with --before.
     const text = await admin('audit', 'search', '--tenant', 'calls', '--subject', 'alice', '--limit', '2');
-    expect(text.stdout.trim().split('\n').map((l) => l.split('  ')[0])).toEqual(['1', '2']);
-    expect(text.stderr).toContain('continue with --after 2');
+    const lines = text.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^SEQ\s+TIME \(UTC\)\s+OUTCOME\s+SUBJECT\s+CUSTOMER\s+TOOL\s+REASON$/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['3', '2']);
+    expect(text.stderr).toContain('continue with --before 2');
+    const older = await admin('audit', 'search', '--tenant', 'calls', '--subject', 'alice', '--before', '2');
+    expect(older.stdout.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['1']);
+    const oldest = await admin('audit', 'search', '--tenant', 'calls', '--oldest-first', '--limit', '2', '--json');
+    expect((JSON.parse(oldest.stdout) as { seq: number }[]).map((e) => e.seq)).toEqual([1, 2]);
+    await withStore(async (s) => {
+      await auditRepo(s).append('calls', { subject: 'mallory', tool: 't_a', outcome: 'refused', reason: 'not entitled', arguments: { note: '"outcome":"refused"' } });
+      await auditRepo(s).append('calls', { subject: 'alice', tool: 't_a', outcome: 'ok', arguments: { note: '"outcome":"refused"' } });
+    });
+    const refused = await admin('audit', 'search', '--tenant', 'calls', '--outcome', 'refused', '--json');
+    expect((JSON.parse(refused.stdout) as { record: { subject: string } }[]).map((e) => e.record.subject)).toEqual(['mallory']);
+    const badOutcome = await admin('audit', 'search', '--tenant', 'calls', '--outcome', "ok' or 1=1");
+    expect(badOutcome.code).toBe(1);
+    expect(badOutcome.stderr).toContain('bad --outcome');
 
     await withStore((s) => sql`update audit set record = ${'{"outcome":"error","tool":"t_b"}'} where tenant_id = 'calls' and seq = 2`.execute(s.db));
     const broken = await admin('audit', 'verify');

@@ -6,7 +6,8 @@
  * runtime/admin/changes.ts, as the admin API's do, and is audited with the actor `cli:<OS user>`.
  */
 import { Option, type Command } from 'commander';
-import { QUOTA_PERIODS as PERIODS, SHOWN_ONCE, keyStatus, parseDate, usageWindow } from '../../runtime/admin/rules.ts';
+import { QUOTA_PERIODS as PERIODS, SHOWN_ONCE, keyStatus, parseDate, reportWindow } from '../../runtime/admin/rules.ts';
+import type { Series, SeriesQuery } from '../../runtime/store/repos/reports.ts';
 
 type StoreModule = typeof import('../../runtime/store/index.ts') & typeof import('../../runtime/admin/operations.ts') & {
   /** The operator changes, made and audited as the CLI's actor. */
@@ -119,14 +120,16 @@ export function registerAdmin(program: Command): void {
       print(o.json, rows, () => table(['SCOPE', 'PERIOD', 'LIMIT'], rows.map((q) => [q.scope, q.period, String(q.limit)])));
     }));
 
-  tenantLeaf(program, 'usage', 'usage totals for [from, to), or the raw records as CSV')
-    .requiredOption('--from <iso>', 'inclusive start (ISO date or date-time, UTC when no offset)')
-    .requiredOption('--to <iso>', 'exclusive end')
-    .addOption(new Option('--csv', 'export the raw records as CSV').conflicts('json'))
-    .action((o: TenantOpts & { from: string; to: string; csv?: boolean }) => withTenant(o, async (s, m) => {
-      const { from, to } = usageWindow(o.from, o.to, { from: '--from', to: '--to' });
+  tenantLeaf(program, 'usage', 'usage for a period (default: this month so far): totals, grouped by day, hour, customer, connector or tool, or the raw records as CSV')
+    .option('--from <iso>', 'inclusive start (ISO date or date-time, UTC when no offset); default the first of this month')
+    .option('--to <iso>', 'exclusive end; default now')
+    .addOption(new Option('--by <group>', 'one row per day, hour, customer, connector or tool: calls, billable units, errors, refusals').choices(USAGE_GROUPS))
+    .addOption(new Option('--csv', 'export the raw records as CSV').conflicts(['json', 'by']))
+    .action((o: TenantOpts & { from?: string; to?: string; by?: UsageGroup; csv?: boolean }) => withTenant(o, async (s, m) => {
+      const { from, to } = reportWindow(o.from, o.to, { from: '--from', to: '--to' }, new Date());
       const usage = m.usageRepo(s);
       if (o.csv) return void process.stdout.write(await usage.exportCsv(o.tenant, from, to));
+      if (o.by) return printUsageGroups(o, await m.reportsRepo(s).series({ tenantId: o.tenant, from, to, ...groupQuery(o.by) }), from, to);
       const rows = await usage.report(o.tenant, from, to);
       print(o.json, rows, () => table(['CUSTOMER', 'CONNECTOR', 'TOOL', 'OUTCOME', 'CALLS', 'UNITS', 'UPSTREAM BYTES', 'LATENCY MS'],
         rows.map((r) => [r.customerId ?? '-', r.connector, r.tool, r.outcome, String(r.calls), String(r.units), String(r.upstreamBytes), String(r.latencyMsTotal)])));
@@ -209,4 +212,23 @@ export function parseExpiry(value: string, now: Date): Date {
 export function parseCount(value: string, flag: string, min: number): number {
   if (!/^\d+$/.test(value) || Number(value) < min) throw new Error(`bad ${flag} "${value}": must be an integer >= ${min}`);
   return Number(value);
+}
+
+const USAGE_GROUPS = ['day', 'hour', 'customer', 'connector', 'tool'] as const;
+type UsageGroup = (typeof USAGE_GROUPS)[number];
+
+/** Time groups are buckets of one series; key groups are the series' totals per key, busiest first. */
+function groupQuery(by: UsageGroup): Pick<SeriesQuery, 'bucket' | 'by'> {
+  return by === 'day' || by === 'hour' ? { bucket: by } : { bucket: 'day', by };
+}
+
+function printUsageGroups(o: { json?: boolean; by?: UsageGroup }, series: Series, from: string, to: string): void {
+  if (o.by === 'day' || o.by === 'hour') {
+    const rows = series.points.map((p) => ({ at: p.at, calls: p.calls, units: p.units, errors: p.errors, refused: p.refused, p95Ms: p.p95 }));
+    return print(o.json, { from, to, by: o.by, rows }, () => table(['PERIOD', 'CALLS', 'UNITS', 'ERRORS', 'REFUSED', 'P95 MS'],
+      rows.map((r) => [o.by === 'day' ? r.at.slice(0, 10) : r.at.slice(0, 13).replace('T', ' ') + 'h', String(r.calls), String(r.units), String(r.errors), String(r.refused), r.p95Ms === null ? '-' : String(r.p95Ms)])));
+  }
+  const rows = series.totals;
+  print(o.json, { from, to, by: o.by, rows }, () => table([o.by!.toUpperCase(), 'CALLS', 'UNITS', 'ERRORS', 'REFUSED'],
+    rows.map((r) => [r.key ?? '-', String(r.calls), String(r.units), String(r.errors), String(r.refused)])));
 }

@@ -7,34 +7,45 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { parseDate } from '../../runtime/admin/rules.ts';
-import { leaf, parseCount, print, withStore, type StoreOpts } from './admin.ts';
+import { OUTCOME_PATTERN } from '../../runtime/admin/audit-outcome.ts';
+import { leaf, parseCount, print, table, withStore, type StoreOpts } from './admin.ts';
 
 type KeyOpts = { auditKeyFile?: string; publicKeys?: string };
 
 export function registerAudit(program: Command): void {
   const audit = program.command('audit').description('the tamper-evident audit log: search, verify, checkpoint, export-checkpoints, public-keys');
-  leaf(audit, 'search', "search a tenant's audit entries, oldest first")
-    .requiredOption('--tenant <id>', 'tenant id')
+  leaf(audit, 'search', "search a tenant's audit entries, newest first, as a table (or JSON)")
+    .requiredOption('--tenant <id>', 'tenant id (_gateway: requests refused before a tenant was known)')
     .option('--customer <id>', 'only this customer')
     .option('--subject <subject>', 'only this subject')
     .option('--connector <name>', 'only this connector')
     .option('--tool <name>', 'only this tool')
+    .option('--outcome <outcome>', 'only this outcome: ok, error, refused, cancelled, replayed ...')
     .option('--from <iso>', 'inclusive start')
     .option('--to <iso>', 'exclusive end')
-    .option('--after <seq>', 'only entries after this seq (paging)')
-    .option('--limit <n>', 'at most this many entries', '1000')
+    .option('--oldest-first', 'oldest entries first')
+    .option('--before <seq>', 'newest first: only entries before this seq (paging)')
+    .option('--after <seq>', 'oldest first: only entries after this seq (paging)')
+    .option('--limit <n>', 'at most this many entries', '100')
     .option('--json', 'print JSON')
-    .action((o: StoreOpts & { tenant: string; json?: boolean; customer?: string; subject?: string; connector?: string; tool?: string; from?: string; to?: string; after?: string; limit: string }) => withStore(o, async (s, m) => {
+    .action((o: StoreOpts & { tenant: string; json?: boolean; customer?: string; subject?: string; connector?: string; tool?: string; outcome?: string; from?: string; to?: string; oldestFirst?: boolean; before?: string; after?: string; limit: string }) => withStore(o, async (s, m) => {
       const limit = parseCount(o.limit, '--limit', 1);
+      if (o.outcome !== undefined && !new RegExp(OUTCOME_PATTERN).test(o.outcome)) throw new Error(`bad --outcome "${o.outcome}": a word such as ok, error, refused, cancelled`);
+      const order = o.oldestFirst || o.after !== undefined ? 'asc' : 'desc';
       const entries = await m.auditRepo(s).search({
-        tenant: o.tenant, customer: o.customer, subject: o.subject, connector: o.connector, tool: o.tool,
+        tenant: o.tenant, customer: o.customer, subject: o.subject, connector: o.connector, tool: o.tool, outcome: o.outcome,
         from: o.from === undefined ? undefined : parseDate(o.from, '--from'),
         to: o.to === undefined ? undefined : parseDate(o.to, '--to'),
         afterSeq: o.after === undefined ? undefined : parseCount(o.after, '--after', 0),
-        limit,
+        beforeSeq: o.before === undefined ? undefined : parseCount(o.before, '--before', 1),
+        order, limit,
       });
-      print(o.json, entries, () => entries.map((e) => `${e.seq}  ${e.at}  ${m.canonicalJson(e.record)}`).join('\n') + (entries.length ? '\n' : ''));
-      if (entries.length === limit) process.stderr.write(`showing the first ${limit} entries; continue with --after ${entries[entries.length - 1].seq}\n`);
+      const cell = (v: unknown) => (typeof v === 'string' && v !== '' ? v : '-');
+      print(o.json, entries, () => table(['SEQ', 'TIME (UTC)', 'OUTCOME', 'SUBJECT', 'CUSTOMER', 'TOOL', 'REASON'], entries.map((e) => [
+        String(e.seq), e.at.slice(0, 19).replace('T', ' '), cell(e.record.outcome ?? e.record.action ?? e.record.event), cell(e.record.subject),
+        cell(e.record.customer), cell(e.record.tool), cell(e.record.reason).slice(0, 80),
+      ])));
+      if (entries.length === limit) process.stderr.write(`showing ${limit} entries; continue with ${order === 'desc' ? '--before' : '--after'} ${entries[entries.length - 1].seq}\n`);
     }));
 
   keyOptions(leaf(audit, 'verify', 'walk the audit and usage hash chains and hold them against the newest signed checkpoints; exit 1 on any problem'))

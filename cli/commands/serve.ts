@@ -50,7 +50,8 @@ export function registerServe(program: Command): void {
       if (opts.metricsPort !== undefined) {
         const { startMetricsServer } = await import('../../runtime/ops/metrics-server.ts');
         const metricsApp = await startMetricsServer({ metrics: app.metrics, port: opts.metricsPort, host: opts.metricsHost, ...(metricsToken && { token: metricsToken }) });
-        app.addHook('onClose', async () => metricsApp.close());
+        // The MCP app is already listening (no more hooks): close with its server.
+        app.server.once('close', () => void metricsApp.close());
         const m = metricsApp.server.address();
         process.stderr.write(`  metrics on http://${opts.metricsHost}:${typeof m === 'object' && m ? m.port : opts.metricsPort}/metrics\n`);
       } else if (metricsExposure === 'off') {

@@ -6,14 +6,13 @@ import type { FastifyInstance } from 'fastify';
 import { checkpointsRepo, loadAuditKeys } from '../store/index.ts';
 import { idParam, requireGlobal, requireScope, tenantParams, type AdminDeps } from './context.ts';
 import { parseDate } from './rules.ts';
+import { OUTCOME_PATTERN } from './audit-outcome.ts';
 
 interface AuditQuerystring {
   customer?: string; subject?: string; connector?: string; tool?: string; outcome?: string; from?: string; to?: string;
   after?: number; before?: number; order: 'asc' | 'desc'; limit: number;
 }
 
-/** Outcomes are plain words; the pattern keeps them so (the store matches them inside the record). */
-export const OUTCOME_PATTERN = '^[a-z][a-z_-]{0,31}$';
 
 export default async function audit(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   app.get<{ Params: { tenant: string }; Querystring: AuditQuerystring }>('/tenants/:tenant/audit', {

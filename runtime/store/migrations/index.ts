@@ -3,6 +3,7 @@ import { initial } from './001_initial.ts';
 import { credentialKind } from './002_credential_kind.ts';
 import { adminKeys } from './003_admin_keys.ts';
 import { rateLimitsApprovals } from './004_rate_limits_approvals.ts';
+import { namedVendorIds } from './005_named_vendor_ids.ts';
 
 // A static list instead of folder scanning: works the same from source, bundles and tests.
 // Names sort in apply order; never rename or edit an applied one, add a new entry instead.
@@ -11,6 +12,7 @@ const migrations: Record<string, Migration> = {
   '002_credential_kind': credentialKind,
   '003_admin_keys': adminKeys,
   '004_rate_limits_approvals': rateLimitsApprovals,
+  '005_named_vendor_ids': namedVendorIds,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -15,7 +15,7 @@ import { SchemaConverter } from './schema/json-schema.ts';
 import { projectSchema } from './schema/project-schema.ts';
 import { definitionTokens } from './tokens.ts';
 import {
-  bodyCustomerFields, checkNamedId, checkTemplate, customerReferenceFields, isTenantScoped, ownershipOf, parameterCustomer, scopeOf,
+  bodyCustomerFields, checkNamedId, checkOwnerParent, checkTemplate, customerReferenceFields, isTenantScoped, ownerParentOf, ownershipOf, parameterCustomer, scopeOf,
 } from './scope.ts';
 
 export const TOOL_NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
@@ -66,6 +66,13 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
           'check the name against `specgate ops`; a tool without it is not scoped to a customer');
       }
     }
+  }
+
+  for (const sel of selection.selections) {
+    const tool = tools.find((t) => t.operation.operationId === sel.op.operationId && t.operation.path === sel.op.path);
+    if (!tool?.ownerParent) continue;
+    const problem = checkOwnerParent(tool, tools);
+    if (problem) report('error', [...sel.specPath, 'owner', 'parent'], 'owner/parent', problem);
   }
 
   const allow = new Map<string, AllowedRequest>();
@@ -233,6 +240,10 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
     }
     const customerFields = bodyCustomerFields(spec, t, body !== undefined, at, fail);
     if (body && customerFields) body.customerFields = customerFields;
+    // The parent check needs the parent's id: without it the call would read every parent's records.
+    for (const own of Object.values(ownerParentOf(t)?.arguments ?? {})) {
+      if (own in properties && !required.includes(own)) required.push(own);
+    }
     if (pagination) {
       properties.limit = { type: 'integer', minimum: 1, maximum: pagination.maxLimit, default: pagination.defaultLimit, description: 'How many items per page.' };
       properties.cursor = { type: 'string', description: 'Opaque cursor from a previous result\'s nextCursor, for the next page. Omit for the first page.' };
@@ -273,7 +284,7 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
         truncated: {
           type: 'object',
           description: 'Present when items were left out to fit the size limits.',
-          properties: { reason: { type: 'string' }, returned: { type: 'integer' }, available: { type: 'integer' } },
+          properties: { reason: { type: 'string' }, returned: { type: 'integer' }, available: { type: 'integer' }, withheld: { type: 'integer' } },
         },
         ...(pagination ? { nextCursor: { type: 'string', description: 'Pass as `cursor` to get the next page.' } } : {}),
       },
@@ -291,9 +302,10 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
       report('warning', at, 'lint/token-cost', `tool "${name}" costs ${tokens} tokens of a client's context (limit ${maxTokens})`,
         'hide parameters the model does not need, or project the response to fewer fields');
     }
-    const ownership = ownershipOf(spec, t, bound.length > 0 || customerFields !== undefined, at, fail);
+    const ownership = ownershipOf(spec, t, at, fail);
+    const ownerParent = ownerParentOf(t);
     const boundNames = [...bound.map((p) => p.name), ...(customerFields ?? []).map((f) => `body.${f.path.join('.')}`)];
-    let scope = scopeOf(t, boundNames, ownership);
+    let scope = scopeOf(t, boundNames, ownership, ownerParent);
     if (!scope) {
       if (spec.customer) {
         report('warning', at, 'scope/undeclared', `tool "${name}" is neither bound to the customer, nor response-verified, nor declared tenant-wide`,
@@ -338,6 +350,7 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
       customerParameters: bound.map((p) => p.name),
       scope,
       ...(ownership && { ownership }),
+      ...(ownerParent && { ownerParent }),
       shape,
       definitionTokens: tokens,
     };

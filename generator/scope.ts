@@ -5,7 +5,7 @@
  * here (runtime/upstream/request.ts, runtime/chain/ownership.ts).
  */
 import { compile as compileJmespath } from '@jmespath-community/jmespath';
-import type { BodyCustomerField, JsonSchema, Ownership, ToolScope } from '../runtime/model.ts';
+import type { BodyCustomerField, JsonSchema, OwnerParent, Ownership, ToolModel, ToolScope } from '../runtime/model.ts';
 import type { ConnectorSpec, OwnerSpec, ToolSpec } from './spec/types.ts';
 
 type Path = Array<string | number>;
@@ -58,16 +58,16 @@ export function bodyCustomerFields(spec: ConnectorSpec, t: ToolSpec | undefined,
   return [{ path: b.field.split('.'), ...(b.id !== undefined && { customerId: b.id }) }];
 }
 
-/** The tool's ownership check: its own `owner`, else the connector default for tools not otherwise scoped. */
-export function ownershipOf(spec: ConnectorSpec, t: ToolSpec | undefined, bound: boolean, at: Path, fail: Fail): Ownership | undefined {
+/** The tool's ownership check: its own `owner`, else the connector default; none for tenant-wide tools or `owner: false`. */
+export function ownershipOf(spec: ConnectorSpec, t: ToolSpec | undefined, at: Path, fail: Fail): Ownership | undefined {
   if (t?.owner === false || isTenantScoped(t)) {
     if (t?.owner && isTenantScoped(t)) fail([...at, 'owner'], 'scope/conflict', 'a tool declared `scope: { tenant }` cannot also verify an owner; choose one');
     return undefined;
   }
   const own = t?.owner;
   const d = spec.defaults?.owner;
-  // The connector default covers tools that nothing else keeps to a customer.
-  const o: OwnerSpec | undefined = own ?? (bound ? undefined : d);
+  // The connector default covers bound tools too: a vendor that ignores a filter must not leak.
+  const o: OwnerSpec | undefined = own ?? d;
   if (!o) return undefined;
   const where: Path = own ? [...at, 'owner'] : ['defaults', 'owner'];
   for (const k of ['field', 'items'] as const) {
@@ -80,6 +80,7 @@ export function ownershipOf(spec: ConnectorSpec, t: ToolSpec | undefined, bound:
     }
   }
   checkNamedId(spec, o.id, [...where, 'id'], fail);
+  if (o.field === undefined) return undefined; // a parent check only
   return {
     field: o.field,
     ...(o.items !== undefined && { items: o.items }),
@@ -88,12 +89,33 @@ export function ownershipOf(spec: ConnectorSpec, t: ToolSpec | undefined, bound:
   };
 }
 
+/** The parent record check (`owner.parent`); validated against the other tools once all are built. */
+export function ownerParentOf(t: ToolSpec | undefined): OwnerParent | undefined {
+  const p = t?.owner ? t.owner.parent : undefined;
+  if (!p) return undefined;
+  return { tool: p.tool, arguments: Object.fromEntries(Object.entries(p.arguments).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) };
+}
+
+/** What the runtime needs of a parent tool: it exists, verifies a record field and has no parent of its own, and the arguments exist on both sides. */
+export function checkOwnerParent(tool: ToolModel, tools: ToolModel[]): string | undefined {
+  const p = tool.ownerParent!;
+  const parent = tools.find((t) => t.name === p.tool);
+  if (!parent) return `owner.parent names tool "${p.tool}", which this spec does not build`;
+  if (!parent.ownership || parent.ownerParent) return `owner.parent tool "${p.tool}" must verify its record's owner with owner.field (and have no parent of its own)`;
+  const props = (s: unknown) => Object.keys(((s as { properties?: object }).properties ?? {}));
+  for (const [pa, a] of Object.entries(p.arguments)) {
+    if (!props(parent.inputSchema).includes(pa)) return `owner.parent tool "${p.tool}" has no argument "${pa}"`;
+    if (!props(tool.inputSchema).includes(a)) return `tool "${tool.name}" has no argument "${a}" to pass to "${p.tool}"`;
+  }
+  return undefined;
+}
+
 /** The declared scope; undefined when the tool has none (the caller reports it). */
-export function scopeOf(t: ToolSpec | undefined, bound: string[], ownership: Ownership | undefined): ToolScope | undefined {
+export function scopeOf(t: ToolSpec | undefined, bound: string[], ownership: Ownership | undefined, parent?: OwnerParent): ToolScope | undefined {
   if (t?.scope) return { kind: 'tenant', reason: t.scope.tenant, ...(t.scope.customerRecords && { customerRecords: true }) };
   if (t?.customer === false) return { kind: 'tenant', reason: 'declared with the deprecated `customer: false`' };
-  if (bound.length || ownership) {
-    return { kind: 'customer', ...(bound.length && { bound }), ...(ownership && { verified: ownership.field }) };
+  if (bound.length || ownership || parent) {
+    return { kind: 'customer', ...(bound.length && { bound }), ...(ownership && { verified: ownership.field }), ...(parent && { parent: parent.tool }) };
   }
   return undefined;
 }

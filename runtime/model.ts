@@ -76,11 +76,22 @@ export interface Ownership {
 }
 
 /**
+ * For records that do not name their owner (a ticket's notes): the parent record is fetched
+ * first with another tool of the connector and its ownership checked; only then is the call made.
+ */
+export interface OwnerParent {
+  /** A response-verified tool of the same connector that reads the parent record. */
+  tool: string;
+  /** The parent tool's argument -> this tool's argument that carries the same id. */
+  arguments: Record<string, string>;
+}
+
+/**
  * How a tool is kept to the caller's customer: bound (the request names the customer), verified
  * (each returned record's owner is checked), both, or tenant-wide on purpose with a reason.
  */
 export type ToolScope =
-  | { kind: 'customer'; bound?: string[]; verified?: string }
+  | { kind: 'customer'; bound?: string[]; verified?: string; parent?: string }
   | { kind: 'tenant'; reason: string; customerRecords?: boolean };
 
 /**
@@ -163,6 +174,8 @@ export interface ToolModel {
   scope?: ToolScope;
   /** Response ownership, checked before shaping. */
   ownership?: Ownership;
+  /** The parent record whose ownership is checked before the call. */
+  ownerParent?: OwnerParent;
   shape: Shape;
   /** Tokens that the tool's definition (name, description, schemas) costs in a client's context. */
   definitionTokens: number;

@@ -20,7 +20,7 @@ interface Order {
 const TOOL: Order = {
   keys: ['name', 'title', 'description', 'connector', 'operation', 'effect', 'effectReason', 'riskTier', 'tags',
     'annotations', 'inputSchema', 'outputSchema', 'parameters', 'body', 'keyMapping', 'pagination',
-    'customerParameters', 'scope', 'ownership', 'shape', 'definitionTokens'],
+    'customerParameters', 'scope', 'ownership', 'ownerParent', 'shape', 'definitionTokens'],
   children: {
     operation: { keys: ['method', 'path', 'operationId', 'derivedOperationId'] },
     annotations: { keys: ['title', 'readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] },
@@ -28,8 +28,9 @@ const TOOL: Order = {
       item: { keys: ['name', 'in', 'argument', 'required', 'fixed', 'default', 'customer', 'customerTemplate', 'customerId', 'pagination', 'style', 'explode'] },
     },
     body: { keys: ['argument', 'contentType', 'required', 'customerFields'], children: { customerFields: { item: { keys: ['path', 'customerId'] } } } },
-    scope: { keys: ['kind', 'bound', 'verified', 'reason', 'customerRecords'] },
+    scope: { keys: ['kind', 'bound', 'verified', 'parent', 'reason', 'customerRecords'] },
     ownership: { keys: ['field', 'items', 'customerId', 'optionalReason'] },
+    ownerParent: { keys: ['tool', 'arguments'], children: { arguments: { sorted: true } } },
     keyMapping: { sorted: true },
     pagination: {
       keys: ['style', 'pageParam', 'sizeParam', 'offsetParam', 'limitParam', 'cursorParam', 'nextCursorPath',

@@ -37,7 +37,10 @@ export interface ParameterOverride {
 
 /** Where a raw response names each record's owner (see runtime/model.ts Ownership). */
 export interface OwnerSpec {
-  field: string;
+  /** Required unless `parent` is given. */
+  field?: string;
+  /** Check the parent record with another tool before the call (for records that name no owner). */
+  parent?: { tool: string; arguments: Record<string, string> };
   items?: string;
   id?: string;
   /** Why a record without an owner may pass. */

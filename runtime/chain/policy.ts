@@ -7,19 +7,21 @@ import type { ToolModel } from '../model.ts';
 import type { Decision, Obligations, PolicyInput } from '../policy/types.ts';
 import type { Identity } from './authenticate.ts';
 import { Refusal } from './refusal.ts';
+import { toolScope } from '../scope.ts';
 
 /** The local engine (`createPolicyEngine`) or anything with the same `decide`, e.g. an OPA client. */
 export interface PolicyDecider {
   decide(input: PolicyInput): Decision | Promise<Decision>;
 }
 
-export function policyInput(identity: Identity, tenant: string, customer: string | null, tool: ToolModel, time: string, args?: Record<string, unknown>): PolicyInput {
+export function policyInput(identity: Identity, tenant: string, customer: string | null, tool: ToolModel, time: string, args?: Record<string, unknown>, actingFor?: string | null): PolicyInput {
   return {
     identity: { subject: identity.subject, roles: identity.roles, tenant: identity.tenantId },
     tenant,
     customer,
+    ...(actingFor !== undefined && { actingFor }),
     connector: tool.connector,
-    tool: { name: tool.name, riskTier: tool.riskTier, annotations: tool.annotations, tags: tool.tags },
+    tool: { name: tool.name, riskTier: tool.riskTier, annotations: tool.annotations, tags: tool.tags, scope: toolScope(tool) },
     ...(args !== undefined && { arguments: args }),
     time,
   };

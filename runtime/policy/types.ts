@@ -1,5 +1,5 @@
 /** The policy engine's contract: one input document in, one logged decision out. */
-import type { RiskTier, ToolAnnotations } from '../model.ts';
+import type { RiskTier, ToolAnnotations, ToolScope } from '../model.ts';
 
 export type Effect = 'allow' | 'deny' | 'require_approval';
 
@@ -9,8 +9,10 @@ export interface PolicyInput {
   tenant: string;
   /** The MSP customer the call is scoped to; null when the tool is not customer data. */
   customer?: string | null;
+  /** The customer the caller selected (Specgate-Customer), whatever the tool; null when none. */
+  actingFor?: string | null;
   connector: string;
-  tool: { name: string; riskTier: RiskTier; annotations?: ToolAnnotations | Record<string, unknown>; tags?: string[] };
+  tool: { name: string; riskTier: RiskTier; annotations?: ToolAnnotations | Record<string, unknown>; tags?: string[]; scope?: ToolScope };
   arguments?: Record<string, unknown>;
   /** RFC 3339 instant of the call; the engine's clock fills it in when absent. */
   time?: string;

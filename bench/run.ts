@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --short] [-- --only=generator,call,list,startup,peers]`: the project's
+ * `npm run bench [-- --short] [-- --only=generator,call,list,startup,peers,ownership]`: the project's
  * performance figures, measured in one run on this machine, printed as a table and written to
  * bench/results/latest.{json,md}. A section that fails is reported and the others still run;
  * the exit code is then 1. No figure is asserted: targets are shown as met or missed.
@@ -15,6 +15,7 @@ import { parseOptions, type BenchOptions, type Section } from './options.ts';
 import { busy, busyNote, table, writeResults, type BenchReport, type SectionResult } from './report.ts';
 import { benchStartup } from './startup.ts';
 import { benchToolsList } from './tools-list.ts';
+import { benchOwnership } from './ownership.ts';
 
 const RUNNERS: Record<Section, (options: BenchOptions, log: (line: string) => void) => Promise<SectionResult>> = {
   generator: benchGenerator,
@@ -22,6 +23,7 @@ const RUNNERS: Record<Section, (options: BenchOptions, log: (line: string) => vo
   list: benchToolsList,
   startup: benchStartup,
   peers: benchPeers,
+  ownership: benchOwnership,
 };
 
 async function main(): Promise<number> {

@@ -14,6 +14,9 @@ import { looksLikeWrite, suggest } from './select.ts';
 import { SchemaConverter } from './schema/json-schema.ts';
 import { projectSchema } from './schema/project-schema.ts';
 import { definitionTokens } from './tokens.ts';
+import {
+  bodyCustomerFields, checkNamedId, checkOwnerParent, checkTemplate, customerReferenceFields, isTenantScoped, ownerParentOf, ownershipOf, parameterCustomer, scopeOf,
+} from './scope.ts';
 
 export const TOOL_NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
 export const PROPERTY_KEY_RE = /^[a-zA-Z0-9_.-]{1,64}$/;
@@ -59,14 +62,22 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
   }
   tools.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
-  // A customer binding that binds nothing is a spec mistake the runtime could never catch.
+  // A customer binding that binds nothing is a spec mistake the runtime could never catch: a
+  // misspelt name would leave the parameter to the model.
   if (spec.customer) {
-    for (const [i, p] of spec.customer.parameters.entries()) {
+    for (const [i, p] of (spec.customer.parameters ?? []).entries()) {
       if (!tools.some((t) => t.parameters.some((b) => b.customer && b.name === p))) {
-        report('warning', ['customer', 'parameters', i], 'customer/unused', `customer parameter "${p}" is on no selected tool`,
+        report('error', ['customer', 'parameters', i], 'customer/unused', `customer parameter "${p}" is on no selected tool`,
           'check the name against `specgate ops`; a tool without it is not scoped to a customer');
       }
     }
+  }
+
+  for (const sel of selection.selections) {
+    const tool = tools.find((t) => t.operation.operationId === sel.op.operationId && t.operation.path === sel.op.path);
+    if (!tool?.ownerParent) continue;
+    const problem = checkOwnerParent(tool, tools);
+    if (problem) report('error', [...sel.specPath, 'owner', 'parent'], 'owner/parent', problem);
   }
 
   const allow = new Map<string, AllowedRequest>();
@@ -86,7 +97,7 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
     },
     servers: spec.server ? [spec.server] : (doc.document.servers ?? []).map((s) => s.url).filter(Boolean),
     auth,
-    ...(spec.customer ? { customer: spec.customer.description ? { description: spec.customer.description } : {} } : {}),
+    ...(spec.customer ? { customer: { ...(spec.customer.description && { description: spec.customer.description }), ...(spec.customer.ids?.length && { ids: spec.customer.ids }) } } : {}),
     tools,
     allowList,
   };
@@ -128,18 +139,34 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
     }
 
     // Customer binding: forced by the runtime, so never an argument.
-    const customerNames = new Set(t?.customer === false ? [] : spec.customer?.parameters ?? []);
-    const bound = params.filter((p) => customerNames.has(p.name));
+    if (t?.customer === false) {
+      report('warning', [...at, 'customer'], 'spec/deprecated', '`customer: false` is deprecated', 'declare `scope: { tenant: <why this tool is tenant-wide> }`');
+    }
+    if (isTenantScoped(t) && t?.customer === true) fail([...at, 'customer'], 'scope/conflict', '`customer: true` and `scope: { tenant }` contradict each other');
+    const customerOf = new Map<string, ReturnType<typeof parameterCustomer> & object>();
+    for (const p of params) {
+      const c = parameterCustomer(spec, t, p.name);
+      if (c) customerOf.set(p.name, c);
+    }
+    const bound = params.filter((p) => customerOf.has(p.name));
     if (t?.customer === true && bound.length === 0) {
       fail([...at, 'customer'], 'customer/missing-parameter',
         `${op.method} ${op.path} has none of the customer parameters (${[...(spec.customer?.parameters ?? [])].join(', ') || 'none declared'})`,
-        spec.customer ? 'set `customer: false` if this tool is not customer data, or bind another parameter under `customer.parameters`' : 'declare `customer: { parameters: [...] }` at the top of the spec');
+        spec.customer ? 'declare `scope: { tenant: <reason> }` if this tool is not customer data, or bind another parameter under `customer.parameters`' : 'declare `customer: { parameters: [...] }` at the top of the spec');
     }
     for (const p of bound) {
-      if (overrides[p.name]) {
+      const { customer: bindsIt, description: _d, ...rest } = overrides[p.name] ?? {};
+      if (Object.keys(rest).length) {
         fail([...at, 'parameters', p.name], 'customer/override', `parameter "${p.name}" is bound to the customer and cannot be overridden`,
           'the runtime forces it to the caller\'s customer; remove this override');
       }
+      if (bindsIt && isTenantScoped(t)) fail([...at, 'parameters', p.name, 'customer'], 'scope/conflict', 'a tool declared `scope: { tenant }` cannot bind a customer parameter');
+      const c = customerOf.get(p.name)!;
+      if (c.template !== undefined) {
+        checkTemplate(c.template, [...at, 'parameters', p.name, 'customer', 'template'], fail);
+        if (p.in === 'path') fail([...at, 'parameters', p.name, 'customer', 'template'], 'customer/template', `a template cannot fill path parameter "${p.name}"`);
+      }
+      checkNamedId(spec, c.id, [...at, 'parameters', p.name, 'customer', 'id'], fail);
     }
 
     const pagination = buildPagination(t, op, at, fail, params);
@@ -161,8 +188,13 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
       const base: ParameterBinding = { name: p.name, in: p.in, argument: null, required: p.required };
       if (p.style) base.style = p.style;
       if (p.explode !== undefined) base.explode = p.explode;
-      if (customerNames.has(p.name)) {
-        bindings.push({ ...base, customer: true });
+      const c = customerOf.get(p.name);
+      if (c) {
+        bindings.push({
+          ...base, customer: true,
+          ...(c.template !== undefined && { customerTemplate: c.template }),
+          ...(c.id !== undefined && { customerId: c.id }),
+        });
         continue;
       }
       const role = pagingRoles.get(p.name);
@@ -211,6 +243,12 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
       if (op.requestBody.required) required.push(arg);
       body = { argument: arg, contentType: op.requestBody.contentType, required: op.requestBody.required };
     }
+    const customerFields = bodyCustomerFields(spec, t, body !== undefined, at, fail);
+    if (body && customerFields) body.customerFields = customerFields;
+    // The parent check needs the parent's id: without it the call would read every parent's records.
+    for (const own of Object.values(ownerParentOf(t)?.arguments ?? {})) {
+      if (own in properties && !required.includes(own)) required.push(own);
+    }
     if (pagination) {
       properties.limit = { type: 'integer', minimum: 1, maximum: pagination.maxLimit, default: pagination.defaultLimit, description: 'How many items per page.' };
       properties.cursor = { type: 'string', description: 'Opaque cursor from a previous result\'s nextCursor, for the next page. Omit for the first page.' };
@@ -251,7 +289,7 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
         truncated: {
           type: 'object',
           description: 'Present when items were left out to fit the size limits.',
-          properties: { reason: { type: 'string' }, returned: { type: 'integer' }, available: { type: 'integer' } },
+          properties: { reason: { type: 'string' }, returned: { type: 'integer' }, available: { type: 'integer' }, withheld: { type: 'integer' } },
         },
         ...(pagination ? { nextCursor: { type: 'string', description: 'Pass as `cursor` to get the next page.' } } : {}),
       },
@@ -268,6 +306,27 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
     if (tokens > maxTokens) {
       report('warning', at, 'lint/token-cost', `tool "${name}" costs ${tokens} tokens of a client's context (limit ${maxTokens})`,
         'hide parameters the model does not need, or project the response to fewer fields');
+    }
+    const ownership = ownershipOf(spec, t, at, fail);
+    const ownerParent = ownerParentOf(t);
+    const boundNames = [...bound.map((p) => p.name), ...(customerFields ?? []).map((f) => `body.${f.path.join('.')}`)];
+    let scope = scopeOf(t, boundNames, ownership, ownerParent);
+    if (!scope) {
+      if (spec.customer) {
+        report('warning', at, 'scope/undeclared', `tool "${name}" is neither bound to the customer, nor response-verified, nor declared tenant-wide`,
+          'bind a customer parameter, declare `owner: { field: ... }`, or `scope: { tenant: <reason> }`; until then policies treat it as returning customer records');
+      }
+      scope = spec.customer
+        ? { kind: 'tenant', reason: 'undeclared', customerRecords: true }
+        : { kind: 'tenant', reason: 'the connector declares no customer binding' };
+    }
+    if (scope.kind === 'tenant' && !scope.customerRecords && t?.scope) {
+      const refs = customerReferenceFields(outputSchema);
+      if (refs.length) {
+        report('warning', [...at, 'scope'], 'scope/tenant-customer-reference',
+          `tenant-wide tool "${name}" returns fields that look like customer references (${refs.join(', ')})`,
+          'bind or verify it (`owner: { field: ... }`), or declare `customerRecords: true` so policies keep it from callers acting for one customer');
+      }
     }
     if (failed) return null;
 
@@ -295,6 +354,9 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
       ...(Object.keys(keyMapping).length ? { keyMapping } : {}),
       ...(pagination ? { pagination } : {}),
       customerParameters: bound.map((p) => p.name),
+      scope,
+      ...(ownership && { ownership }),
+      ...(ownerParent && { ownerParent }),
       shape,
       definitionTokens: tokens,
     };

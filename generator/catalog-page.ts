@@ -4,6 +4,7 @@
  * models the generator emits, so it cannot drift from what the runtime serves.
  */
 import type { ConnectorModel, ToolModel } from '../runtime/model.ts';
+import { describeScope } from '../runtime/scope.ts';
 
 const firstSentence = (text: string) => {
   const m = /^(.+?[.!?])(\s|$)/.exec(text.replace(/\s+/g, ' ').trim());
@@ -12,7 +13,7 @@ const firstSentence = (text: string) => {
 
 function toolRow(t: ToolModel): string {
   const flags = [
-    t.customerParameters.length ? `customer: \`${t.customerParameters.join('`, `')}\`` : 'tenant-wide',
+    describeScope(t).replace(/\|/g, '\\|'),
     t.pagination ? 'paged' : '',
     t.riskTier !== 'low' ? `risk: ${t.riskTier}` : '',
   ].filter(Boolean).join(', ');

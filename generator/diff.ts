@@ -16,7 +16,7 @@ export interface ModelDiff {
   changed: Array<{ tool: string; parts: string[] }>;
 }
 
-const CONTRACT: Array<keyof ToolModel> = ['operation', 'inputSchema', 'outputSchema', 'parameters', 'description', 'pagination', 'customerParameters', 'shape'];
+const CONTRACT: Array<keyof ToolModel> = ['operation', 'inputSchema', 'outputSchema', 'parameters', 'description', 'pagination', 'customerParameters', 'scope', 'ownership', 'ownerParent', 'shape'];
 
 export function diffModels(before: ConnectorModel, after: ConnectorModel): ModelDiff {
   const old = new Map(before.tools.map((t) => [t.name, t]));

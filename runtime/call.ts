@@ -6,6 +6,7 @@
 import type { GeneratedConnector, ToolModel } from './model.ts';
 import { executeTool, errorResult, type ConnectorRuntime, type UpstreamEvent } from './chain/execute.ts';
 import type { CallToolResult } from './chain/shape.ts';
+import type { OwnershipReport } from './chain/ownership.ts';
 import { createGuardedFetch } from './upstream/guard.ts';
 import { createUpstreamPolicy } from './upstream/resilience.ts';
 import { createCursorSigner, cursorKeysFrom } from './upstream/cursor.ts';
@@ -18,6 +19,12 @@ export interface ToolCallContext {
   signal: AbortSignal;
   /** The caller's customer id in each vendor, by connector name (set by customer scoping). */
   customerIds?: Record<string, string>;
+  /** The selected customer (specgate's id), for messages that name it. */
+  customer?: string;
+  /** The caller's named vendor ids (a spec's customer.ids), by connector and name. */
+  customerNamedIds?: Record<string, Record<string, string>>;
+  /** Filled in by the executor: what the response ownership check refused or withheld. */
+  ownership?: OwnershipReport;
   /** The caller's tenant, when the governance chain runs: picks the tenant's own upstreams. */
   tenantId?: string;
   /** Filled in by the executor as the call ends: what metering bills besides the call itself. */
@@ -97,6 +104,7 @@ export function createToolCaller(options: CallerOptions): ToolCaller {
       }),
       cursors,
       onUpstream: options.onUpstream,
+      tools: new Map(connector.model.tools.map((t) => [t.name, t])),
     });
   }
 

@@ -31,6 +31,7 @@ import type { CallAudit } from './chain/audit.ts';
 import { LRUCache } from 'lru-cache';
 import { sha256Hex } from './store/canonical.ts';
 import { errorResult } from './chain/execute.ts';
+import { ownershipAudit, type OwnershipReport } from './chain/ownership.ts';
 
 export { Refusal, type GovernanceRequest } from './chain/refusal.ts';
 export type { Identity } from './chain/authenticate.ts';
@@ -121,7 +122,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
     requireCustomerFor(tool, p.customer);
     requireEntitled(p.entitled, tool);
     const customer = isCustomerBound(tool) ? p.customer.customerId : null;
-    return evaluatePolicy(policy, policyInput(p.identity, p.tenantId, customer, tool, time, args));
+    return evaluatePolicy(policy, policyInput(p.identity, p.tenantId, customer, tool, time, args, p.customer.customerId));
   }
 
   return {
@@ -238,25 +239,31 @@ export function createGovernance(options: GovernanceOptions): Governance {
 
     const started = performance.now();
     const usage: { upstreamBytes: number; reachedVendor?: boolean } = { upstreamBytes: 0 };
+    const ownership: OwnershipReport = { withheld: 0 };
     const result = await caller.callTool(withObligations(tool, decision.obligations), args, {
       requestId: req.requestId,
       signal: req.signal ?? new AbortController().signal,
       customerIds: p.customer.vendorIds,
+      customerNamedIds: p.customer.namedIds,
+      ...(p.customer.customerId !== null && { customer: p.customer.customerId }),
       tenantId: p.tenantId,
       usage,
+      ownership,
     });
     // A caller that hung up did not meet a failure of ours or the vendor's: say so apart.
-    const outcome = !result.isError ? 'ok' : req.signal?.aborted ? 'cancelled' : 'error';
+    const outcome = ownership.refused ? 'refused' : !result.isError ? 'ok' : req.signal?.aborted ? 'cancelled' : 'error';
     await record(
       {
         ...audited(c), decisionId: decision.id, outcome, ...(approvalId && { approvalId }),
+        ...ownershipAudit(ownership),
         // Why it failed, as the caller was told (already scrubbed of secrets): an operator reading
         // the audit should not need the client's transcript.
         ...(result.isError && { reason: errorText(result) }),
       },
       usageRecord({
         callId: c.callId, tenantId: p.tenantId, customerId: p.customer.customerId, subject: p.identity.subject,
-        connector: tool.connector, tool: tool.name, outcome, latencyMs: performance.now() - started, upstreamBytes: usage.upstreamBytes,
+        // Metering bills the upstream call the refusal was made after, as a failed one.
+        connector: tool.connector, tool: tool.name, outcome: outcome === 'refused' ? 'error' : outcome, latencyMs: performance.now() - started, upstreamBytes: usage.upstreamBytes,
         ...(usage.reachedVendor !== undefined && { reachedVendor: usage.reachedVendor }),
       }),
     );

@@ -32,6 +32,13 @@ export interface ParameterBinding {
   default?: unknown;
   /** The runtime forces this parameter to the caller's customer id in this vendor. */
   customer?: boolean;
+  /**
+   * With `customer`: the value is this template with `{id}` replaced by the customer's vendor id
+   * (a filter expression such as `org = {id}`); without it the value is the id itself.
+   */
+  customerTemplate?: string;
+  /** With `customer`: which of the customer's named vendor ids (default: the unnamed one). */
+  customerId?: string;
   /** Filled by the runtime from the uniform pagination arguments. */
   pagination?: 'page' | 'size' | 'offset' | 'limit' | 'cursor';
   /** OpenAPI serialisation, for arrays and objects. */
@@ -44,7 +51,50 @@ export interface BodyBinding {
   argument: string;
   contentType: string;
   required: boolean;
+  /** Body fields the runtime forces to the caller's customer id, after the model's body is taken. */
+  customerFields?: BodyCustomerField[];
 }
+
+/** One body field bound to the customer: its path of property names, and which named id. */
+export interface BodyCustomerField {
+  path: string[];
+  customerId?: string;
+}
+
+/**
+ * Where a vendor's raw response says which customer a record belongs to. The runtime checks it
+ * before projection: a single record of another customer is refused, list items of another
+ * customer are withheld (runtime/chain/ownership.ts).
+ */
+export interface Ownership {
+  /** JMESPath into one record (the response itself, or each item) to the owner's vendor id. */
+  field: string;
+  /** JMESPath into the raw response to the item list; absent: an array response is the list, anything else one record. */
+  items?: string;
+  /** Which of the customer's named vendor ids the owner is compared with (default: the unnamed one). */
+  customerId?: string;
+  /** Why a record without an owner may pass; absent: a missing or null owner is another customer's (fail closed). */
+  optionalReason?: string;
+}
+
+/**
+ * For records that do not name their owner (a ticket's notes): the parent record is fetched
+ * first with another tool of the connector and its ownership checked; only then is the call made.
+ */
+export interface OwnerParent {
+  /** A response-verified tool of the same connector that reads the parent record. */
+  tool: string;
+  /** The parent tool's argument -> this tool's argument that carries the same id. */
+  arguments: Record<string, string>;
+}
+
+/**
+ * How a tool is kept to the caller's customer: bound (the request names the customer), verified
+ * (each returned record's owner is checked), both, or tenant-wide on purpose with a reason.
+ */
+export type ToolScope =
+  | { kind: 'customer'; bound?: string[]; verified?: string; parent?: string }
+  | { kind: 'tenant'; reason: string; customerRecords?: boolean };
 
 /**
  * Pagination, normalised: every paged tool exposes the same two arguments (`limit` and
@@ -124,6 +174,12 @@ export interface ToolModel {
   pagination?: Pagination;
   /** Vendor parameters carrying the MSP customer's id; empty when the tool is not customer data. */
   customerParameters: string[];
+  /** How the tool is kept to the caller's customer (see ToolScope); the generator always sets it (runtime/scope.ts fills it for older models). */
+  scope?: ToolScope;
+  /** Response ownership, checked before shaping. */
+  ownership?: Ownership;
+  /** The parent record whose ownership is checked before the call. */
+  ownerParent?: OwnerParent;
   shape: Shape;
   /** Tokens that the tool's definition (name, description, schemas) costs in a client's context. */
   definitionTokens: number;
@@ -164,7 +220,7 @@ export interface ConnectorModel {
   servers: string[];
   auth: AuthModel;
   /** The customer binding declared by the spec, if any. */
-  customer?: { description?: string };
+  customer?: { description?: string; ids?: string[] };
   tools: ToolModel[];
   allowList: AllowedRequest[];
 }

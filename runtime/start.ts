@@ -15,6 +15,7 @@ import { watchCatalog, type Catalog, type CatalogWatcher } from './catalog.ts';
 import { createToolCaller, type CallerOptions, type ToolCaller, type UpstreamConfig, type UpstreamEvent } from './call.ts';
 import type { MockUpstream } from './mock/upstream.ts';
 import { mockCustomerId } from './mock/customer.ts';
+import { mockOwners } from './mock/owners.ts';
 import { buildServer } from './server.ts';
 import type { CallTool } from './mcp/types.ts';
 import { createLogger } from './ops/logging.ts';
@@ -135,8 +136,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const doc = JSON.parse(text) as OpenApiDocument;
       // Prism (and faker under it) loads only when a connector is actually mocked.
       const { startMockUpstream } = await import('./mock/upstream.ts');
-      const mock = await startMockUpstream(doc);
-      mocks.set(name, { doc: text, mock, customerId: mockCustomerId(c.model, doc) });
+      const customerId = mockCustomerId(c.model, doc);
+      const mock = await startMockUpstream(doc, { rewrite: mockOwners(c.model, customerId) });
+      mocks.set(name, { doc: text, mock, customerId });
       if (running) await running.mock.close();
       out[name] = { baseUrl: mock.url };
     }

@@ -54,6 +54,14 @@ describe('specgate admin commands', () => {
     const { tenantsRepo } = await import('../runtime/store/index.ts');
     expect(await withStore((s) => tenantsRepo(s).listVendorIds('acme', customer.id))).toEqual([{ connector: 'halopsa', vendorId: 'C-42' }]);
 
+    // A second id of the same customer in one vendor, under a name (a Datto RMM site's siteUid).
+    const named = await admin('customer', 'vendor-id', '--tenant', 'acme', '--customer', customer.id, '--name', 'siteUid', 'datto-rmm', 'a1b2-c3');
+    expect(named.stdout).toBe(`customer ${customer.id} is a1b2-c3 (siteUid) in datto-rmm\n`);
+    expect(await withStore((s) => tenantsRepo(s).listVendorIds('acme', customer.id))).toContainEqual({ connector: 'datto-rmm', vendorId: 'a1b2-c3', name: 'siteUid' });
+    const badName = await admin('customer', 'vendor-id', '--tenant', 'acme', '--customer', customer.id, '--name', 'site uid', 'datto-rmm', 'x');
+    expect(badName.code).toBe(1);
+    expect(badName.stderr).toBe('specgate: vendor id name "site uid" must match ^[A-Za-z][A-Za-z0-9_.-]{0,63}$\n');
+
     const foreign = await admin('customer', 'vendor-id', '--tenant', 'acme', '--customer', 'nobody', 'halopsa', 'C-1');
     expect(foreign.code).toBe(1);
     expect(foreign.stderr).toBe('specgate: unknown customer "nobody" in tenant "acme"\n');

@@ -40,7 +40,7 @@ describe.skipIf(!haveVendorDocs)(`connectwise connector${haveVendorDocs ? '' : `
     structured(await c.call('connectwise_list_company_sites', {}, '250'));
     const sent = c.last();
     expect(sent.path).toBe(`${base}/company/companies/250/sites`);
-    expect(sent.query.fields).toBe('id,name,addressLine1,city,zip,phoneNumber,primaryAddressFlag,inactiveFlag,timeZone');
+    expect(sent.query.fields).toBe('id,name,addressLine1,city,zip,phoneNumber,primaryAddressFlag,inactiveFlag,timeZone,company'); // company: the owner the runtime verifies
     expect(sent.query.orderBy).toBe('name asc');
     expect(sent.query.pageSize).toBe('25');
   });
@@ -51,7 +51,7 @@ describe.skipIf(!haveVendorDocs)(`connectwise connector${haveVendorDocs ? '' : `
   });
 
   it('flattens ticket references and passes the model\'s conditions through', async () => {
-    const out = structured(await c.call('connectwise_list_tickets', { conditions: 'company/id=250 and closedFlag=false' }));
+    const out = structured(await c.call('connectwise_list_tickets', { conditions: 'company/id=250 and closedFlag=false' }, '250'));
     expect(c.last().query.conditions).toBe('company/id=250 and closedFlag=false');
     expect(out.result[0]).toMatchObject({ id: 77, summary: 'VPN down', board: 'Help Desk', status: 'New', company_id: 250, company: 'Contoso Ltd', owner: 'jsmith', entered: '2024-04-01T09:00:00Z' });
   });

@@ -56,11 +56,15 @@ describe.skipIf(!haveVendorDocs)(`halopsa connector${haveVendorDocs ? '' : ` (${
     expect(c.last().path).toBe('/api/Client/42');
   });
 
-  it('keeps routes HaloPSA cannot filter by client tenant-wide and medium risk, and the reference lists low', () => {
+  it('verifies the owner of routes HaloPSA cannot filter by client (medium risk), and keeps the reference lists low', () => {
     for (const name of ['halopsa_get_ticket', 'halopsa_list_ticket_actions', 'halopsa_get_asset']) {
       expect(c.tool(name).customerParameters, name).toEqual([]);
       expect(c.tool(name).riskTier, name).toBe('medium');
+      expect(c.tool(name).scope?.kind, name).toBe('customer');
     }
+    expect(c.tool('halopsa_get_ticket').scope).toEqual({ kind: 'customer', verified: 'client_id' });
+    expect(c.tool('halopsa_list_ticket_actions').scope).toEqual({ kind: 'customer', parent: 'halopsa_get_ticket' });
+    expect(c.tool('halopsa_list_clients').scope).toMatchObject({ kind: 'tenant', customerRecords: true });
     for (const name of ['halopsa_list_sites', 'halopsa_list_contacts', 'halopsa_list_assets', 'halopsa_list_contracts', 'halopsa_list_invoices']) {
       expect(c.tool(name).customerParameters, name).toEqual(['client_id']);
     }

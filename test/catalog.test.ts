@@ -15,6 +15,7 @@ import { createToolCaller } from '../runtime/call.ts';
 import { startRecorder, type Recorder } from './fixtures/call/harness.ts';
 import { generateInto, haveVendorDocs, listAll, modernClient, legacyClient, root, serve, tempDir, vendorDocsMissing, type Served } from './helpers/e2e.ts';
 import { sampleArguments } from './helpers/sample-args.ts';
+import { answer, toolForRequest } from './helpers/owned.ts';
 
 const specsDir = path.join(root, 'specs');
 const specFiles = fs.existsSync(specsDir) ? fs.readdirSync(specsDir).filter((f) => f.endsWith('.yaml')).sort().map((f) => path.join(specsDir, f)) : [];
@@ -87,8 +88,19 @@ describe.skipIf(!haveVendorDocs || specFiles.length === 0)(`the catalog in specs
 
   describe('customer binding', () => {
     let recorder: Recorder;
+    let current: { connector: string; owner: string } | undefined;
+    const docs: Record<string, Record<string, unknown>> = {};
+    beforeAll(() => {
+      for (const c of catalog.connectors) docs[c.model.name] = JSON.parse(fs.readFileSync(path.join(outDir, c.model.name, 'openapi.json'), 'utf8'));
+    });
     beforeAll(async () => {
-      recorder = await startRecorder(() => ({ status: 200, body: {} }), '');
+      // Each answer is the forced customer's own record(s), where the tool's ownership check reads them.
+      recorder = await startRecorder((url, req) => {
+        const connector = current?.connector;
+        const tools = catalog.tools.filter((t) => t.connector === connector && t.ownership);
+        const t = toolForRequest(tools, req.method ?? 'GET', url.pathname);
+        return { status: 200, body: t && current ? answer(docs[t.connector]!, t, [current.owner], () => 'own') : {} };
+      }, '');
     });
     afterAll(async () => recorder?.close());
 
@@ -103,7 +115,9 @@ describe.skipIf(!haveVendorDocs || specFiles.length === 0)(`the catalog in specs
       });
       try {
         for (const tool of bound) {
-          const forced = `cust-${tool.connector}-7`;
+          // Numeric, so that it also fits vendors' integer id fields where the owner is written back.
+          const forced = `9${connectors.findIndex((c) => c.model.name === tool.connector)}0417`;
+          current = { connector: tool.connector, owner: forced };
           const ctx = { requestId: tool.name, signal: new AbortController().signal, customerIds: { [tool.connector]: forced } };
           const args = sampleArguments(tool.inputSchema as Record<string, unknown>);
           const before = recorder.requests.length;

@@ -267,6 +267,6 @@ describe('policy decisions', () => {
   it('loads the default MSP policy from policies/', () => {
     const engine = createPolicyEngine({ dir: path.resolve(import.meta.dirname, '../policies') });
     expect(engine.policies.packages.map((p) => p.name)).toEqual(['specgate.msp']);
-    expect(Object.keys(engine.policies.data)).toEqual(['business_hours', 'sensitive']);
+    expect(Object.keys(engine.policies.data)).toEqual(['business_hours', 'customer_isolation', 'sensitive']);
   });
 });

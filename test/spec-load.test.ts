@@ -298,12 +298,13 @@ const everyField: ConnectorSpec = {
     merge: ['m.yaml'],
   },
   server: 'http://127.0.0.1:8080/api',
-  customer: { parameters: ['client_id', 'site_id'], description: 'customer id' },
+  customer: { parameters: ['client_id', 'site_id'], ids: ['siteUid'], description: 'customer id' },
   defaults: {
     riskTier: 'high',
     sensitivity: 'personal',
     response: { project: '@', items: 'data', maxItems: 5, tokenBudget: 100, redact: ['secret'] },
     pagination: { style: 'page', page: 'p', size: 's', firstPage: 0, defaultLimit: 10, maxLimit: 50 },
+    owner: { field: 'client_id', items: 'data', id: 'siteUid', optional: 'internal records name no client' },
   },
   select: [
     { tags: ['A'], methods: ['GET', 'HEAD'], paths: ['/a/**'], exclude: ['x'] },
@@ -313,12 +314,13 @@ const everyField: ConnectorSpec = {
   tools: [
     {
       operationId: 'getA', name: 'get-a', title: 'Get A', description: 'A', effect: 'read', reason: 'r',
-      riskTier: 'medium', sensitivity: 'credentials', tags: ['t'], customer: false,
-      parameters: { id: { hide: false, rename: 'a_id', fixed: { nested: [1, null] }, default: 3, description: 'd' } },
+      riskTier: 'medium', sensitivity: 'credentials', tags: ['t'], customer: false, scope: { tenant: 'reference data', customerRecords: false },
+      parameters: { id: { hide: false, rename: 'a_id', fixed: { nested: [1, null] }, default: 3, description: 'd' }, df: { customer: { template: 'org = {id}', id: 'siteUid' } } },
       response: { project: 'x', items: 'y', maxItems: 1, tokenBudget: 1, redact: [] },
       pagination: { style: 'offset', offset: 'o', limit: 'l' },
     },
-    { operation: 'GET /c', pagination: { style: 'cursor', cursor: 'c', limit: 'l', nextCursor: 'next' } },
+    { operation: 'GET /c', pagination: { style: 'cursor', cursor: 'c', limit: 'l', nextCursor: 'next' }, owner: { parent: { tool: 'get-a', arguments: { id: 'a_id' } } } },
+    { operation: 'POST /search', effect: 'read', reason: 'a search', body: { customer: { field: 'filter.companyId', id: 'siteUid' } }, owner: false },
     { operation: 'OPTIONS /d', pagination: { style: 'link' } },
     { operationId: 'e', pagination: false },
   ],
@@ -353,7 +355,7 @@ function uncovered(value: unknown): string[] {
   const visit = (v: any, schema: any, where: string): void => {
     if (schema?.$ref) return visit(v, resolve(schema.$ref), schema.$ref);
     if (schema?.anyOf && !schema.properties) {
-      const i = schema.anyOf.findIndex((b: any) => (b.$ref ? typeof v === 'object' : v === b.const));
+      const i = schema.anyOf.findIndex((b: any) => (b.$ref || b.type === 'object' ? typeof v === 'object' : v === b.const));
       return visit(v, schema.anyOf[i], `${where}/anyOf/${i}`);
     }
     if (Array.isArray(v)) return v.forEach((x) => visit(x, schema?.items, `${where}/items`));

@@ -108,6 +108,25 @@ for (const [name, available, make] of backends) {
       await expect(repo.createTenant({ name: ' ' })).rejects.toThrow(/tenant name must be a non-empty string/);
     });
 
+    it('named vendor ids: several per customer and connector, each replaced on its own, the unnamed one apart', async () => {
+      const repo = tenantsRepo(store);
+      const c = await repo.createCustomer({ tenantId: 't1', name: 'Named' });
+      await repo.setVendorId(c.id, 'datto-rmm', 'uid-old', 'siteUid');
+      await repo.setVendorId(c.id, 'datto-rmm', '9001', 'siteId');
+      await repo.setVendorId(c.id, 'datto-rmm', 'uid-7', 'siteUid'); // replaces only siteUid
+      await repo.setVendorId(c.id, 'datto-rmm', 'default-1');
+      expect(await repo.listVendorIds('t1', c.id)).toEqual([
+        { connector: 'datto-rmm', vendorId: 'default-1' },
+        { connector: 'datto-rmm', vendorId: '9001', name: 'siteId' },
+        { connector: 'datto-rmm', vendorId: 'uid-7', name: 'siteUid' },
+      ]);
+      expect(await repo.listVendorIds('t2', c.id)).toEqual([]);
+      // The reverse lookup reads unnamed ids only: a named id is not "the customer's id".
+      expect(await repo.customerByVendorId('t1', 'datto-rmm', 'uid-7')).toBeUndefined();
+      expect(await repo.customerByVendorId('t1', 'datto-rmm', 'default-1')).toBe(c.id);
+      await expect(repo.setVendorId(c.id, 'datto-rmm', 'x', 'site uid')).rejects.toThrow('vendor id name "site uid" must match ^[A-Za-z][A-Za-z0-9_.-]{0,63}$');
+    });
+
     it('api keys: plaintext once, hash at rest, verify, revoke, expire', async () => {
       let clock = new Date('2026-01-01T00:00:00Z');
       const keys = apiKeysRepo(store, { pepper: 'pep', now: () => clock });

@@ -51,9 +51,11 @@ export function registerAdmin(program: Command): void {
     .requiredOption('--customer <id>', 'customer id')
     .argument('<connector>', 'connector name')
     .argument('<vendorId>', "the customer's id in that vendor's system")
-    .action((connector: string, vendorId: string, o: TenantOpts & { customer: string }) => withTenant(o, async (s, m) => {
-      await m.changes(s).setVendorId(o.tenant, o.customer, connector, vendorId);
-      print(o.json, { tenantId: o.tenant, customerId: o.customer, connector, vendorId }, () => `customer ${o.customer} is ${vendorId} in ${connector}`);
+    .option('--name <name>', 'which of several ids the customer has in that vendor (a spec\'s customer.ids, e.g. siteUid); default the unnamed id')
+    .action((connector: string, vendorId: string, o: TenantOpts & { customer: string; name?: string }) => withTenant(o, async (s, m) => {
+      await m.changes(s).setVendorId(o.tenant, o.customer, connector, vendorId, o.name ?? '');
+      print(o.json, { tenantId: o.tenant, customerId: o.customer, connector, vendorId, ...(o.name && { name: o.name }) },
+        () => `customer ${o.customer} is ${vendorId}${o.name ? ` (${o.name})` : ''} in ${connector}`);
     }));
 
   const key = program.command('key').description('API keys: create (shown once), list, revoke');

@@ -13,6 +13,7 @@ export function registerCheck(program: Command): void {
     .option('--strict', 'fail on warnings too')
     .action(async (args: string[], opts: { tokens?: boolean; strict?: boolean }) => {
       const { buildConnector } = await import('../../generator/pipeline.ts');
+      const { describeScope } = await import('../../runtime/scope.ts');
       const files = resolveSpecFiles(args);
       if (files.length === 0) throw new Error('no spec files found (looked in specs/)');
       let errors = 0;
@@ -27,7 +28,7 @@ export function registerCheck(program: Command): void {
           const total = build.model.tools.reduce((n, t) => n + t.definitionTokens, 0);
           process.stdout.write(`${rel}: ${build.model.name}, ${build.model.tools.length} tools, ${total} definition tokens in all\n`);
           if (opts.tokens) {
-            for (const t of build.model.tools) process.stdout.write(`  ${String(t.definitionTokens).padStart(6)}  ${t.name}\n`);
+            for (const t of build.model.tools) process.stdout.write(`  ${String(t.definitionTokens).padStart(6)}  ${t.name}  ${describeScope(t).replace(/`/g, '')}\n`);
           }
           for (const s of build.skipped) process.stdout.write(`  skipped ${s.method} ${s.path}: ${s.reason}\n`);
         } else {

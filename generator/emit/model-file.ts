@@ -20,14 +20,17 @@ interface Order {
 const TOOL: Order = {
   keys: ['name', 'title', 'description', 'connector', 'operation', 'effect', 'effectReason', 'riskTier', 'sensitivity', 'tags',
     'annotations', 'inputSchema', 'outputSchema', 'parameters', 'body', 'keyMapping', 'pagination',
-    'customerParameters', 'shape', 'definitionTokens'],
+    'customerParameters', 'scope', 'ownership', 'ownerParent', 'shape', 'definitionTokens'],
   children: {
     operation: { keys: ['method', 'path', 'operationId', 'derivedOperationId'] },
     annotations: { keys: ['title', 'readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] },
     parameters: {
-      item: { keys: ['name', 'in', 'argument', 'required', 'fixed', 'default', 'customer', 'pagination', 'style', 'explode'] },
+      item: { keys: ['name', 'in', 'argument', 'required', 'fixed', 'default', 'customer', 'customerTemplate', 'customerId', 'pagination', 'style', 'explode'] },
     },
-    body: { keys: ['argument', 'contentType', 'required'] },
+    body: { keys: ['argument', 'contentType', 'required', 'customerFields'], children: { customerFields: { item: { keys: ['path', 'customerId'] } } } },
+    scope: { keys: ['kind', 'bound', 'verified', 'parent', 'reason', 'customerRecords'] },
+    ownership: { keys: ['field', 'items', 'customerId', 'optionalReason'] },
+    ownerParent: { keys: ['tool', 'arguments'], children: { arguments: { sorted: true } } },
     keyMapping: { sorted: true },
     pagination: {
       keys: ['style', 'pageParam', 'sizeParam', 'offsetParam', 'limitParam', 'cursorParam', 'nextCursorPath',
@@ -45,7 +48,7 @@ const CONNECTOR: Order = {
       keys: ['schemes'],
       children: { schemes: { item: { keys: ['name', 'type', 'in', 'paramName', 'scheme', 'tokenUrl'] } } },
     },
-    customer: { keys: ['description'] },
+    customer: { keys: ['description', 'ids'] },
     tools: { item: TOOL },
     allowList: { item: { keys: ['method', 'path'] } },
   },

@@ -31,6 +31,26 @@ export interface ParameterOverride {
   /** Sent when the model gives none. */
   default?: unknown;
   description?: string;
+  /** Bind to the caller's customer: the id itself, or a template / named id. */
+  customer?: true | { template?: string; id?: string };
+}
+
+/** Where a raw response names each record's owner (see runtime/model.ts Ownership). */
+export interface OwnerSpec {
+  /** Required unless `parent` is given. */
+  field?: string;
+  /** Check the parent record with another tool before the call (for records that name no owner). */
+  parent?: { tool: string; arguments: Record<string, string> };
+  items?: string;
+  id?: string;
+  /** Why a record without an owner may pass. */
+  optional?: string;
+}
+
+/** A tenant-wide tool, declared with its reason. */
+export interface ScopeSpec {
+  tenant: string;
+  customerRecords?: boolean;
 }
 
 export interface ResponseShape {
@@ -69,8 +89,11 @@ export type ToolSpec = OperationRef & {
   /** What sensitive data the tool returns; `none` undoes the connector default. */
   sensitivity?: Sensitivity | 'none';
   tags?: string[];
-  /** Whether the customer binding applies (default: when the tool has the bound parameter). */
+  /** Deprecated: `customer: false` is `scope: { tenant }`. */
   customer?: boolean;
+  scope?: ScopeSpec;
+  owner?: OwnerSpec | false;
+  body?: { customer?: { field: string; id?: string } };
   parameters?: Record<string, ParameterOverride>;
   response?: ResponseShape;
   pagination?: PaginationSpec | false;
@@ -100,7 +123,9 @@ export interface ConnectorSpec {
   server?: string;
   customer?: {
     /** Vendor parameter names that carry the MSP customer's id. */
-    parameters: string[];
+    parameters?: string[];
+    /** Names of the customer's several ids in this vendor. */
+    ids?: string[];
     description?: string;
   };
   defaults?: {
@@ -108,6 +133,7 @@ export interface ConnectorSpec {
     sensitivity?: Sensitivity | 'none';
     response?: ResponseShape;
     pagination?: PaginationSpec;
+    owner?: OwnerSpec;
   };
   /** Bulk picks; tools named automatically unless a `tools` entry names the same operation. */
   select?: SelectSpec[];

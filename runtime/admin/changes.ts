@@ -85,9 +85,9 @@ export function changes(store: Store, actor: Actor, options: ChangeOptions = {})
       return customer;
     },
 
-    async setVendorId(tenantId: string, customer: string, connector: string, vendorId: string): Promise<void> {
-      await ops.setVendorId(tenantId, customer, connector, vendorId);
-      await record(tenantId, 'customer.vendor-id', { customer, connector, vendorId });
+    async setVendorId(tenantId: string, customer: string, connector: string, vendorId: string, name = ''): Promise<void> {
+      await ops.setVendorId(tenantId, customer, connector, vendorId, name);
+      await record(tenantId, 'customer.vendor-id', { customer, connector, vendorId, ...(name && { name }) });
     },
 
     async createKey(input: { tenantId: string; subject: string; roles: string[]; expiresAt: Date | null }): Promise<{ key: string; info: ApiKeyInfo }> {

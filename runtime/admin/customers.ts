@@ -1,6 +1,7 @@
 /** A tenant's customers and each customer's id in the vendors' systems (what customer scoping binds to). */
 import type { FastifyInstance } from 'fastify';
 import { connectorName, idParam, name, newId, tenantList, tenantParams, type AdminDeps } from './context.ts';
+import { VENDOR_ID_NAME } from '../store/index.ts';
 
 const customerParams = {
   type: 'object', required: ['tenant', 'customer'], additionalProperties: false, properties: { tenant: idParam, customer: idParam },
@@ -30,17 +31,18 @@ export default async function customers(app: FastifyInstance, deps: AdminDeps): 
     return { ...found, vendorIds: await deps.tenants.listVendorIds(tenant, customer) };
   });
 
-  app.put<{ Params: { tenant: string; customer: string; connector: string }; Body: { vendorId: string } }>(
+  app.put<{ Params: { tenant: string; customer: string; connector: string }; Body: { vendorId: string; name?: string } }>(
     '/tenants/:tenant/customers/:customer/vendor-ids/:connector', {
       schema: {
         params: { ...customerParams, required: [...customerParams.required, 'connector'], properties: { ...customerParams.properties, connector: connectorName } },
-        body: { type: 'object', required: ['vendorId'], additionalProperties: false, properties: { vendorId: name } },
+        body: { type: 'object', required: ['vendorId'], additionalProperties: false, properties: { vendorId: name, name: { type: 'string', pattern: VENDOR_ID_NAME.source } } },
       },
     }, async (request) => {
       const { tenant, customer, connector } = request.params;
       await deps.tenant(request, tenant);
-      await deps.changes(request).setVendorId(tenant, customer, connector, request.body.vendorId);
-      return { tenantId: tenant, customerId: customer, connector, vendorId: request.body.vendorId };
+      const idName = request.body.name ?? '';
+      await deps.changes(request).setVendorId(tenant, customer, connector, request.body.vendorId, idName);
+      return { tenantId: tenant, customerId: customer, connector, vendorId: request.body.vendorId, ...(idName && { name: idName }) };
     },
   );
 }

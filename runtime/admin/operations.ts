@@ -4,7 +4,7 @@
  * the admin HTTP API so both refuse the same things with the same words; each front end only maps
  * an OperatorError to its own form (an exit message, an HTTP status).
  */
-import { approvalsRepo, auditRepo, isRequester, selfApprovalMessage, settingsRepo, tenantsRepo, type Approval, type Customer, type Store, type Tenant } from '../store/index.ts';
+import { approvalsRepo, auditRepo, isRequester, selfApprovalMessage, settingsRepo, tenantsRepo, VENDOR_ID_NAME, type Approval, type Customer, type Store, type Tenant } from '../store/index.ts';
 import { OperatorError } from './rules.ts';
 
 export function operations(store: Store, now: () => Date = () => new Date()) {
@@ -34,10 +34,11 @@ export function operations(store: Store, now: () => Date = () => new Date()) {
       if (!c || c.tenantId !== tenantId) throw new OperatorError('not-found', `unknown customer "${customerId}" in tenant "${tenantId}"`, 'customer');
       return c;
     },
-    async setVendorId(tenantId: string, customerId: string, connector: string, vendorId: string): Promise<void> {
+    async setVendorId(tenantId: string, customerId: string, connector: string, vendorId: string, name = ''): Promise<void> {
       // setVendorId is keyed by customer alone; checking ownership first keeps ids from crossing tenants.
       await this.requireCustomer(tenantId, customerId);
-      await tenants.setVendorId(customerId, connector, vendorId);
+      if (name !== '' && !VENDOR_ID_NAME.test(name)) throw new OperatorError('invalid', `vendor id name "${name}" must match ${VENDOR_ID_NAME.source}`, 'name');
+      await tenants.setVendorId(customerId, connector, vendorId, name);
     },
     async hasGrant(tenantId: string, connector: string, toolGlob: string): Promise<boolean> {
       return (await settings.entitlements(tenantId)).some((e) => e.connector === connector && e.toolGlob === toolGlob);

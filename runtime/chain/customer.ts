@@ -16,13 +16,25 @@ type Tenants = Pick<ReturnType<typeof tenantsRepo>, 'getCustomer' | 'listVendorI
 export interface CustomerScope {
   /** The selected customer (specgate's id), or null when none was selected. */
   customerId: string | null;
-  /** The customer's id in each vendor, by connector; only connectors with a mapping appear. */
+  /** The customer's unnamed id in each vendor, by connector; only connectors with a mapping appear. */
   vendorIds: Record<string, string>;
+  /** The customer's named ids (a spec's customer.ids), by connector and name. */
+  namedIds: Record<string, Record<string, string>>;
 }
 
-/** Whether the tool reads one customer's data and so needs a selected customer. */
+/** Whether the tool reads one customer's data (bound or response-verified) and so needs a selected customer. */
 export function isCustomerBound(tool: ToolModel): boolean {
-  return tool.customerParameters.length > 0 || tool.parameters.some((p) => p.customer === true);
+  return tool.customerParameters.length > 0 || tool.parameters.some((p) => p.customer === true)
+    || tool.ownership !== undefined || tool.ownerParent !== undefined || (tool.body?.customerFields?.length ?? 0) > 0;
+}
+
+/** The names of the customer's vendor ids the tool uses: '' for the unnamed one. */
+export function idNamesOf(tool: ToolModel): string[] {
+  const names = new Set<string>();
+  for (const p of tool.parameters) if (p.customer) names.add(p.customerId ?? '');
+  for (const f of tool.body?.customerFields ?? []) names.add(f.customerId ?? '');
+  if (tool.ownership) names.add(tool.ownership.customerId ?? '');
+  return [...names].sort();
 }
 
 export async function scopeCustomer(tenants: Tenants, tenantId: string, req: GovernanceRequest, connectors: string[]): Promise<CustomerScope> {
@@ -34,7 +46,7 @@ export async function scopeCustomer(tenants: Tenants, tenantId: string, req: Gov
       throw new Refusal('customer', 'customer-mismatch', `Refused: _meta.${k} names a customer other than the one selected with the Specgate-Customer header`, 403);
     }
   }
-  if (selected === null) return { customerId: null, vendorIds: {} };
+  if (selected === null) return { customerId: null, vendorIds: {}, namedIds: {} };
   // One row by key, not the tenant's customer list: an MSP has hundreds of customers.
   const customer = await tenants.getCustomer(selected);
   if (customer?.tenantId !== tenantId) {
@@ -42,10 +54,13 @@ export async function scopeCustomer(tenants: Tenants, tenantId: string, req: Gov
   }
   const wanted = new Set(connectors);
   const vendorIds: Record<string, string> = {};
-  for (const { connector, vendorId } of await tenants.listVendorIds(tenantId, selected)) {
-    if (wanted.has(connector)) vendorIds[connector] = vendorId;
+  const namedIds: Record<string, Record<string, string>> = {};
+  for (const { connector, vendorId, name } of await tenants.listVendorIds(tenantId, selected)) {
+    if (!wanted.has(connector)) continue;
+    if (name) (namedIds[connector] ??= {})[name] = vendorId;
+    else vendorIds[connector] = vendorId;
   }
-  return { customerId: selected, vendorIds };
+  return { customerId: selected, vendorIds, namedIds };
 }
 
 /** A customer-bound tool is callable only with a selected customer that is mapped in its vendor. */
@@ -54,7 +69,12 @@ export function requireCustomerFor(tool: ToolModel, scope: CustomerScope): void 
   if (scope.customerId === null) {
     throw new Refusal('customer', 'no-customer', `Refused: ${tool.name} reads one customer's data; select the customer with the Specgate-Customer header`, 403);
   }
-  if (scope.vendorIds[tool.connector] === undefined) {
-    throw new Refusal('customer', 'no-vendor-id', `Refused: customer "${scope.customerId}" has no id in ${tool.connector}; map it first`, 403);
+  for (const name of idNamesOf(tool)) {
+    const id = name === '' ? scope.vendorIds[tool.connector] : scope.namedIds[tool.connector]?.[name];
+    if (id === undefined) {
+      throw new Refusal('customer', 'no-vendor-id', name === ''
+        ? `Refused: customer "${scope.customerId}" has no id in ${tool.connector}; map it first`
+        : `Refused: customer "${scope.customerId}" has no ${name} id in ${tool.connector}; map it first (customer vendor-id --name ${name})`, 403);
+    }
   }
 }

@@ -6,13 +6,14 @@
 import type { OperationCall, ToolModel, UpstreamResult } from '../model.ts';
 import type { ToolCallContext } from '../call.ts';
 import { withCallScope, type CallScope } from '../upstream/guard.ts';
-import { buildUpstreamRequest } from '../upstream/request.ts';
+import { buildUpstreamRequest, customerVendorId } from '../upstream/request.ts';
 import { nextCursor, type CursorBinding, type CursorSigner } from '../upstream/cursor.ts';
 import { CallCancelled, ToolCallError, describeFailure, describeHttpError, scrubSecrets } from '../upstream/errors.ts';
 import type { UpstreamPolicy } from '../upstream/resilience.ts';
 import { validateArguments } from './validate.ts';
 import { parseBody, shapeResult, type CallToolResult } from './shape.ts';
 import { conformResult } from './conform.ts';
+import { checkOwnership, vendorCounts } from './ownership.ts';
 
 export interface UpstreamEvent {
   connector: string;
@@ -30,11 +31,48 @@ export interface ConnectorRuntime {
   policy: UpstreamPolicy;
   /** Seals the cursors results hand out and opens the ones callers hand back. */
   cursors: CursorSigner;
+  /** The connector's tools by name: a tool's owner parent is one of them. */
+  tools?: Map<string, ToolModel>;
   onUpstream?: (e: UpstreamEvent) => void;
 }
 
 export function errorResult(message: string): CallToolResult {
   return { content: [{ type: 'text', text: message }], isError: true };
+}
+
+/**
+ * Reads the parent record of the tool's records with the parent tool and checks its owner; the
+ * refusal when it is another customer's (or cannot be read), else undefined. The parent's answer
+ * itself is never shown: it only decides whether the call goes on.
+ */
+async function checkParentOwner(rt: ConnectorRuntime, tool: ToolModel, given: Record<string, unknown>, ctx: ToolCallContext, outer: CallScope): Promise<CallToolResult | undefined> {
+  const { tool: parentName, arguments: mapping } = tool.ownerParent!;
+  const parent = rt.tools?.get(parentName);
+  const operation = parent && rt.client[parent.operation.operationId];
+  if (!parent?.ownership || !operation) return errorResult(`The ${rt.name} connector has no tool "${parentName}" to check whose record this is; regenerate the connector`);
+  const args: Record<string, unknown> = {};
+  for (const [parentArg, own] of Object.entries(mapping)) {
+    if (given[own] === undefined || given[own] === null) {
+      return errorResult(`Invalid arguments: "${own}" is required: ${tool.name} first checks that the record it belongs to is this customer's`);
+    }
+    args[parentArg] = given[own];
+  }
+  const { request } = buildUpstreamRequest(parent, args, ctx);
+  const scope: CallScope = { expected: { method: parent.operation.method, path: parent.operation.path }, bytes: 0, secrets: outer.secrets };
+  let outcome: UpstreamResult;
+  try {
+    outcome = await rt.policy.run(parent.operation.method, () => withCallScope(scope, () => operation({ ...request })), ctx.signal);
+  } finally {
+    outer.bytes += scope.bytes;
+  }
+  if (!outcome.response.ok) {
+    return errorResult(scrubSecrets(describeHttpError(rt.name, parent.operation, outcome.response, outcome.error), scope.secrets));
+  }
+  const raw = typeof outcome.data === 'string' || outcome.data === undefined ? parseBody(outcome.data, outcome.response.headers.get('content-type')) : outcome.data;
+  const owned = checkOwnership(parent, raw, customerVendorId(parent, ctx, parent.ownership.customerId), ctx.customer ?? 'unknown', tool.name);
+  if (owned.ok) return undefined;
+  if (ctx.ownership) Object.assign(ctx.ownership, owned.report);
+  return errorResult(owned.report.refused!.message);
 }
 
 export async function executeTool(
@@ -60,6 +98,10 @@ export async function executeTool(
     }
 
     sent = true;
+    if (tool.ownerParent) {
+      const refused = await checkParentOwner(rt, tool, given, ctx, scope);
+      if (refused) return refused;
+    }
     // The scope is handed over inside each attempt: a call queued by the bulkhead or retried
     // starts its request later, and the guard must see this call's expectations.
     const outcome: UpstreamResult = await rt.policy.run(
@@ -74,10 +116,21 @@ export async function executeTool(
     const raw = typeof outcome.data === 'string' || outcome.data === undefined
       ? parseBody(outcome.data, response.headers.get('content-type'))
       : outcome.data; // a client that parsed already
-    const shaped = shapeResult(tool, raw, (counts) => {
-      const next = tool.pagination && page ? nextCursor(tool.pagination, page, raw, response, counts, rt.baseUrl) : undefined;
+    // Before shaping: a projection must not hide the owner, nor a cap count another customer's items.
+    let visible = raw;
+    let list: { rawCount: number; kept: number[] } | undefined;
+    let withheld = 0;
+    if (tool.ownership) {
+      const owned = checkOwnership(tool, raw, customerVendorId(tool, ctx, tool.ownership.customerId), ctx.customer ?? 'unknown', tool.name);
+      if (ctx.ownership) Object.assign(ctx.ownership, owned.report);
+      if (!owned.ok) return errorResult(owned.report.refused!.message);
+      ({ raw: visible, list } = owned);
+      withheld = owned.report.withheld;
+    }
+    const shaped = shapeResult(tool, visible, (counts) => {
+      const next = tool.pagination && page ? nextCursor(tool.pagination, page, raw, response, list && counts ? vendorCounts(list, counts) : counts, rt.baseUrl) : undefined;
       return next === undefined ? undefined : rt.cursors.seal(binding, next);
-    });
+    }, withheld);
     return conformResult(tool, shaped.result);
   } catch (err) {
     const message = err instanceof ToolCallError ? err.message : describeFailure(err, rt.name);

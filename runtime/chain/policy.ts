@@ -8,17 +8,19 @@ import type { Decision, Obligations, PolicyInput } from '../policy/types.ts';
 import type { Identity } from './authenticate.ts';
 import { Refusal } from './refusal.ts';
 import { normalizeTag } from '../policy/decide.ts';
+import { toolScope } from '../scope.ts';
 
 /** The local engine (`createPolicyEngine`) or anything with the same `decide`, e.g. an OPA client. */
 export interface PolicyDecider {
   decide(input: PolicyInput): Decision | Promise<Decision>;
 }
 
-export function policyInput(identity: Identity, tenant: string, customer: string | null, tool: ToolModel, time: string, args?: Record<string, unknown>): PolicyInput {
+export function policyInput(identity: Identity, tenant: string, customer: string | null, tool: ToolModel, time: string, args?: Record<string, unknown>, actingFor?: string | null): PolicyInput {
   return {
     identity: { subject: identity.subject, roles: identity.roles, tenant: identity.tenantId },
     tenant,
     customer,
+    ...(actingFor !== undefined && { actingFor }),
     connector: tool.connector,
     tool: policyTool(tool),
     ...(args !== undefined && { arguments: args }),
@@ -28,7 +30,7 @@ export function policyInput(identity: Identity, tenant: string, customer: string
 
 /** What a policy sees of a tool: the same for a call and for `specgate policy test` naming a catalog tool. */
 export function policyTool(tool: ToolModel): PolicyInput['tool'] {
-  return { name: tool.name, riskTier: tool.riskTier, annotations: tool.annotations, tags: tool.tags.map(normalizeTag), sensitivity: tool.sensitivity ?? 'none' };
+  return { name: tool.name, riskTier: tool.riskTier, annotations: tool.annotations, tags: tool.tags.map(normalizeTag), sensitivity: tool.sensitivity ?? 'none', scope: toolScope(tool) };
 }
 
 /** The messages of the rules that made the decision what it is. */

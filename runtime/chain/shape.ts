@@ -17,9 +17,11 @@ export interface CallToolResult {
 }
 
 export interface Truncation {
-  reason: 'maxItems' | 'tokenBudget';
+  reason: 'maxItems' | 'tokenBudget' | 'otherCustomers';
   returned: number;
   available: number;
+  /** Items of other customers left out before shaping (runtime/chain/ownership.ts). */
+  withheld?: number;
 }
 
 /** Response text -> JSON value; empty -> null; plain text stays text; anything else is an error. */
@@ -66,6 +68,8 @@ export function shapeResult(
   tool: ToolModel,
   raw: unknown,
   nextCursor?: (counts: PageCounts | undefined) => string | undefined,
+  /** Items of other customers the ownership check left out, said in the truncation marker. */
+  withheld = 0,
 ): Shaped {
   const c = compiledFor(tool);
   const redacted = tool.shape.redact?.length ? redact(raw, new Set(tool.shape.redact.map((k) => k.toLowerCase()))) : raw;
@@ -78,18 +82,19 @@ export function shapeResult(
     }
   }
   const itemsAt = locateItems(tool, c, projected);
-  const items = itemsAt ? (get(projected, itemsAt) as unknown[]) : undefined;
+  const items = itemsAt ? (getAt(projected, itemsAt) as unknown[]) : undefined;
   const available = items?.length ?? 0;
   const capped = Math.min(available, tool.shape.maxItems ?? Infinity);
 
   const build = (n: number): CallToolResult & { structuredContent: Record<string, unknown> } => {
-    const result = itemsAt && n < available ? replace(projected, itemsAt, items!.slice(0, n)) : projected;
+    const result = itemsAt && n < available ? replaceAt(projected, itemsAt, items!.slice(0, n)) : projected;
     const counts = itemsAt ? { available, returned: n } : undefined;
     const next = nextCursor?.(counts);
     const structured: Record<string, unknown> = { result: result ?? null };
     let truncated: Truncation | undefined;
-    if (n < available) {
-      truncated = { reason: n < capped ? 'tokenBudget' : 'maxItems', returned: n, available };
+    if (n < available || withheld > 0) {
+      truncated = { reason: n < available ? (n < capped ? 'tokenBudget' : 'maxItems') : 'otherCustomers', returned: n, available };
+      if (withheld > 0) truncated.withheld = withheld;
       structured.truncated = truncated;
     }
     if (next) structured.nextCursor = next;
@@ -129,11 +134,13 @@ function fits(r: CallToolResult, budget: number): boolean {
 }
 
 function marker(t: Truncation, next: string | undefined): string {
+  const others = t.withheld ? `${t.withheld} item${t.withheld === 1 ? '' : 's'} of other customers withheld` : '';
+  if (t.reason === 'otherCustomers') return `[truncated: ${others}; showing ${t.returned} of this customer's items]`;
   const why = t.reason === 'tokenBudget' ? 'size budget' : 'item limit';
   const more = next
     ? `ask for the next page with cursor "${next}"`
     : 'narrow the request (filters, a smaller limit) to see the rest';
-  return `[truncated: showing ${t.returned} of ${t.available} items (${why}); ${more}]`;
+  return `[truncated: showing ${t.returned} of ${t.available} items (${why}); ${more}${others ? `; ${others}` : ''}]`;
 }
 
 type PathKey = string | number;
@@ -151,7 +158,7 @@ function locateItems(tool: ToolModel, c: Compiled, value: unknown): PathKey[] | 
     } catch {
       return undefined;
     }
-    return Array.isArray(target) ? findPath(value, target, 0) : undefined;
+    return Array.isArray(target) ? findPath(value, target) : undefined;
   }
   if (Array.isArray(value)) return [];
   if (value && typeof value === 'object') {
@@ -161,7 +168,8 @@ function locateItems(tool: ToolModel, c: Compiled, value: unknown): PathKey[] | 
   return undefined;
 }
 
-function findPath(node: unknown, target: unknown, depth: number): PathKey[] | undefined {
+/** Where `target` sits inside `node`, found by identity (JMESPath returns the same objects). */
+export function findPath(node: unknown, target: unknown, depth = 0): PathKey[] | undefined {
   if (node === target) return [];
   if (depth > 32 || !node || typeof node !== 'object') return undefined;
   const entries: Array<[PathKey, unknown]> = Array.isArray(node) ? node.map((v, i) => [i, v]) : Object.entries(node);
@@ -172,16 +180,16 @@ function findPath(node: unknown, target: unknown, depth: number): PathKey[] | un
   return undefined;
 }
 
-function get(value: unknown, path: PathKey[]): unknown {
+export function getAt(value: unknown, path: PathKey[]): unknown {
   return path.reduce<unknown>((v, k) => (v as Record<PathKey, unknown>)[k], value);
 }
 
 /** A copy of `value` with the node at `path` replaced; siblings are shared, not cloned. */
-function replace(value: unknown, path: PathKey[], next: unknown): unknown {
+export function replaceAt(value: unknown, path: PathKey[], next: unknown): unknown {
   if (!path.length) return next;
   const [k, ...rest] = path;
   const copy: Record<PathKey, unknown> | unknown[] = Array.isArray(value) ? [...value] : { ...(value as object) };
-  (copy as Record<PathKey, unknown>)[k!] = replace((value as Record<PathKey, unknown>)[k!], rest, next);
+  (copy as Record<PathKey, unknown>)[k!] = replaceAt((value as Record<PathKey, unknown>)[k!], rest, next);
   return copy;
 }
 

@@ -21,6 +21,8 @@ export interface MockOptions {
   host?: string;
   /** Reject requests that break the document's parameter rules (422). Default true. */
   validateRequest?: boolean;
+  /** Changes a generated answer body before it is sent (method, path under the base path, body). */
+  rewrite?: (method: string, path: string, body: unknown) => unknown;
 }
 
 const MAX_BODY = 1024 * 1024;
@@ -75,7 +77,8 @@ export async function startMockUpstream(document: OpenApiDocument, options: Mock
       return send(res, status, { 'content-type': 'application/problem+json' }, { title: e.message, status, detail: e.detail ?? '' });
     }
     const out = result.right.output;
-    send(res, out.statusCode, out.headers ?? {}, out.body);
+    const answer = options.rewrite && out.statusCode < 300 ? options.rewrite(input.method, input.url.path, out.body) : out.body;
+    send(res, out.statusCode, out.headers ?? {}, answer);
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -114,8 +114,10 @@ export function normalizeInput(input: PolicyInput, clock: () => Date): PolicyInp
     identity: { ...identity, roles: identity.roles ?? [] },
     tenant: input.tenant ?? identity.tenant ?? '',
     customer: input.customer ?? null,
+    actingFor: input.actingFor ?? null,
     connector: input.connector ?? '',
-    tool: { ...input.tool, tags: (input.tool?.tags ?? []).map(normalizeTag), annotations: input.tool?.annotations ?? {}, sensitivity: input.tool?.sensitivity ?? 'none' },
+    // A tool of a model older than declared scopes is tenant-wide for all a policy can tell.
+    tool: { ...input.tool, tags: (input.tool?.tags ?? []).map(normalizeTag), annotations: input.tool?.annotations ?? {}, sensitivity: input.tool?.sensitivity ?? 'none', scope: input.tool?.scope ?? { kind: 'tenant', reason: 'undeclared' } },
     arguments: input.arguments ?? {},
     time,
   };

@@ -1,5 +1,5 @@
 /** The policy engine's contract: one input document in, one logged decision out. */
-import type { RiskTier, Sensitivity, ToolAnnotations } from '../model.ts';
+import type { RiskTier, Sensitivity, ToolAnnotations, ToolScope } from '../model.ts';
 
 export type Effect = 'allow' | 'deny' | 'require_approval';
 
@@ -9,12 +9,14 @@ export interface PolicyInput {
   tenant: string;
   /** The MSP customer the call is scoped to; null when the tool is not customer data. */
   customer?: string | null;
+  /** The customer the caller selected (Specgate-Customer), whatever the tool; null when none. */
+  actingFor?: string | null;
   connector: string;
   /**
    * Tags are compared lower-case with single spaces (the engine normalises them); `sensitivity` is
    * the spec's declaration, `none` when it declares none.
    */
-  tool: { name: string; riskTier: RiskTier; annotations?: ToolAnnotations | Record<string, unknown>; tags?: string[]; sensitivity?: Sensitivity | 'none' };
+  tool: { name: string; riskTier: RiskTier; annotations?: ToolAnnotations | Record<string, unknown>; tags?: string[]; sensitivity?: Sensitivity | 'none'; scope?: ToolScope };
   arguments?: Record<string, unknown>;
   /** RFC 3339 instant of the call; the engine's clock fills it in when absent. */
   time?: string;

@@ -3,7 +3,7 @@ export { openStore, withWriteLock, DEFAULT_STORE_URL, StoreNotFoundError, type S
 export { migrateToLatest, migrationNames } from './migrations/index.ts';
 export type { Schema } from './schema.ts';
 export { canonicalJson } from './canonical.ts';
-export { tenantsRepo, type Tenant, type Customer } from './repos/tenants.ts';
+export { tenantsRepo, VENDOR_ID_NAME, type Tenant, type Customer } from './repos/tenants.ts';
 export { apiKeysRepo, type ApiKeyInfo, type VerifyResult, type ApiKeysOptions } from './repos/api-keys.ts';
 export { adminKeysRepo, type AdminKeyInfo, type AdminVerifyResult } from './repos/admin-keys.ts';
 export { quotaRepo, consumeQuotaIn, type QuotaRule, type ConsumeResult } from './repos/quota.ts';

@@ -3,7 +3,8 @@
 
 export interface TenantsTable { id: string; name: string; created_at: string }
 export interface CustomersTable { id: string; tenant_id: string; name: string; created_at: string }
-export interface CustomerVendorIdsTable { customer_id: string; connector: string; vendor_id: string }
+/** `name` is '' for the customer's unnamed (default) id in the vendor. */
+export interface CustomerVendorIdsTable { customer_id: string; connector: string; name: string; vendor_id: string }
 export interface ApiKeysTable {
   id: string;
   tenant_id: string;

@@ -46,16 +46,72 @@ export function buildUpstreamRequest(
 
   const page = tool.pagination ? applyPagination(tool, args, request, openCursor) : undefined;
 
-  if (tool.customerParameters.length) {
-    const id = ctx.customerIds?.[tool.connector];
-    if (id === undefined || id === null || id === '') {
-      throw new CustomerRequired(
-        `This tool needs a customer: ${tool.name} returns customer data, and this session has no ${tool.connector} customer id; select a customer first`,
-      );
-    }
-    for (const b of tool.parameters) if (b.customer) put(b, id, `customer parameter "${b.name}"`);
+  for (const b of tool.parameters) {
+    if (!b.customer) continue;
+    const id = customerVendorId(tool, ctx, b.customerId);
+    put(b, b.customerTemplate === undefined ? id : fillTemplate(b.customerTemplate, id, b.name), `customer parameter "${b.name}"`);
+  }
+  if (tool.body?.customerFields?.length) {
+    request.body = bindBodyFields(request.body, tool.body.customerFields.map((f) => ({ path: f.path, value: customerVendorId(tool, ctx, f.customerId) })));
   }
   return { request, page };
+}
+
+/** The caller's vendor id for this tool's connector (the unnamed one, or a named one). */
+export function customerVendorId(tool: ToolModel, ctx: ToolCallContext, name: string | undefined): string {
+  const id = name === undefined ? ctx.customerIds?.[tool.connector] : ctx.customerNamedIds?.[tool.connector]?.[name];
+  if (id === undefined || id === null || id === '') {
+    throw new CustomerRequired(
+      `This tool needs a customer: ${tool.name} returns customer data, and this session has no ${tool.connector} customer id${name === undefined ? '' : ` named ${name}`}; select a customer first`,
+    );
+  }
+  return id;
+}
+
+/**
+ * What may stand for {id} in a filter template: an id, never syntax. A vendor id with a quote,
+ * a parenthesis or a space could close the template's expression and widen it (`1) OR (1=1`).
+ */
+const TEMPLATE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+function fillTemplate(template: string, id: string, parameter: string): string {
+  if (!TEMPLATE_ID.test(id)) {
+    throw new CustomerRequired(`This tool cannot be scoped to the customer: its ${parameter} filter takes the customer's vendor id, which must be letters, digits, "_", ".", ":" or "-" (fix the mapping with customer vendor-id)`);
+  }
+  return template.replace('{id}', id);
+}
+
+/**
+ * The model's body with each bound field forced to the customer's id. Objects on the way are
+ * copied (the model's body is not changed in place) and created where missing; a field the model
+ * set to something else is overwritten, so the search can never name another customer.
+ */
+function valueAt(value: unknown, path: string[]): unknown {
+  let node = value;
+  for (const key of path) {
+    if (!node || typeof node !== 'object' || !Object.hasOwn(node, key)) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}
+
+function bindBodyFields(body: unknown, fields: Array<{ path: string[]; value: string }>): unknown {
+  const root: Record<string, unknown> = body && typeof body === 'object' && !Array.isArray(body) ? { ...(body as Record<string, unknown>) } : {};
+  for (const { path, value } of fields) {
+    // The model may not choose the customer, not even the right one: say so rather than overwrite quietly.
+    if (valueAt(body, path) !== undefined) {
+      throw new InvalidArguments(`Invalid arguments: body.${path.join('.')} is set by specgate to the conversation's customer; leave it out`);
+    }
+    let node = root;
+    for (const key of path.slice(0, -1)) {
+      const next = Object.hasOwn(node, key) ? node[key] : undefined;
+      const copy = next && typeof next === 'object' && !Array.isArray(next) ? { ...(next as Record<string, unknown>) } : {};
+      node[key] = copy;
+      node = copy;
+    }
+    node[path[path.length - 1]!] = value;
+  }
+  return root;
 }
 
 function applyPagination(tool: ToolModel, args: Record<string, unknown>, request: UpstreamRequest, openCursor: (cursor: string) => string): PageState {

@@ -4,6 +4,7 @@ import { credentialKind } from './002_credential_kind.ts';
 import { adminKeys } from './003_admin_keys.ts';
 import { rateLimitsApprovals } from './004_rate_limits_approvals.ts';
 import { auditCheckpoints } from './005_audit_checkpoints.ts';
+import { namedVendorIds } from './006_named_vendor_ids.ts';
 
 // A static list instead of folder scanning: works the same from source, bundles and tests.
 // Names sort in apply order; never rename or edit an applied one, add a new entry instead.
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   '003_admin_keys': adminKeys,
   '004_rate_limits_approvals': rateLimitsApprovals,
   '005_audit_checkpoints': auditCheckpoints,
+  '006_named_vendor_ids': namedVendorIds,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -25,14 +25,17 @@ export function tenantsRepo(store: Store, now: () => Date = () => new Date()) {
       const r = await db.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
       return r && { id: r.id, tenantId: r.tenant_id, name: r.name, createdAt: r.created_at };
     },
-    /** Every vendor id recorded for one of the tenant's customers, by connector; scoped to the tenant so ids never cross tenants. */
-    async listVendorIds(tenantId: string, customerId: string): Promise<Array<{ connector: string; vendorId: string }>> {
+    /**
+     * Every vendor id recorded for one of the tenant's customers, by connector (and name, for a
+     * vendor where the customer has several); scoped to the tenant so ids never cross tenants.
+     */
+    async listVendorIds(tenantId: string, customerId: string): Promise<Array<{ connector: string; vendorId: string; name?: string }>> {
       const rows = await db.selectFrom('customer_vendor_ids as v')
         .innerJoin('customers as c', 'c.id', 'v.customer_id')
-        .select(['v.connector', 'v.vendor_id'])
+        .select(['v.connector', 'v.name', 'v.vendor_id'])
         .where('c.tenant_id', '=', tenantId).where('v.customer_id', '=', customerId)
-        .orderBy('v.connector').execute();
-      return rows.map((r) => ({ connector: r.connector, vendorId: r.vendor_id }));
+        .orderBy('v.connector').orderBy('v.name').execute();
+      return rows.map((r) => ({ connector: r.connector, vendorId: r.vendor_id, ...(r.name && { name: r.name }) }));
     },
     async createCustomer(input: { tenantId: string; name: string; id?: string }): Promise<Customer> {
       const row = { id: input.id ?? randomUUID(), tenant_id: input.tenantId, name: requireText(input.name, 'customer name'), created_at: now().toISOString() };
@@ -43,11 +46,12 @@ export function tenantsRepo(store: Store, now: () => Date = () => new Date()) {
       const rows = await db.selectFrom('customers').selectAll().where('tenant_id', '=', tenantId).orderBy('id').execute();
       return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id, name: r.name, createdAt: r.created_at }));
     },
-    /** Records (or replaces) which id the customer has in a vendor's system. */
-    async setVendorId(customerId: string, connector: string, vendorId: string): Promise<void> {
+    /** Records (or replaces) which id the customer has in a vendor's system; `name` picks one of several (default: the unnamed id). */
+    async setVendorId(customerId: string, connector: string, vendorId: string, name = ''): Promise<void> {
+      if (name !== '' && !VENDOR_ID_NAME.test(name)) throw new Error(`vendor id name "${name}" must match ${VENDOR_ID_NAME.source}`);
       await db.insertInto('customer_vendor_ids')
-        .values({ customer_id: customerId, connector, vendor_id: requireText(vendorId, 'vendor id') })
-        .onConflict((oc) => oc.columns(['customer_id', 'connector']).doUpdateSet({ vendor_id: vendorId }))
+        .values({ customer_id: customerId, connector, name, vendor_id: requireText(vendorId, 'vendor id') })
+        .onConflict((oc) => oc.columns(['customer_id', 'connector', 'name']).doUpdateSet({ vendor_id: vendorId }))
         .execute();
     },
     /** Reverse lookup: which of this tenant's customers owns a vendor-side id. */
@@ -55,13 +59,16 @@ export function tenantsRepo(store: Store, now: () => Date = () => new Date()) {
       const row = await db.selectFrom('customer_vendor_ids as v')
         .innerJoin('customers as c', 'c.id', 'v.customer_id')
         .select('c.id')
-        .where('c.tenant_id', '=', tenantId).where('v.connector', '=', connector).where('v.vendor_id', '=', vendorId)
+        .where('c.tenant_id', '=', tenantId).where('v.connector', '=', connector).where('v.vendor_id', '=', vendorId).where('v.name', '=', '')
         .orderBy('c.id')
         .executeTakeFirst();
       return row?.id;
     },
   };
 }
+
+/** The names a spec may declare under customer.ids. */
+export const VENDOR_ID_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 
 export function requireText(value: string, what: string): string {
   if (typeof value !== 'string' || value.trim() === '') throw new Error(`${what} must be a non-empty string`);

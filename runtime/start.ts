@@ -27,6 +27,9 @@ import type { ListTools, AuthenticateRequest } from './mcp/types.ts';
 import type { UpstreamEntry } from './credentials/config.ts';
 import { trustedIssuers, type IdentityConfig } from './identity/providers.ts';
 import type { ProtectedResourceMetadata } from './mcp/http.ts';
+import type { DescribeCaller } from './mcp/instructions.ts';
+import type { DiscoveryOptions } from './discovery/mode.ts';
+import { tenantsRepo } from './store/index.ts';
 
 export interface RuntimeOptions {
   generatedDir: string;
@@ -77,6 +80,8 @@ export interface Runtime {
   /** Set when the governance chain is on: per-caller visibility and request authentication. */
   listTools?: ListTools;
   authenticate?: AuthenticateRequest;
+  /** Set with the governance chain: the tenant and customer a request acts for (server instructions). */
+  describeCaller?: DescribeCaller;
   /** What /.well-known/oauth-protected-resource announces: the trusted issuers and this resource's id. */
   protectedResource?: ProtectedResourceMetadata;
   /** The customer id each connector's customer-bound tools are forced to. */
@@ -208,6 +213,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       authenticate: (async (ctx) => {
         await governance.principal({ headers: ctx.headers, requestId: ctx.requestId }, []);
       }) as AuthenticateRequest,
+      describeCaller: (async (ctx) => {
+        const p = await governance.principal(ctx, []);
+        const customer = p.customer.customerId === null ? null : await tenantsRepo(options.governance!.store).getCustomer(p.customer.customerId);
+        return { tenantId: p.tenantId, customer: customer ? { id: customer.id, name: customer.name } : null };
+      }) as DescribeCaller,
       protectedResource: {
         authorizationServers: options.governance?.identity ? trustedIssuers(options.governance.identity) : [],
         ...(options.governance?.identity?.resource ? { resource: options.governance.identity.resource } : {}),
@@ -238,12 +248,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   };
 }
 
-export async function startHttp(runtime: Runtime, options: { port: number; host: string; allowedOrigins?: string[]; logger?: Logger }): Promise<FastifyInstance> {
+export async function startHttp(runtime: Runtime, options: { port: number; host: string; allowedOrigins?: string[]; logger?: Logger; discovery?: DiscoveryOptions }): Promise<FastifyInstance> {
   const app = await buildServer({
     catalog: () => runtime.catalog(),
     callTool: runtime.callTool,
     ...(runtime.listTools ? { listTools: runtime.listTools } : {}),
     ...(runtime.authenticate ? { authenticate: runtime.authenticate } : {}),
+    ...(runtime.describeCaller ? { describeCaller: runtime.describeCaller } : {}),
+    ...(options.discovery ? { discovery: options.discovery } : {}),
     ...(runtime.protectedResource ? { protectedResource: runtime.protectedResource } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(options.logger ? { logger: options.logger } : {}),

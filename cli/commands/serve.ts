@@ -4,6 +4,7 @@ import { defaultGeneratedDir, projectRoot } from '../../generator/paths.ts';
 import type { Runtime } from '../../runtime/start.ts';
 import type { IdentityConfig } from '../../runtime/identity/providers.ts';
 import type { RuntimeUpstreamConfig } from '../../runtime/credentials/config.ts';
+import { DEFAULT_DISCOVERY_THRESHOLD, parseDiscoveryMode, parseDiscoveryThreshold, type DiscoveryOptions } from '../../runtime/discovery/mode.ts';
 // Heavy modules load inside the action, so `--help` answers at once.
 
 export function registerServe(program: Command): void {
@@ -20,9 +21,11 @@ export function registerServe(program: Command): void {
     .option('--store <url>', 'turn on the governance chain over this store (sqlite:<file> or postgres://...; env SPECGATE_STORE): API keys, tenants, customers, entitlements, policy, quotas, metering, audit')
     .option('--policies <dir>', 'policy folder for the governance chain', path.join(projectRoot, 'policies'))
     .option('--master-key-file <file>', 'master keys that open the stored vendor credentials (default: env SPECGATE_MASTER_KEYS)')
+    .option('--discovery <mode>', 'progressive discovery: auto (meta-tools when a caller may use more tools than --discovery-threshold), on, off', 'auto')
+    .option('--discovery-threshold <tools>', 'with --discovery auto: list the meta-tools above this many visible tools', String(DEFAULT_DISCOVERY_THRESHOLD))
     .option('--admin-port <n>', 'serve the admin HTTP API (/admin/v1) on this port, a listener of its own (needs --store; admin keys from `specgate admin-key create`, or env SPECGATE_ADMIN_TOKEN)', (v) => Number.parseInt(v, 10))
     .option('--admin-host <h>', 'interface the admin API listens on; keep it private', '127.0.0.1')
-    .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[]; customer?: string[]; config?: string; store?: string; policies: string; masterKeyFile?: string; adminPort?: number; adminHost: string }) => {
+    .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[]; customer?: string[]; config?: string; store?: string; policies: string; masterKeyFile?: string; adminPort?: number; adminHost: string; discovery: string; discoveryThreshold: string }) => {
       const { identity, ...config } = await readConfig(opts.config);
       const store = opts.store ?? process.env.SPECGATE_STORE;
       if (identity && !store) throw new Error(`${opts.config}: identity providers authenticate callers of the governance chain: give --store too`);
@@ -33,7 +36,7 @@ export function registerServe(program: Command): void {
       const { createLogger } = await import('../../runtime/ops/logging.ts');
       const logger = createLogger();
       const runtime = await startRuntime({ generatedDir: path.resolve(opts.generated), mock: !!opts.mock, upstreams: upstreamsFromEnv(), ...config, logger, customerIds: parseCustomers(opts.customer), ...(governance ? { governance } : {}), ...(credentials ? { tenantCredentials: credentials.tenantUpstreams } : {}) });
-      const app = await startHttp(runtime, { port: opts.port, host: opts.host, logger, ...(opts.allowOrigin ? { allowedOrigins: opts.allowOrigin } : {}) });
+      const app = await startHttp(runtime, { port: opts.port, host: opts.host, logger, discovery: discoveryOf(opts), ...(opts.allowOrigin ? { allowedOrigins: opts.allowOrigin } : {}) });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : opts.port;
       describe(runtime, `http://${opts.host}:${port}/mcp`);
@@ -66,8 +69,10 @@ export function registerServe(program: Command): void {
     .option('--store <url>', 'run the governance chain over this store (env SPECGATE_STORE); the caller is the API key in env SPECGATE_API_KEY')
     .option('--policies <dir>', 'policy folder for the governance chain', path.join(projectRoot, 'policies'))
     .option('--master-key-file <file>', 'master keys that open the stored vendor credentials (default: env SPECGATE_MASTER_KEYS)')
+    .option('--discovery <mode>', 'progressive discovery: auto (meta-tools when a caller may use more tools than --discovery-threshold), on, off', 'auto')
+    .option('--discovery-threshold <tools>', 'with --discovery auto: list the meta-tools above this many visible tools', String(DEFAULT_DISCOVERY_THRESHOLD))
     .option('--select-customer <id>', 'with --store: the customer (of the key\'s tenant) this session acts for (env SPECGATE_CUSTOMER)')
-    .action(async (opts: { mock?: boolean; generated: string; customer?: string[]; config?: string; store?: string; policies: string; masterKeyFile?: string; selectCustomer?: string }) => {
+    .action(async (opts: { mock?: boolean; generated: string; customer?: string[]; config?: string; store?: string; policies: string; masterKeyFile?: string; selectCustomer?: string; discovery: string; discoveryThreshold: string }) => {
       const { identity, ...config } = await readConfig(opts.config);
       const store = opts.store ?? process.env.SPECGATE_STORE;
       // The key comes from the environment, never the command line, where `ps` would show it.
@@ -86,13 +91,27 @@ export function registerServe(program: Command): void {
         ...(governance ? { governance } : {}), ...(credentials ? { tenantCredentials: credentials.tenantUpstreams } : {}),
       });
       const customer = opts.selectCustomer ?? process.env.SPECGATE_CUSTOMER;
-      const headers = apiKey && governance ? { authorization: `Bearer ${apiKey}`, ...(customer && { 'specgate-customer': customer }) } : undefined;
+      const toolsets = process.env.SPECGATE_TOOLSETS;
+      const credentialHeaders = apiKey && governance ? { authorization: `Bearer ${apiKey}`, ...(customer && { 'specgate-customer': customer }) } : undefined;
+      const headers = credentialHeaders || toolsets ? { ...credentialHeaders, ...(toolsets && { 'specgate-toolsets': toolsets }) } : undefined;
       // Refuse at startup, with the reason, rather than answer every message with the same refusal.
-      if (headers && runtime.authenticate) await runtime.authenticate({ headers, requestId: 'stdio-startup' });
-      serveStdio(() => runtime.catalog(), runtime.callTool, { logger, ...(runtime.listTools && { listTools: runtime.listTools }), ...(headers && { headers }) });
+      if (credentialHeaders && runtime.authenticate) await runtime.authenticate({ headers: credentialHeaders, requestId: 'stdio-startup' });
+      serveStdio(() => runtime.catalog(), runtime.callTool, {
+        logger, discovery: discoveryOf(opts), ...(runtime.listTools && { listTools: runtime.listTools }), ...(headers && { headers }),
+        ...(runtime.describeCaller && { describeCaller: runtime.describeCaller }),
+        // One connection per process, for the process's life: nothing to unsubscribe.
+        toolsChanged: (listener) => {
+          runtime.on('reload', listener);
+          return () => undefined;
+        },
+      });
       describe(runtime, 'stdio');
       if (governance) process.stderr.write(`  governance chain on: acting as the key in SPECGATE_API_KEY${customer ? ` for customer ${customer}` : ''}\n`);
     });
+}
+
+function discoveryOf(opts: { discovery: string; discoveryThreshold: string }): DiscoveryOptions {
+  return { mode: parseDiscoveryMode(opts.discovery), threshold: parseDiscoveryThreshold(opts.discoveryThreshold) };
 }
 
 async function openGovernance(url: string | undefined, policies: string, identity?: IdentityConfig) {

@@ -10,6 +10,8 @@ import type { Catalog } from '../catalog.ts';
 import { DEFAULT_PAGE_SIZE, listToolsPage, runToolCall, visibleCatalog } from './tools.ts';
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { CallTool, CatalogSource, ListTools, McpLogger, ToolCallContext, ToolCallObservation } from './types.ts';
+import { createDiscovery, type DiscoveryOptions, type ToolsChanged } from '../discovery/endpoint.ts';
+import type { DescribeCaller } from './instructions.ts';
 
 export const SERVER_INFO = { name: 'specgate', version: '0.1.0' } as const;
 
@@ -26,6 +28,12 @@ export interface ServerFactoryOptions {
    * own, already parsed); without it, or on stdio, each call gets a UUID and no headers.
    */
   requestOf?: (request: Request | undefined) => HostRequest | undefined;
+  /** Progressive discovery (meta-tools instead of the catalog); default off. */
+  discovery?: DiscoveryOptions;
+  /** Who the caller acts for, for the server instructions (the governance chain's principal). */
+  describeCaller?: DescribeCaller;
+  /** Where a connection-long server (stdio) hears that the visible tools changed. */
+  toolsChanged?: ToolsChanged;
 }
 
 export interface HostRequest {
@@ -53,10 +61,22 @@ export function createServerFactory(options: ServerFactoryOptions): McpServerFac
     throw new RangeError(`pageSize must be a positive integer, got ${String(options.pageSize)}`);
   }
 
-  return (context: McpRequestContext) => {
-    const server = new Server(SERVER_INFO, { capabilities: { tools: { listChanged: true } } });
+  const discovery = createDiscovery({ ...options, getCatalog, pageSize });
+
+  return async (context: McpRequestContext) => {
+    const host = hostRequest(options, context.requestInfo);
+    const instructions = await discovery.instructions(host);
+    const server = new Server(SERVER_INFO, { capabilities: { tools: { listChanged: true } }, instructions });
+    discovery.attach(server, context);
     server.setRequestHandler('tools/list', async (request, ctx) => {
       const catalog = getCatalog();
+      if (discovery.enabled) {
+        const h = hostRequest(options, context.requestInfo);
+        return discovery.listTools(catalog, request.params?.cursor, {
+          requestId: h.id, headers: h.headers, signal: ctx.mcpReq.signal,
+          ...(request.params?._meta ? { meta: request.params._meta as Record<string, unknown> } : {}),
+        });
+      }
       if (!options.listTools) return listToolsPage(catalog, request.params?.cursor, pageSize);
       // Listing goes through the same decision path as calling, so the two cannot disagree.
       let visible;
@@ -84,11 +104,12 @@ export function createServerFactory(options: ServerFactoryOptions): McpServerFac
         ...(request.params._meta ? { meta: request.params._meta as Record<string, unknown> } : {}),
       };
       const { name, arguments: args } = request.params;
-      const result = await runToolCall(catalog, name, args, callContext, {
-        callTool: options.callTool,
-        ...(options.observe && { observe: options.observe }),
-        ...(options.logger && { logger: options.logger }),
-      });
+      const run = { callTool: options.callTool, ...(options.observe && { observe: options.observe }), ...(options.logger && { logger: options.logger }) };
+      if (discovery.isMetaTool(name)) {
+        // call_tool reaches the real tool through runToolCall too: one call path, one governance.
+        return server.projectCallToolResult(await discovery.callMetaTool(catalog, name, args, callContext, (real, realArgs) => runToolCall(catalog, real, realArgs, callContext, run)), undefined);
+      }
+      const result = await runToolCall(catalog, name, args, callContext, run);
       // The SDK projects the result per era (e.g. the 2025 `{result: …}` wrap for non-object output).
       const outputSchema = catalog.byName.get(name)?.tool.outputSchema;
       return server.projectCallToolResult(

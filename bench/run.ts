@@ -15,11 +15,13 @@ import { parseOptions, type BenchOptions, type Section } from './options.ts';
 import { busy, busyNote, table, writeResults, type BenchReport, type SectionResult } from './report.ts';
 import { benchStartup } from './startup.ts';
 import { benchToolsList } from './tools-list.ts';
+import { benchModelContext } from './model-context.ts';
 
 const RUNNERS: Record<Section, (options: BenchOptions, log: (line: string) => void) => Promise<SectionResult>> = {
   generator: benchGenerator,
   call: benchCallCost,
   list: benchToolsList,
+  context: benchModelContext,
   startup: benchStartup,
   peers: benchPeers,
 };

@@ -17,6 +17,10 @@ import { createPolicyEngine } from '../runtime/policy/decide.ts';
 import { startHttp, startRuntime } from '../runtime/start.ts';
 import type { DiscoveryOptions } from '../runtime/discovery/mode.ts';
 import { startRecorder, type Recorder } from './fixtures/call/harness.ts';
+import { buildCatalog } from '../runtime/catalog.ts';
+import { buildServer } from '../runtime/server.ts';
+import { echoCallTool } from './fixtures/runtime/call-tool.ts';
+import { fixtureConnectors } from './fixtures/runtime/connectors.ts';
 import { generateInto, root, tempDir } from './helpers/e2e.ts';
 import { callRecords, HELPDESK_SPEC } from './helpers/governed.ts';
 
@@ -183,8 +187,12 @@ describe('discovery over HTTP', () => {
   it('pins the toolsets a client asks for beside the meta-tools', async () => {
     const client = await httpClient(url, 'modern', { authorization: `Bearer ${keys.b}`, 'specgate-customer': 'fabrikam', 'specgate-toolsets': 'helpdesk' });
     try {
-      const names = (await client.listTools()).tools.map((t) => t.name);
+      const listed = await client.listTools();
+      const names = listed.tools.map((t) => t.name);
       expect(names).toEqual([...META_ORDER, 'helpdesk_get_article', 'helpdesk_get_ticket', 'helpdesk_list_tickets']);
+      // 2026-07-28 cache hints: what bob sees is his own, so only his client may keep it.
+      expect(listed).toMatchObject({ ttlMs: 60_000, cacheScope: 'private' });
+      expect(client.getDiscoverResult()).toMatchObject({ ttlMs: 60_000, cacheScope: 'private' });
       expect(client.getInstructions()).toContain('Pinned toolsets listed in full: helpdesk');
     } finally {
       await client.close();
@@ -215,6 +223,24 @@ describe('discovery auto mode', () => {
     } finally {
       await app.close();
       await store.close();
+    }
+  });
+});
+
+describe('cache hints without governance', () => {
+  it('marks tools/list and server/discover public: every caller sees the same', async () => {
+    const app = await buildServer({ catalog: buildCatalog(fixtureConnectors), callTool: echoCallTool, discovery: { mode: 'on', threshold: 0 }, logger: pino({ level: 'silent' }), shutdown: { signals: [] }, defaultMetrics: false });
+    try {
+      const url = new URL('/mcp', await app.listen({ host: '127.0.0.1', port: 0 }));
+      const client = new Client({ name: 'public', version: '1' }, { versionNegotiation: { mode: 'auto' } });
+      await client.connect(new StreamableHTTPClientTransport(url));
+      const listed = await client.listTools();
+      expect(listed).toMatchObject({ ttlMs: 60_000, cacheScope: 'public' });
+      expect(listed.tools.map((t) => t.name)).toEqual(META_ORDER);
+      expect(client.getDiscoverResult()).toMatchObject({ cacheScope: 'public' });
+      await client.close();
+    } finally {
+      await app.close();
     }
   });
 });

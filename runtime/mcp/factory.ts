@@ -54,6 +54,19 @@ function hostRequest(options: ServerFactoryOptions, request: Request | undefined
   return options.requestOf?.(request) ?? { id: randomUUID(), headers: headersOf(request) };
 }
 
+/** How long a client may reuse a tools/list or server/discover answer (2026-07-28 cache hints). */
+export const LIST_TTL_MS = 60_000;
+
+/**
+ * Governed, both answers are the caller's own (its visible tools, its customer in the
+ * instructions): private, for the client alone. Ungoverned, everyone gets the same: public.
+ */
+export function cacheHintsFor(options: Pick<ServerFactoryOptions, 'listTools' | 'describeCaller'>) {
+  const cacheScope = options.listTools || options.describeCaller ? 'private' as const : 'public' as const;
+  const hint = { ttlMs: LIST_TTL_MS, cacheScope };
+  return { 'tools/list': hint, 'server/discover': hint };
+}
+
 export function createServerFactory(options: ServerFactoryOptions): McpServerFactory {
   const getCatalog = catalogGetter(options.catalog);
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
@@ -66,7 +79,7 @@ export function createServerFactory(options: ServerFactoryOptions): McpServerFac
   return async (context: McpRequestContext) => {
     const host = hostRequest(options, context.requestInfo);
     const instructions = await discovery.instructions(host);
-    const server = new Server(SERVER_INFO, { capabilities: { tools: { listChanged: true } }, instructions });
+    const server = new Server(SERVER_INFO, { capabilities: { tools: { listChanged: true } }, instructions, cacheHints: cacheHintsFor(options) });
     discovery.attach(server, context);
     server.setRequestHandler('tools/list', async (request, ctx) => {
       const catalog = getCatalog();

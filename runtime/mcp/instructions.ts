@@ -64,6 +64,6 @@ export function buildInstructions(input: InstructionsInput): string {
   } else {
     lines.push('Every tool you may use is in tools/list; pick by name and description.');
   }
-  lines.push('List tools page with limit and cursor (pass back nextCursor). Results are compact: empty fields are left out.');
+  lines.push('Tools that return lists take limit and cursor (pass back nextCursor for the next page). Results leave out empty fields; lists come as a header line and one line per item.');
   return lines.join('\n');
 }

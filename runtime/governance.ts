@@ -27,6 +27,8 @@ import { createIdempotency, idempotencyKey } from './chain/idempotency.ts';
 import { LRUCache } from 'lru-cache';
 import { sha256Hex } from './store/canonical.ts';
 import { errorResult } from './chain/execute.ts';
+import { createResponseCache, type ResponseCacheOptions } from './chain/response-cache.ts';
+import { createVendorBudgets, type VendorBudget } from './chain/vendor-budget.ts';
 
 export { Refusal, type GovernanceRequest } from './chain/refusal.ts';
 export type { Identity } from './chain/authenticate.ts';
@@ -42,6 +44,10 @@ export interface GovernanceOptions {
   /** How long an approval request waits and an approval stays usable; default 24 h. */
   approvalTtlMs?: number;
   now?: () => Date;
+  /** Opt-in reuse of read results per tool (tenant, customer, tool and arguments in the key). */
+  responseCache?: ResponseCacheOptions;
+  /** Request budgets per connector, counted per tenant's vendor instance. */
+  vendorBudgets?: Record<string, VendorBudget>;
 }
 
 /** Who is calling, for whom: the outcome of the request-wide steps. */
@@ -78,6 +84,8 @@ export function createGovernance(options: GovernanceOptions): Governance {
   const rateLimiter = createRateLimiter(rateLimitsRepo(store));
   const approvals = approvalsRepo(store, { now, ...(options.approvalTtlMs !== undefined && { ttlMs: options.approvalTtlMs }) });
   const recorder = createCallRecorder(group, now);
+  const responseCache = options.responseCache && createResponseCache(options.responseCache);
+  const vendorBudgets = createVendorBudgets(options.vendorBudgets ?? {});
   const idempotency = createIdempotency({
     ranAt: usageRepo(store, now).ranAt,
   });
@@ -190,6 +198,25 @@ export function createGovernance(options: GovernanceOptions): Governance {
     }
 
     const started = performance.now();
+    // After every check: a cached answer is still a governed, metered and audited call.
+    const ttl = responseCache?.ttlOf(tool.name);
+    const cacheKey = ttl !== undefined ? responseCache!.key(p.tenantId, p.customer.customerId, tool.name, args) : undefined;
+    const hit = cacheKey !== undefined ? responseCache!.get(cacheKey) : undefined;
+    if (hit) {
+      await recorder.record(
+        { ...audited({ callId, req, tool, args, p }), decisionId: decision.id, outcome: 'cached', ...(approvalId && { approvalId }) },
+        usageRecord({
+          callId, tenantId: p.tenantId, customerId: p.customer.customerId, subject: p.identity.subject,
+          connector: tool.connector, tool: tool.name, outcome: 'cached', latencyMs: performance.now() - started, upstreamBytes: 0,
+        }),
+      );
+      return hit;
+    }
+    try {
+      await vendorBudgets.take(tool.connector, p.tenantId);
+    } catch (e) {
+      return refused(e, { callId, req, tool, args, p });
+    }
     const usage = { upstreamBytes: 0 };
     const result = await caller.callTool(withObligations(tool, decision.obligations), args, {
       requestId: req.requestId,
@@ -200,6 +227,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
     });
     // A caller that hung up did not meet a failure of ours or the vendor's: say so apart.
     const outcome = !result.isError ? 'ok' : req.signal?.aborted ? 'cancelled' : 'error';
+    if (cacheKey !== undefined && outcome === 'ok') responseCache!.set(cacheKey, result, ttl!);
     await recorder.record(
       {
         ...audited({ callId, req, tool, args, p }), decisionId: decision.id, outcome, ...(approvalId && { approvalId }),

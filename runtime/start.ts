@@ -20,7 +20,7 @@ import type { CallTool } from './mcp/types.ts';
 import { createLogger } from './ops/logging.ts';
 import { configureUpstreams } from './credentials/upstreams.ts';
 import { overlayStoredEntries } from './credentials/tenant-entries.ts';
-import { createGovernance } from './governance.ts';
+import { createGovernance, type GovernanceOptions } from './governance.ts';
 import type { Store } from './store/index.ts';
 import type { PolicyDecider } from './chain/policy.ts';
 import type { ListTools, AuthenticateRequest } from './mcp/types.ts';
@@ -66,7 +66,7 @@ export interface RuntimeOptions {
    * scoped to the identity's tenant and selected customer, checked against entitlements, policy
    * and quota, metered and audited; tools/list shows only what the caller may call.
    */
-  governance?: { store: Store; policy: PolicyDecider; pepper?: string; identity?: IdentityConfig };
+  governance?: { store: Store; policy: PolicyDecider; pepper?: string; identity?: IdentityConfig } & Pick<GovernanceOptions, 'responseCache' | 'vendorBudgets'>;
   /** Executor settings (timeouts, retries, caps, breaker); defaults in runtime/call.ts. */
   caller?: Omit<CallerOptions, 'connectors' | 'upstreams' | 'onUpstream'>;
 }
@@ -205,6 +205,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       caller: { callTool: (tool, args, ctx) => ((ctx.tenantId && tenantCallers.get(ctx.tenantId)) || caller).callTool(tool, args, ctx) },
       ...(options.governance.pepper ? { apiKeys: { pepper: options.governance.pepper } } : {}),
       ...(options.governance.identity ? { identity: options.governance.identity } : {}),
+      ...(options.governance.responseCache ? { responseCache: options.governance.responseCache } : {}),
+      ...(options.governance.vendorBudgets ? { vendorBudgets: options.governance.vendorBudgets } : {}),
     })
     : undefined;
   const governed = governance

@@ -23,14 +23,20 @@ export function registerServe(program: Command): void {
     .option('--master-key-file <file>', 'master keys that open the stored vendor credentials (default: env SPECGATE_MASTER_KEYS)')
     .option('--discovery <mode>', 'progressive discovery: auto (meta-tools when a caller may use more tools than --discovery-threshold), on, off', 'auto')
     .option('--discovery-threshold <tools>', 'with --discovery auto: list the meta-tools above this many visible tools', String(DEFAULT_DISCOVERY_THRESHOLD))
+    .option('--cache <tool=ms...>', 'with --store: reuse the results of these tools (names or globs) for this many ms, per tenant, customer and arguments')
+    .option('--vendor-budget <connector=requests/seconds...>', 'with --store: refuse calls to a connector past this many requests per window, per tenant (e.g. autotask=9000/3600)')
     .option('--admin-port <n>', 'serve the admin HTTP API (/admin/v1) on this port, a listener of its own (needs --store; admin keys from `specgate admin-key create`, or env SPECGATE_ADMIN_TOKEN)', (v) => Number.parseInt(v, 10))
     .option('--admin-host <h>', 'interface the admin API listens on; keep it private', '127.0.0.1')
-    .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[]; customer?: string[]; config?: string; store?: string; policies: string; masterKeyFile?: string; adminPort?: number; adminHost: string; discovery: string; discoveryThreshold: string }) => {
+    .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[]; customer?: string[]; config?: string; store?: string; policies: string; masterKeyFile?: string; adminPort?: number; adminHost: string; discovery: string; discoveryThreshold: string; cache?: string[]; vendorBudget?: string[] }) => {
       const { identity, ...config } = await readConfig(opts.config);
       const store = opts.store ?? process.env.SPECGATE_STORE;
       if (identity && !store) throw new Error(`${opts.config}: identity providers authenticate callers of the governance chain: give --store too`);
       if (opts.adminPort !== undefined && !store) throw new Error('--admin-port serves the governance store over HTTP: give --store too');
-      const governance = await openGovernance(store, opts.policies, identity);
+      const cacheTools = parseCache(opts.cache);
+      const vendorBudgets = parseVendorBudgets(opts.vendorBudget);
+      if ((cacheTools || vendorBudgets) && !store) throw new Error('--cache and --vendor-budget are steps of the governance chain: give --store too');
+      const opened = await openGovernance(store, opts.policies, identity);
+      const governance = opened && { ...opened, ...(cacheTools && { responseCache: { tools: cacheTools } }), ...(vendorBudgets && { vendorBudgets }) };
       const credentials = governance && await openCredentials(governance.store, opts.masterKeyFile);
       const { startHttp, startRuntime, upstreamsFromEnv } = await import('../../runtime/start.ts');
       const { createLogger } = await import('../../runtime/ops/logging.ts');
@@ -112,6 +118,26 @@ export function registerServe(program: Command): void {
 
 function discoveryOf(opts: { discovery: string; discoveryThreshold: string }): DiscoveryOptions {
   return { mode: parseDiscoveryMode(opts.discovery), threshold: parseDiscoveryThreshold(opts.discoveryThreshold) };
+}
+
+/** `tool=ms` pairs of --cache. */
+export function parseCache(entries: string[] | undefined): Record<string, number> | undefined {
+  if (!entries?.length) return undefined;
+  return Object.fromEntries(entries.map((e) => {
+    const m = /^([^=]+)=(\d+)$/.exec(e);
+    if (!m) throw new Error(`--cache: expected tool=milliseconds, got '${e}'`);
+    return [m[1], Number(m[2])];
+  }));
+}
+
+/** `connector=requests/seconds` pairs of --vendor-budget. */
+export function parseVendorBudgets(entries: string[] | undefined): Record<string, { requests: number; perSeconds: number }> | undefined {
+  if (!entries?.length) return undefined;
+  return Object.fromEntries(entries.map((e) => {
+    const m = /^([a-z][a-z0-9_]*)=(\d+)\/(\d+)$/.exec(e);
+    if (!m) throw new Error(`--vendor-budget: expected connector=requests/seconds (e.g. autotask=9000/3600), got '${e}'`);
+    return [m[1], { requests: Number(m[2]), perSeconds: Number(m[3]) }];
+  }));
 }
 
 async function openGovernance(url: string | undefined, policies: string, identity?: IdentityConfig) {

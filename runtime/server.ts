@@ -26,6 +26,8 @@ export interface BuildServerOptions {
   describeCaller?: DescribeCaller;
   /** Progressive discovery (runtime/discovery); default off. */
   discovery?: DiscoveryOptions;
+  /** The ttlMs of the tools/list and server/discover cache hints; default 0. */
+  listTtlMs?: number;
   /** The protected-resource metadata's trusted issuers and resource id (with `authenticate`). */
   protectedResource?: ProtectedResourceMetadata;
   /** Origin allow-list for /mcp (hostnames or origins); default localhost only. */
@@ -66,6 +68,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     ...(options.authenticate && { authenticate: options.authenticate }),
     ...(options.describeCaller && { describeCaller: options.describeCaller }),
     ...(options.discovery && { discovery: options.discovery }),
+    ...(options.listTtlMs !== undefined && { listTtlMs: options.listTtlMs }),
     ...(options.protectedResource && { protectedResource: options.protectedResource }),
     logger: app.log,
     observe: (observation) => app.metrics.recordToolCall(observation),

@@ -250,7 +250,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   };
 }
 
-export async function startHttp(runtime: Runtime, options: { port: number; host: string; allowedOrigins?: string[]; logger?: Logger; discovery?: DiscoveryOptions }): Promise<FastifyInstance> {
+export async function startHttp(runtime: Runtime, options: { port: number; host: string; allowedOrigins?: string[]; logger?: Logger; discovery?: DiscoveryOptions; listTtlMs?: number }): Promise<FastifyInstance> {
   const app = await buildServer({
     catalog: () => runtime.catalog(),
     callTool: runtime.callTool,
@@ -258,6 +258,7 @@ export async function startHttp(runtime: Runtime, options: { port: number; host:
     ...(runtime.authenticate ? { authenticate: runtime.authenticate } : {}),
     ...(runtime.describeCaller ? { describeCaller: runtime.describeCaller } : {}),
     ...(options.discovery ? { discovery: options.discovery } : {}),
+    ...(options.listTtlMs !== undefined ? { listTtlMs: options.listTtlMs } : {}),
     ...(runtime.protectedResource ? { protectedResource: runtime.protectedResource } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(options.logger ? { logger: options.logger } : {}),

@@ -67,7 +67,7 @@ async function serveHttp(store: Store, discovery: DiscoveryOptions): Promise<{ a
     generatedDir: path.join(dir, 'generated'), mock: false, logger, upstreams: { helpdesk: { baseUrl: upstream.url } },
     governance: { store, policy: createPolicyEngine({ dir: path.join(root, 'policies') }) },
   });
-  const app = await startHttp(runtime, { port: 0, host: '127.0.0.1', logger, discovery });
+  const app = await startHttp(runtime, { port: 0, host: '127.0.0.1', logger, discovery, listTtlMs: 60_000 });
   const address = app.server.address();
   return { app, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/mcp` };
 }
@@ -229,7 +229,7 @@ describe('discovery auto mode', () => {
 
 describe('cache hints without governance', () => {
   it('marks tools/list and server/discover public: every caller sees the same', async () => {
-    const app = await buildServer({ catalog: buildCatalog(fixtureConnectors), callTool: echoCallTool, discovery: { mode: 'on', threshold: 0 }, logger: pino({ level: 'silent' }), shutdown: { signals: [] }, defaultMetrics: false });
+    const app = await buildServer({ catalog: buildCatalog(fixtureConnectors), callTool: echoCallTool, discovery: { mode: 'on', threshold: 0 }, listTtlMs: 60_000, logger: pino({ level: 'silent' }), shutdown: { signals: [] }, defaultMetrics: false });
     try {
       const url = new URL('/mcp', await app.listen({ host: '127.0.0.1', port: 0 }));
       const client = new Client({ name: 'public', version: '1' }, { versionNegotiation: { mode: 'auto' } });

@@ -21,13 +21,14 @@ export function registerServe(program: Command): void {
     .option('--store <url>', 'turn on the governance chain over this store (sqlite:<file> or postgres://...; env SPECGATE_STORE): API keys, tenants, customers, entitlements, policy, quotas, metering, audit')
     .option('--policies <dir>', 'policy folder for the governance chain', path.join(projectRoot, 'policies'))
     .option('--master-key-file <file>', 'master keys that open the stored vendor credentials (default: env SPECGATE_MASTER_KEYS)')
+    .option('--list-ttl <ms>', 'how long a client may reuse tools/list and the server instructions (2026-07-28 cache hints); list_changed still reaches listening clients at once', '5000')
     .option('--discovery <mode>', 'progressive discovery: auto (meta-tools when a caller may use more tools than --discovery-threshold), on, off', 'auto')
     .option('--discovery-threshold <tools>', 'with --discovery auto: list the meta-tools above this many visible tools', String(DEFAULT_DISCOVERY_THRESHOLD))
     .option('--cache <tool=ms...>', 'with --store: reuse the results of these tools (names or globs) for this many ms, per tenant, customer and arguments')
     .option('--vendor-budget <connector=requests/seconds...>', 'with --store: refuse calls to a connector past this many requests per window, per tenant (e.g. autotask=9000/3600)')
     .option('--admin-port <n>', 'serve the admin HTTP API (/admin/v1) on this port, a listener of its own (needs --store; admin keys from `specgate admin-key create`, or env SPECGATE_ADMIN_TOKEN)', (v) => Number.parseInt(v, 10))
     .option('--admin-host <h>', 'interface the admin API listens on; keep it private', '127.0.0.1')
-    .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[]; customer?: string[]; config?: string; store?: string; policies: string; masterKeyFile?: string; adminPort?: number; adminHost: string; discovery: string; discoveryThreshold: string; cache?: string[]; vendorBudget?: string[] }) => {
+    .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[]; customer?: string[]; config?: string; store?: string; policies: string; masterKeyFile?: string; adminPort?: number; adminHost: string; discovery: string; discoveryThreshold: string; listTtl: string; cache?: string[]; vendorBudget?: string[] }) => {
       const { identity, ...config } = await readConfig(opts.config);
       const store = opts.store ?? process.env.SPECGATE_STORE;
       if (identity && !store) throw new Error(`${opts.config}: identity providers authenticate callers of the governance chain: give --store too`);
@@ -42,7 +43,7 @@ export function registerServe(program: Command): void {
       const { createLogger } = await import('../../runtime/ops/logging.ts');
       const logger = createLogger();
       const runtime = await startRuntime({ generatedDir: path.resolve(opts.generated), mock: !!opts.mock, upstreams: upstreamsFromEnv(), ...config, logger, customerIds: parseCustomers(opts.customer), ...(governance ? { governance } : {}), ...(credentials ? { tenantCredentials: credentials.tenantUpstreams } : {}) });
-      const app = await startHttp(runtime, { port: opts.port, host: opts.host, logger, discovery: discoveryOf(opts), ...(opts.allowOrigin ? { allowedOrigins: opts.allowOrigin } : {}) });
+      const app = await startHttp(runtime, { port: opts.port, host: opts.host, logger, discovery: discoveryOf(opts), listTtlMs: listTtlOf(opts.listTtl), ...(opts.allowOrigin ? { allowedOrigins: opts.allowOrigin } : {}) });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : opts.port;
       describe(runtime, `http://${opts.host}:${port}/mcp`);
@@ -75,10 +76,11 @@ export function registerServe(program: Command): void {
     .option('--store <url>', 'run the governance chain over this store (env SPECGATE_STORE); the caller is the API key in env SPECGATE_API_KEY')
     .option('--policies <dir>', 'policy folder for the governance chain', path.join(projectRoot, 'policies'))
     .option('--master-key-file <file>', 'master keys that open the stored vendor credentials (default: env SPECGATE_MASTER_KEYS)')
+    .option('--list-ttl <ms>', 'how long a client may reuse tools/list and the server instructions (2026-07-28 cache hints); list_changed still reaches listening clients at once', '5000')
     .option('--discovery <mode>', 'progressive discovery: auto (meta-tools when a caller may use more tools than --discovery-threshold), on, off', 'auto')
     .option('--discovery-threshold <tools>', 'with --discovery auto: list the meta-tools above this many visible tools', String(DEFAULT_DISCOVERY_THRESHOLD))
     .option('--select-customer <id>', 'with --store: the customer (of the key\'s tenant) this session acts for (env SPECGATE_CUSTOMER)')
-    .action(async (opts: { mock?: boolean; generated: string; customer?: string[]; config?: string; store?: string; policies: string; masterKeyFile?: string; selectCustomer?: string; discovery: string; discoveryThreshold: string }) => {
+    .action(async (opts: { mock?: boolean; generated: string; customer?: string[]; config?: string; store?: string; policies: string; masterKeyFile?: string; selectCustomer?: string; discovery: string; discoveryThreshold: string; listTtl: string }) => {
       const { identity, ...config } = await readConfig(opts.config);
       const store = opts.store ?? process.env.SPECGATE_STORE;
       // The key comes from the environment, never the command line, where `ps` would show it.
@@ -103,7 +105,7 @@ export function registerServe(program: Command): void {
       // Refuse at startup, with the reason, rather than answer every message with the same refusal.
       if (credentialHeaders && runtime.authenticate) await runtime.authenticate({ headers: credentialHeaders, requestId: 'stdio-startup' });
       serveStdio(() => runtime.catalog(), runtime.callTool, {
-        logger, discovery: discoveryOf(opts), ...(runtime.listTools && { listTools: runtime.listTools }), ...(headers && { headers }),
+        logger, discovery: discoveryOf(opts), listTtlMs: listTtlOf(opts.listTtl), ...(runtime.listTools && { listTools: runtime.listTools }), ...(headers && { headers }),
         ...(runtime.describeCaller && { describeCaller: runtime.describeCaller }),
         // One connection per process, for the process's life: nothing to unsubscribe.
         toolsChanged: (listener) => {
@@ -116,7 +118,13 @@ export function registerServe(program: Command): void {
     });
 }
 
-function discoveryOf(opts: { discovery: string; discoveryThreshold: string }): DiscoveryOptions {
+function listTtlOf(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`--list-ttl: expected a whole number of milliseconds (0 or more), got '${value}'`);
+  return n;
+}
+
+function discoveryOf(opts: { discovery: string; discoveryThreshold: string; listTtl: string }): DiscoveryOptions {
   return { mode: parseDiscoveryMode(opts.discovery), threshold: parseDiscoveryThreshold(opts.discoveryThreshold) };
 }
 

@@ -32,6 +32,8 @@ export interface ServerFactoryOptions {
   discovery?: DiscoveryOptions;
   /** Who the caller acts for, for the server instructions (the governance chain's principal). */
   describeCaller?: DescribeCaller;
+  /** How long a client may reuse tools/list and server/discover answers, ms (cache hints); default 0. */
+  listTtlMs?: number;
   /** Where a connection-long server (stdio) hears that the visible tools changed. */
   toolsChanged?: ToolsChanged;
 }
@@ -54,16 +56,16 @@ function hostRequest(options: ServerFactoryOptions, request: Request | undefined
   return options.requestOf?.(request) ?? { id: randomUUID(), headers: headersOf(request) };
 }
 
-/** How long a client may reuse a tools/list or server/discover answer (2026-07-28 cache hints). */
-export const LIST_TTL_MS = 60_000;
-
 /**
- * Governed, both answers are the caller's own (its visible tools, its customer in the
- * instructions): private, for the client alone. Ungoverned, everyone gets the same: public.
+ * The 2026-07-28 cache hints of tools/list and server/discover. Governed, both answers are the
+ * caller's own (its visible tools, its customer in the instructions): private, for the client
+ * alone; ungoverned, everyone gets the same: public. The TTL is the operator's (`listTtlMs`):
+ * clients do reuse a list that long, so a hot reload or a grant change reaches a client that does
+ * not listen for list_changed only after it; default 0, immediately stale.
  */
-export function cacheHintsFor(options: Pick<ServerFactoryOptions, 'listTools' | 'describeCaller'>) {
+export function cacheHintsFor(options: Pick<ServerFactoryOptions, 'listTools' | 'describeCaller' | 'listTtlMs'>) {
   const cacheScope = options.listTools || options.describeCaller ? 'private' as const : 'public' as const;
-  const hint = { ttlMs: LIST_TTL_MS, cacheScope };
+  const hint = { ttlMs: options.listTtlMs ?? 0, cacheScope };
   return { 'tools/list': hint, 'server/discover': hint };
 }
 

@@ -26,6 +26,8 @@ export interface ServeStdioOptionsSpecgate {
   headers?: Record<string, string>;
   /** Progressive discovery (runtime/discovery); default off. */
   discovery?: DiscoveryOptions;
+  /** The ttlMs of the tools/list and server/discover cache hints; default 0. */
+  listTtlMs?: number;
   /** Who the session acts for, named in the server instructions. */
   describeCaller?: DescribeCaller;
   /** Where the connection hears that the visible tools changed, to send list_changed. */
@@ -44,6 +46,7 @@ export function serveStdio(catalog: CatalogSource, callTool: CallTool, options: 
     ...(options.observe && { observe: options.observe }),
     ...(options.listTools && { listTools: options.listTools }),
     ...(options.discovery && { discovery: options.discovery }),
+    ...(options.listTtlMs !== undefined && { listTtlMs: options.listTtlMs }),
     ...(options.describeCaller && { describeCaller: options.describeCaller }),
     ...(options.toolsChanged && { toolsChanged: options.toolsChanged }),
     ...(options.headers && { requestOf: () => ({ id: randomUUID(), headers: { ...options.headers } }) }),

@@ -12,6 +12,7 @@ import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { CallTool, CatalogSource, ListTools, McpLogger, ToolCallContext, ToolCallObservation } from './types.ts';
 import { createDiscovery, type DiscoveryOptions, type ToolsChanged } from '../discovery/endpoint.ts';
 import type { DescribeCaller } from './instructions.ts';
+import { registerPromptsAndResources } from './prompts-resources.ts';
 
 export const SERVER_INFO = { name: 'specgate', version: '0.1.0' } as const;
 
@@ -77,12 +78,33 @@ export function createServerFactory(options: ServerFactoryOptions): McpServerFac
   }
 
   const discovery = createDiscovery({ ...options, getCatalog, pageSize });
+  const run = { callTool: options.callTool, ...(options.observe && { observe: options.observe }), ...(options.logger && { logger: options.logger }) };
 
   return async (context: McpRequestContext) => {
     const host = hostRequest(options, context.requestInfo);
     const instructions = await discovery.instructions(host);
-    const server = new Server(SERVER_INFO, { capabilities: { tools: { listChanged: true } }, instructions, cacheHints: cacheHintsFor(options) });
+    const server = new Server(SERVER_INFO, {
+      capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true } },
+      instructions,
+      cacheHints: cacheHintsFor(options),
+    });
     discovery.attach(server, context);
+    registerPromptsAndResources(server, {
+      getCatalog,
+      visible: async (ctx) => {
+        if (!options.listTools) return getCatalog().tools;
+        try {
+          return await options.listTools(ctx);
+        } catch (error) {
+          throw new ProtocolError(ProtocolErrorCode.InvalidRequest, (error as Error).message);
+        }
+      },
+      contextOf: (signal, meta) => {
+        const h = hostRequest(options, context.requestInfo);
+        return { requestId: h.id, headers: h.headers, signal, ...(meta && { meta }) };
+      },
+      callTool: (catalog, name, args, ctx) => runToolCall(catalog, name, args, ctx, run),
+    });
     server.setRequestHandler('tools/list', async (request, ctx) => {
       const catalog = getCatalog();
       if (discovery.enabled) {
@@ -119,7 +141,6 @@ export function createServerFactory(options: ServerFactoryOptions): McpServerFac
         ...(request.params._meta ? { meta: request.params._meta as Record<string, unknown> } : {}),
       };
       const { name, arguments: args } = request.params;
-      const run = { callTool: options.callTool, ...(options.observe && { observe: options.observe }), ...(options.logger && { logger: options.logger }) };
       if (discovery.isMetaTool(name)) {
         // call_tool reaches the real tool through runToolCall too: one call path, one governance.
         return server.projectCallToolResult(await discovery.callMetaTool(catalog, name, args, callContext, (real, realArgs) => runToolCall(catalog, real, realArgs, callContext, run)), undefined);

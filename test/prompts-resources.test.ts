@@ -91,7 +91,10 @@ for (const era of ['legacy', 'modern'] as const) {
       const alice = await client(keys.a, 'contoso', era);
       try {
         // helpdesk_get_ticket is not granted to msp-a: the prompt and the template that need it are not listed.
-        expect((await alice.listPrompts()).prompts.map((p) => p.name)).toEqual(['helpdesk_open_issues']);
+        const prompts = await alice.listPrompts();
+        expect(prompts.prompts.map((p) => p.name)).toEqual(['helpdesk_open_issues']);
+        // Listed per caller: a client may keep it, no shared cache may (2026-07-28 cache hints).
+        if (era === 'modern') expect(prompts).toMatchObject({ cacheScope: 'private' });
         expect((await alice.listResources()).resources.map((r) => r.uri)).toEqual(['specgate://helpdesk/tickets']);
         expect((await alice.listResourceTemplates()).resourceTemplates).toEqual([]);
         await expect(alice.getPrompt({ name: 'helpdesk_triage_ticket', arguments: { ticket_id: '5' } })).rejects.toThrow(/Unknown prompt: helpdesk_triage_ticket/);

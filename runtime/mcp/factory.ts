@@ -58,7 +58,7 @@ function hostRequest(options: ServerFactoryOptions, request: Request | undefined
 }
 
 /**
- * The 2026-07-28 cache hints of tools/list and server/discover. Governed, both answers are the
+ * The 2026-07-28 cache hints of the list results and server/discover. Governed, both answers are the
  * caller's own (its visible tools, its customer in the instructions): private, for the client
  * alone; ungoverned, everyone gets the same: public. The TTL is the operator's (`listTtlMs`):
  * clients do reuse a list that long, so a hot reload or a grant change reaches a client that does
@@ -67,7 +67,8 @@ function hostRequest(options: ServerFactoryOptions, request: Request | undefined
 export function cacheHintsFor(options: Pick<ServerFactoryOptions, 'listTools' | 'describeCaller' | 'listTtlMs'>) {
   const cacheScope = options.listTools || options.describeCaller ? 'private' as const : 'public' as const;
   const hint = { ttlMs: options.listTtlMs ?? 0, cacheScope };
-  return { 'tools/list': hint, 'server/discover': hint };
+  // Prompts and resources are listed by the same per-caller visibility as tools.
+  return { 'tools/list': hint, 'prompts/list': hint, 'resources/list': hint, 'resources/templates/list': hint, 'server/discover': hint };
 }
 
 export function createServerFactory(options: ServerFactoryOptions): McpServerFactory {

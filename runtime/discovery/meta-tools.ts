@@ -15,6 +15,9 @@ import { toolsetsOf } from './toolsets.ts';
 export const SEARCH_TOOL = 'search_tools';
 export const DESCRIBE_TOOL = 'describe_tool';
 export const CALL_TOOL = 'call_tool';
+/** A question, not a document: longer queries only cost CPU. */
+export const MAX_QUERY_LENGTH = 500;
+
 export const META_TOOL_NAMES: ReadonlySet<string> = new Set([SEARCH_TOOL, DESCRIBE_TOOL, CALL_TOOL]);
 
 const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
@@ -100,6 +103,7 @@ export async function runMetaTool(name: string, args: Record<string, unknown> | 
   }
   // search_tools
   if (a.query !== undefined && typeof a.query !== 'string') return invalid(`${SEARCH_TOOL}: argument 'query' must be a string`);
+  if (typeof a.query === 'string' && a.query.length > MAX_QUERY_LENGTH) return invalid(`${SEARCH_TOOL}: argument 'query' is longer than ${MAX_QUERY_LENGTH} characters; say it in fewer words`);
   if (a.toolset !== undefined && (typeof a.toolset !== 'string' || !toolsetsOf(mc.catalog).has(a.toolset))) {
     return invalid(`${SEARCH_TOOL}: argument 'toolset' must be one of: ${[...toolsetsOf(mc.catalog).keys()].join(', ')}`);
   }

@@ -33,7 +33,7 @@ describe('search', () => {
 
 describe('meta-tools', () => {
   const ctx = { catalog, visible: async () => halo, callReal: async (name: string) => ({ content: [{ type: 'text' as const, text: `called ${name}` }] }) };
-  const text = async (name: string, args: Record<string, unknown>) => (await runMetaTool(name, args, ctx)).content[0].text;
+  const text = async (name: string, args: Record<string, unknown>) => ((await runMetaTool(name, args, ctx)).content[0] as { text: string }).text;
 
   it('names what is wrong with an argument', async () => {
     expect(await text('search_tools', {})).toMatch(/give a 'query', a 'toolset', or both/);
@@ -51,7 +51,7 @@ describe('meta-tools', () => {
     // `companies` spans connectors, but this caller sees only HaloPSA tools, none tagged Companies.
     expect(r.structuredContent).toEqual({ tools: [] });
     const all = await runMetaTool('search_tools', { toolset: 'halopsa', limit: 25 }, ctx);
-    expect((all.structuredContent!.tools as unknown[]).length).toBe(halo.length);
+    expect(((all.structuredContent as { tools: unknown[] }).tools).length).toBe(halo.length);
   });
 
   it('hands call_tool to the real call path, and answers an unknown tool like a hidden one', async () => {

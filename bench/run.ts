@@ -16,11 +16,13 @@ import { busy, busyNote, table, writeResults, type BenchReport, type SectionResu
 import { benchStartup } from './startup.ts';
 import { benchToolsList } from './tools-list.ts';
 import { benchOwnership } from './ownership.ts';
+import { benchModelContext } from './model-context.ts';
 
 const RUNNERS: Record<Section, (options: BenchOptions, log: (line: string) => void) => Promise<SectionResult>> = {
   generator: benchGenerator,
   call: benchCallCost,
   list: benchToolsList,
+  context: benchModelContext,
   startup: benchStartup,
   peers: benchPeers,
   ownership: benchOwnership,

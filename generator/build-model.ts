@@ -17,6 +17,7 @@ import { definitionTokens } from './tokens.ts';
 import {
   bodyCustomerFields, checkNamedId, checkOwnerParent, checkTemplate, customerReferenceFields, isTenantScoped, ownerParentOf, ownershipOf, parameterCustomer, scopeOf,
 } from './scope.ts';
+import { promptsOf, resourcesOf } from './prompts-resources.ts';
 
 export const TOOL_NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
 export const PROPERTY_KEY_RE = /^[a-zA-Z0-9_.-]{1,64}$/;
@@ -84,6 +85,8 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
   for (const t of tools) allow.set(`${t.operation.method} ${t.operation.path}`, { method: t.operation.method, path: t.operation.path });
   const allowList = [...allow.keys()].sort().map((k) => allow.get(k)!);
 
+  const prompts = promptsOf(spec, tools, report);
+  const resources = resourcesOf(spec, tools, report);
   const info = doc.document.info ?? {};
   const model: ConnectorModel = {
     name: spec.connector,
@@ -100,6 +103,8 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
     ...(spec.customer ? { customer: { ...(spec.customer.description && { description: spec.customer.description }), ...(spec.customer.ids?.length && { ids: spec.customer.ids }) } } : {}),
     tools,
     allowList,
+    ...(prompts.length ? { prompts } : {}),
+    ...(resources.length ? { resources } : {}),
   };
   return { model, diagnostics };
 

@@ -32,6 +32,8 @@ import { LRUCache } from 'lru-cache';
 import { sha256Hex } from './store/canonical.ts';
 import { errorResult } from './chain/execute.ts';
 import { ownershipAudit, type OwnershipReport } from './chain/ownership.ts';
+import { createResponseCache, type ResponseCacheOptions } from './chain/response-cache.ts';
+import { createVendorBudgets, type VendorBudget } from './chain/vendor-budget.ts';
 
 export { Refusal, type GovernanceRequest } from './chain/refusal.ts';
 export type { Identity } from './chain/authenticate.ts';
@@ -49,6 +51,10 @@ export interface GovernanceOptions {
   now?: () => Date;
   /** Told about an unexpected failure inside the chain (it is audited as an internal error); for the log. */
   onInternalError?: (error: unknown, requestId: string) => void;
+  /** Opt-in reuse of read results per tool (tenant, customer, tool and arguments in the key). */
+  responseCache?: ResponseCacheOptions;
+  /** Request budgets per connector, counted per tenant's vendor instance. */
+  vendorBudgets?: Record<string, VendorBudget>;
 }
 
 /** Who is calling, for whom: the outcome of the request-wide steps. */
@@ -87,6 +93,8 @@ export function createGovernance(options: GovernanceOptions): Governance {
   const rateLimiter = createRateLimiter(rateLimitsRepo(store));
   const approvals = approvalsRepo(store, { now, ...(options.approvalTtlMs !== undefined && { ttlMs: options.approvalTtlMs }) });
   const recorder = createCallRecorder(group, now);
+  const responseCache = options.responseCache && createResponseCache(options.responseCache);
+  const vendorBudgets = createVendorBudgets(options.vendorBudgets ?? {});
   const idempotency = createIdempotency({
     ranCall: usageRepo(store, now).ranCall,
   });
@@ -238,6 +246,25 @@ export function createGovernance(options: GovernanceOptions): Governance {
     }
 
     const started = performance.now();
+    // After every check: a cached answer is still a governed, metered and audited call.
+    const ttl = responseCache?.ttlOf(tool.name);
+    const cacheKey = ttl !== undefined ? responseCache!.key(p.tenantId, p.customer.customerId, tool.name, args) : undefined;
+    const hit = cacheKey !== undefined ? responseCache!.get(cacheKey) : undefined;
+    if (hit) {
+      await record(
+        { ...audited(c), decisionId: decision.id, outcome: 'cached', ...(approvalId && { approvalId }) },
+        usageRecord({
+          callId: c.callId, tenantId: p.tenantId, customerId: p.customer.customerId, subject: p.identity.subject,
+          connector: tool.connector, tool: tool.name, outcome: 'cached', latencyMs: performance.now() - started, upstreamBytes: 0,
+        }),
+      );
+      return hit;
+    }
+    try {
+      await vendorBudgets.take(tool.connector, p.tenantId);
+    } catch (e) {
+      return failed(e, c);
+    }
     const usage: { upstreamBytes: number; reachedVendor?: boolean } = { upstreamBytes: 0 };
     const ownership: OwnershipReport = { withheld: 0 };
     const result = await caller.callTool(withObligations(tool, decision.obligations), args, {
@@ -252,6 +279,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
     });
     // A caller that hung up did not meet a failure of ours or the vendor's: say so apart.
     const outcome = ownership.refused ? 'refused' : !result.isError ? 'ok' : req.signal?.aborted ? 'cancelled' : 'error';
+    if (cacheKey !== undefined && outcome === 'ok') responseCache!.set(cacheKey, result, ttl!);
     await record(
       {
         ...audited(c), decisionId: decision.id, outcome, ...(approvalId && { approvalId }),

@@ -203,6 +203,28 @@ export interface AuthModel {
   }>;
 }
 
+/** An MCP prompt declared in the spec; listed to a caller who may call every tool it names. */
+export interface PromptModel {
+  name: string;
+  title?: string;
+  description: string;
+  arguments: Array<{ name: string; description?: string; required: boolean }>;
+  tools: string[];
+  /** The user message, with {{argument}} placeholders. */
+  text: string;
+}
+
+/** An MCP resource or resource template declared in the spec; reading it is a call of `tool`. */
+export interface ResourceModel {
+  name: string;
+  title?: string;
+  description?: string;
+  uri?: string;
+  uriTemplate?: string;
+  tool: string;
+  arguments?: Record<string, unknown>;
+}
+
 export interface ConnectorModel {
   /** Connector id: lower-case, used as tool name prefix and folder name. */
   name: string;
@@ -223,6 +245,8 @@ export interface ConnectorModel {
   customer?: { description?: string; ids?: string[] };
   tools: ToolModel[];
   allowList: AllowedRequest[];
+  prompts?: PromptModel[];
+  resources?: ResourceModel[];
 }
 
 /** One upstream request as the runtime hands it to the generated typed client. */

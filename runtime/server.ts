@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import mcpHttp, { type ProtectedResourceMetadata } from './mcp/http.ts';
 import { catalogGetter } from './mcp/factory.ts';
 import type { AuthenticateRequest, CallTool, CatalogSource, ListTools } from './mcp/types.ts';
+import type { DescribeCaller } from './mcp/instructions.ts';
+import type { DiscoveryOptions } from './discovery/mode.ts';
 import health from './ops/health.ts';
 import { createLogger } from './ops/logging.ts';
 import metrics from './ops/metrics.ts';
@@ -22,6 +24,12 @@ export interface BuildServerOptions {
   /** Per-caller tool visibility and request authentication: the governance chain, when enabled. */
   listTools?: ListTools;
   authenticate?: AuthenticateRequest;
+  /** Who a request acts for, named in the server instructions. */
+  describeCaller?: DescribeCaller;
+  /** Progressive discovery (runtime/discovery); default off. */
+  discovery?: DiscoveryOptions;
+  /** The ttlMs of the tools/list and server/discover cache hints; default 0. */
+  listTtlMs?: number;
   /** The protected-resource metadata's trusted issuers and resource id (with `authenticate`). */
   protectedResource?: ProtectedResourceMetadata;
   /** Origin allow-list for /mcp (hostnames or origins); default localhost only. */
@@ -92,6 +100,9 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     callTool: options.callTool,
     ...(options.listTools && { listTools: options.listTools }),
     ...(options.authenticate && { authenticate: options.authenticate }),
+    ...(options.describeCaller && { describeCaller: options.describeCaller }),
+    ...(options.discovery && { discovery: options.discovery }),
+    ...(options.listTtlMs !== undefined && { listTtlMs: options.listTtlMs }),
     ...(options.protectedResource && { protectedResource: options.protectedResource }),
     ...(options.publicUrl && { publicUrl: options.publicUrl }),
     logger: app.log,

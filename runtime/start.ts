@@ -21,8 +21,8 @@ import type { CallTool } from './mcp/types.ts';
 import { createLogger } from './ops/logging.ts';
 import { configureUpstreams } from './credentials/upstreams.ts';
 import { overlayStoredEntries } from './credentials/tenant-entries.ts';
-import { createGovernance, Refusal } from './governance.ts';
-import { checkpointIntervalMs, loadAuditKeys, startCheckpointSchedule, type AuditKeys, type Store } from './store/index.ts';
+import { createGovernance, Refusal, type GovernanceOptions } from './governance.ts';
+import { checkpointIntervalMs, loadAuditKeys, startCheckpointSchedule, tenantsRepo, type AuditKeys, type Store } from './store/index.ts';
 import type { PolicyDecider } from './chain/policy.ts';
 import type { ListTools, AuthenticateRequest } from './mcp/types.ts';
 import type { UpstreamEntry } from './credentials/config.ts';
@@ -30,6 +30,8 @@ import { trustedIssuers, type IdentityConfig } from './identity/providers.ts';
 import type { ProtectedResourceMetadata } from './mcp/http.ts';
 import type { EdgeRefusal } from './mcp/edge.ts';
 import { createEdgeAuditor, type EdgeAuditLimits } from './mcp/edge-audit.ts';
+import type { DescribeCaller } from './mcp/instructions.ts';
+import type { DiscoveryOptions } from './discovery/mode.ts';
 
 export interface RuntimeOptions {
   generatedDir: string;
@@ -70,7 +72,7 @@ export interface RuntimeOptions {
     store: Store; policy: PolicyDecider; pepper?: string; identity?: IdentityConfig;
     /** Signs the audit checkpoints (default: SPECGATE_AUDIT_KEYS[_FILE]); interval default SPECGATE_AUDIT_CHECKPOINT_INTERVAL. */
     audit?: { keys?: AuditKeys; checkpointIntervalMs?: number };
-  };
+  } & Pick<GovernanceOptions, 'responseCache' | 'vendorBudgets'>;
   /** With governance: how refusals of unauthenticated requests are rate-limited in the gateway chain. */
   edgeAudit?: EdgeAuditLimits;
   /** Executor settings (timeouts, retries, caps, breaker); defaults in runtime/call.ts. */
@@ -86,6 +88,8 @@ export interface Runtime {
   /** Set when the governance chain is on: per-caller visibility and request authentication. */
   listTools?: ListTools;
   authenticate?: AuthenticateRequest;
+  /** Set with the governance chain: the tenant and customer a request acts for (server instructions). */
+  describeCaller?: DescribeCaller;
   /** What /.well-known/oauth-protected-resource announces: the trusted issuers and this resource's id. */
   protectedResource?: ProtectedResourceMetadata;
   /** Set with governance: writes the audit record of a request refused at the HTTP edge. */
@@ -216,6 +220,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...(options.governance.identity ? { identity: options.governance.identity } : {}),
       // The call is audited as an internal error; the cause goes only to the log.
       onInternalError: (error, requestId) => logger.error({ err: error, requestId }, 'governance chain failed; audited as an internal error'),
+      ...(options.governance.responseCache ? { responseCache: options.governance.responseCache } : {}),
+      ...(options.governance.vendorBudgets ? { vendorBudgets: options.governance.vendorBudgets } : {}),
     })
     : undefined;
   const checkpoints = options.governance && startCheckpointSchedule({
@@ -241,6 +247,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         }
         return caller;
       }) as AuthenticateRequest,
+      describeCaller: (async (ctx) => {
+        const p = await governance.principal(ctx, []);
+        const customer = p.customer.customerId === null ? null : await tenantsRepo(options.governance!.store).getCustomer(p.customer.customerId);
+        return { tenantId: p.tenantId, customer: customer ? { id: customer.id, name: customer.name } : null };
+      }) as DescribeCaller,
       protectedResource: {
         authorizationServers: options.governance?.identity ? trustedIssuers(options.governance.identity) : [],
         ...(options.governance?.identity?.resource ? { resource: options.governance.identity.resource } : {}),
@@ -291,6 +302,8 @@ export interface HttpOptions {
   /** GET /metrics on this port: default `open` without governance, `off` with it (see BuildServerOptions). */
   metricsExposure?: 'open' | 'token' | 'off';
   metricsToken?: string;
+  discovery?: DiscoveryOptions;
+  listTtlMs?: number;
 }
 
 export async function startHttp(runtime: Runtime, options: HttpOptions): Promise<FastifyInstance> {
@@ -308,6 +321,9 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
     ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
     ...(runtime.listTools ? { listTools: runtime.listTools } : {}),
     ...(runtime.authenticate ? { authenticate: runtime.authenticate } : {}),
+    ...(runtime.describeCaller ? { describeCaller: runtime.describeCaller } : {}),
+    ...(options.discovery ? { discovery: options.discovery } : {}),
+    ...(options.listTtlMs !== undefined ? { listTtlMs: options.listTtlMs } : {}),
     ...(runtime.protectedResource ? { protectedResource: runtime.protectedResource } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(options.logger ? { logger: options.logger } : {}),

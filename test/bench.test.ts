@@ -10,7 +10,7 @@ describe('bench options', () => {
   it('runs every section in full by default', () => {
     const o = parseOptions([], {});
     expect(o.short).toBe(false);
-    expect(o.sections).toEqual(['generator', 'call', 'list', 'startup', 'peers', 'ownership']);
+    expect(o.sections).toEqual(['generator', 'call', 'list', 'context', 'startup', 'peers', 'ownership']);
     expect(o.loadSeconds).toBe(10);
     expect(o.generateRuns).toBe(3);
     expect(o.typecheck).toBe(true);
@@ -78,5 +78,35 @@ describe('synthetic catalog', () => {
     expect(catalog.tools).toHaveLength(1000);
     expect(catalog.connectors).toHaveLength(10);
     expect(catalog.listEntries[0].inputSchema.type).toBe('object');
+  });
+});
+
+describe('bench: what a model sees (section context)', async () => {
+  const { initialContext, loadQuestions, searchQuality, DISCOVERY_TARGET_TOKENS, TOP3_TARGET } = await import('../bench/model-context.ts');
+  const { loadCatalog } = await import('../runtime/catalog.ts');
+  const launch = await loadCatalog('generated');
+
+  it('has at least 40 technician questions, each expecting a tool of the real launch catalog', () => {
+    const questions = loadQuestions();
+    expect(questions.length).toBeGreaterThanOrEqual(40);
+    for (const q of questions) expect(launch.byName.has(q.tool), q.tool).toBe(true);
+    expect(new Set(questions.map((q) => q.question)).size).toBe(questions.length);
+  });
+
+  it('finds the right tool in the top 3 for at least 90% of them', () => {
+    const quality = searchQuality(launch, loadQuestions());
+    expect(quality.top3Rate).toBeGreaterThanOrEqual(TOP3_TARGET);
+  });
+
+  it('keeps the discovery-mode initial context under the target, whatever the catalog size', async () => {
+    const big = buildCatalog([...launch.connectors, ...syntheticConnectors(1000)]);
+    const full = await initialContext(launch, { mode: 'off', threshold: 0 });
+    const small = await initialContext(launch, { mode: 'on', threshold: 0 });
+    const large = await initialContext(big, { mode: 'on', threshold: 0 });
+    expect(small.tools).toBe(3);
+    expect(full.tools).toBe(launch.tools.length);
+    expect(small.total).toBeLessThan(DISCOVERY_TARGET_TOKENS);
+    expect(large.total).toBeLessThan(DISCOVERY_TARGET_TOKENS);
+    expect(full.total).toBeGreaterThan(10 * small.total);
   });
 });

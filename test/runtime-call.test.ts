@@ -70,7 +70,8 @@ describe('happy path and shaping', () => {
       result: tickets.slice(0, 3).map((t) => ({ id: t.id, summary: t.summary, owner: { name: 'Ann' } })),
       truncated: { reason: 'maxItems', returned: 3, available: 5 },
     });
-    expect(r.content[0]!.text).toBe(JSON.stringify(r.structuredContent));
+    // Lists are rendered compactly: what surrounds the list as JSON, then a header and a line per item.
+    expect(r.content[0]!.text).toBe('{"truncated":{"reason":"maxItems","returned":3,"available":5}}\nitems (3):\nid | summary | owner\n1 | Ticket 1 | {"name":"Ann"}\n2 | Ticket 2 | {"name":"Ann"}\n3 | Ticket 3 | {"name":"Ann"}');
     expect(r.content[1]!.text).toMatch(/^\[truncated: showing 3 of 5 items \(item limit\); narrow the request/);
     expect(JSON.stringify(r)).not.toContain('hunter2');
     const validate = new Ajv2020({ strict: false }).compile(listTool.outputSchema as object);

@@ -289,6 +289,11 @@ describe('diagnostics formatting', () => {
 const everyField: ConnectorSpec = {
   specgate: 1,
   connector: 'every_field',
+  prompts: [{ name: 'every_prompt', title: 'A prompt', description: 'd', arguments: [{ name: 'a', description: 'd', required: true }], tools: ['t'], text: 'Use {{a}}' }],
+  resources: [
+    { name: 'every_resource', title: 'A resource', description: 'd', uri: 'specgate://x/y', tool: 't', arguments: { k: 1 } },
+    { name: 'every_template', uriTemplate: 'specgate://x/{id}', tool: 't' },
+  ],
   title: 'Every field',
   description: 'Exercises every property in types.ts',
   document: {

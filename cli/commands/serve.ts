@@ -4,6 +4,7 @@ import { defaultGeneratedDir, projectRoot } from '../../generator/paths.ts';
 import type { Runtime } from '../../runtime/start.ts';
 import type { IdentityConfig } from '../../runtime/identity/providers.ts';
 import type { RuntimeUpstreamConfig } from '../../runtime/credentials/config.ts';
+import { DEFAULT_DISCOVERY_THRESHOLD, parseDiscoveryMode, parseDiscoveryThreshold, type DiscoveryOptions } from '../../runtime/discovery/mode.ts';
 // Heavy modules load inside the action, so `--help` answers at once.
 
 export function registerServe(program: Command): void {
@@ -25,16 +26,25 @@ export function registerServe(program: Command): void {
     .option('--metrics-port <n>', 'serve /metrics on a listener of its own on this port (and not on the MCP port)', (v) => Number.parseInt(v, 10))
     .option('--metrics-host <h>', 'interface the metrics listener binds; keep it private', '127.0.0.1')
     .option('--public-metrics', 'serve /metrics on the MCP port without a token (default without --store only; env SPECGATE_METRICS_TOKEN puts it behind a bearer token instead)')
+    .option('--list-ttl <ms>', 'how long a client may reuse tools/list and the server instructions (2026-07-28 cache hints); list_changed still reaches listening clients at once', '5000')
+    .option('--discovery <mode>', 'progressive discovery: auto (meta-tools when a caller may use more tools than --discovery-threshold), on, off', 'auto')
+    .option('--discovery-threshold <tools>', 'with --discovery auto: list the meta-tools above this many visible tools', String(DEFAULT_DISCOVERY_THRESHOLD))
+    .option('--cache <tool=ms...>', 'with --store: reuse the results of these tools (names or globs) for this many ms, per tenant, customer and arguments')
+    .option('--vendor-budget <connector=requests/seconds...>', 'with --store: refuse calls to a connector past this many requests per window, per tenant (e.g. autotask=9000/3600)')
     .option('--admin-port <n>', 'serve the admin HTTP API (/admin/v1) on this port, a listener of its own (needs --store; admin keys from `specgate admin-key create`, or env SPECGATE_ADMIN_TOKEN)', (v) => Number.parseInt(v, 10))
     .option('--admin-host <h>', 'interface the admin API listens on; keep it private', '127.0.0.1')
-    .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[]; customer?: string[]; config?: string; store?: string; createStore?: boolean; policies: string; masterKeyFile?: string; publicUrl?: string; metricsPort?: number; metricsHost: string; publicMetrics?: boolean; adminPort?: number; adminHost: string }) => {
+    .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[]; customer?: string[]; config?: string; store?: string; createStore?: boolean; policies: string; masterKeyFile?: string; publicUrl?: string; metricsPort?: number; metricsHost: string; publicMetrics?: boolean; adminPort?: number; adminHost: string; discovery: string; discoveryThreshold: string; listTtl: string; cache?: string[]; vendorBudget?: string[] }) => {
       const { identity, ...config } = await readConfig(opts.config);
       const store = opts.store ?? process.env.SPECGATE_STORE;
       if (identity && !store) throw new Error(`${opts.config}: identity providers authenticate callers of the governance chain: give --store too`);
       if (opts.adminPort !== undefined && !store) throw new Error('--admin-port serves the governance store over HTTP: give --store too');
       const publicUrl = parsePublicUrl(opts.publicUrl ?? process.env.SPECGATE_PUBLIC_URL);
       const metricsToken = process.env.SPECGATE_METRICS_TOKEN || undefined;
-      const governance = await openGovernance(store, opts.policies, identity, !!opts.createStore);
+      const cacheTools = parseCache(opts.cache);
+      const vendorBudgets = parseVendorBudgets(opts.vendorBudget);
+      if ((cacheTools || vendorBudgets) && !store) throw new Error('--cache and --vendor-budget are steps of the governance chain: give --store too');
+      const opened = await openGovernance(store, opts.policies, identity, !!opts.createStore);
+      const governance = opened && { ...opened, ...(cacheTools && { responseCache: { tools: cacheTools } }), ...(vendorBudgets && { vendorBudgets }) };
       const credentials = governance && await openCredentials(governance.store, opts.masterKeyFile);
       const { startHttp, startRuntime, upstreamsFromEnv } = await import('../../runtime/start.ts');
       const { createLogger } = await import('../../runtime/ops/logging.ts');
@@ -44,7 +54,7 @@ export function registerServe(program: Command): void {
       // open when asked, or by default without a store (a local, ungoverned runtime).
       const metricsExposure = opts.metricsPort !== undefined ? 'off' : metricsToken ? 'token' : opts.publicMetrics || !governance ? 'open' : 'off';
       const app = await startHttp(runtime, {
-        port: opts.port, host: opts.host, logger, metricsExposure, ...(metricsToken && { metricsToken }), ...(publicUrl && { publicUrl }),
+        port: opts.port, host: opts.host, logger, metricsExposure, discovery: discoveryOf(opts), listTtlMs: listTtlOf(opts.listTtl), ...(metricsToken && { metricsToken }), ...(publicUrl && { publicUrl }),
         ...(opts.allowOrigin ? { allowedOrigins: opts.allowOrigin } : {}),
       });
       if (opts.metricsPort !== undefined) {
@@ -93,8 +103,11 @@ export function registerServe(program: Command): void {
     .option('--create-store', 'with --store: create the store if it does not exist')
     .option('--policies <dir>', 'policy folder for the governance chain', path.join(projectRoot, 'policies'))
     .option('--master-key-file <file>', 'master keys that open the stored vendor credentials (default: env SPECGATE_MASTER_KEYS)')
+    .option('--list-ttl <ms>', 'how long a client may reuse tools/list and the server instructions (2026-07-28 cache hints); list_changed still reaches listening clients at once', '5000')
+    .option('--discovery <mode>', 'progressive discovery: auto (meta-tools when a caller may use more tools than --discovery-threshold), on, off', 'auto')
+    .option('--discovery-threshold <tools>', 'with --discovery auto: list the meta-tools above this many visible tools', String(DEFAULT_DISCOVERY_THRESHOLD))
     .option('--select-customer <id>', 'with --store: the customer (of the key\'s tenant) this session acts for (env SPECGATE_CUSTOMER)')
-    .action(async (opts: { mock?: boolean; generated: string; customer?: string[]; config?: string; store?: string; createStore?: boolean; policies: string; masterKeyFile?: string; selectCustomer?: string }) => {
+    .action(async (opts: { mock?: boolean; generated: string; customer?: string[]; config?: string; store?: string; createStore?: boolean; policies: string; masterKeyFile?: string; selectCustomer?: string; discovery: string; discoveryThreshold: string; listTtl: string }) => {
       const { identity, ...config } = await readConfig(opts.config);
       const store = opts.store ?? process.env.SPECGATE_STORE;
       // The key comes from the environment, never the command line, where `ps` would show it.
@@ -113,16 +126,57 @@ export function registerServe(program: Command): void {
         ...(governance ? { governance } : {}), ...(credentials ? { tenantCredentials: credentials.tenantUpstreams } : {}),
       });
       const customer = opts.selectCustomer ?? process.env.SPECGATE_CUSTOMER;
-      const headers = apiKey && governance ? { authorization: `Bearer ${apiKey}`, ...(customer && { 'specgate-customer': customer }) } : undefined;
+      const toolsets = process.env.SPECGATE_TOOLSETS;
+      const credentialHeaders = apiKey && governance ? { authorization: `Bearer ${apiKey}`, ...(customer && { 'specgate-customer': customer }) } : undefined;
+      const headers = credentialHeaders || toolsets ? { ...credentialHeaders, ...(toolsets && { 'specgate-toolsets': toolsets }) } : undefined;
       // Refuse at startup, with the reason, rather than answer every message with the same refusal.
-      if (headers && runtime.authenticate) await runtime.authenticate({ headers, requestId: 'stdio-startup' });
-      serveStdio(() => runtime.catalog(), runtime.callTool, { logger, ...(runtime.listTools && { listTools: runtime.listTools }), ...(headers && { headers }) });
+      if (credentialHeaders && runtime.authenticate) await runtime.authenticate({ headers: credentialHeaders, requestId: 'stdio-startup' });
+      serveStdio(() => runtime.catalog(), runtime.callTool, {
+        logger, discovery: discoveryOf(opts), listTtlMs: listTtlOf(opts.listTtl), ...(runtime.listTools && { listTools: runtime.listTools }), ...(headers && { headers }),
+        ...(runtime.describeCaller && { describeCaller: runtime.describeCaller }),
+        // One connection per process, for the process's life: nothing to unsubscribe.
+        toolsChanged: (listener) => {
+          runtime.on('reload', listener);
+          return () => undefined;
+        },
+      });
       describe(runtime, 'stdio');
       if (governance) process.stderr.write(`  governance chain on: acting as the key in SPECGATE_API_KEY${customer ? ` for customer ${customer}` : ''}\n`);
     });
 }
 
+function listTtlOf(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`--list-ttl: expected a whole number of milliseconds (0 or more), got '${value}'`);
+  return n;
+}
+
+function discoveryOf(opts: { discovery: string; discoveryThreshold: string; listTtl: string }): DiscoveryOptions {
+  return { mode: parseDiscoveryMode(opts.discovery), threshold: parseDiscoveryThreshold(opts.discoveryThreshold) };
+}
+
+/** `tool=ms` pairs of --cache. */
+export function parseCache(entries: string[] | undefined): Record<string, number> | undefined {
+  if (!entries?.length) return undefined;
+  return Object.fromEntries(entries.map((e) => {
+    const m = /^([^=]+)=(\d+)$/.exec(e);
+    if (!m) throw new Error(`--cache: expected tool=milliseconds, got '${e}'`);
+    return [m[1], Number(m[2])];
+  }));
+}
+
+/** `connector=requests/seconds` pairs of --vendor-budget. */
+export function parseVendorBudgets(entries: string[] | undefined): Record<string, { requests: number; perSeconds: number }> | undefined {
+  if (!entries?.length) return undefined;
+  return Object.fromEntries(entries.map((e) => {
+    const m = /^([a-z][a-z0-9_]*)=(\d+)\/(\d+)$/.exec(e);
+    if (!m) throw new Error(`--vendor-budget: expected connector=requests/seconds (e.g. autotask=9000/3600), got '${e}'`);
+    return [m[1], { requests: Number(m[2]), perSeconds: Number(m[3]) }];
+  }));
+}
+
 async function openGovernance(url: string | undefined, policies: string, identity: IdentityConfig | undefined, create: boolean) {
+
   if (!url) return undefined;
   const { openStore } = await import('../../runtime/store/index.ts');
   const { createPolicyEngine } = await import('../../runtime/policy/decide.ts');

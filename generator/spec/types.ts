@@ -105,8 +105,32 @@ export interface SelectSpec extends BulkSelector {
   operation?: string;
 }
 
+/** An MCP prompt: a repeated workflow, with arguments, naming the tools it uses. */
+export interface PromptSpec {
+  name: string;
+  title?: string;
+  description: string;
+  arguments?: Array<{ name: string; description?: string; required?: boolean }>;
+  tools: string[];
+  /** The user message, with {{argument}} placeholders. */
+  text: string;
+}
+
+/** An MCP resource (fixed `uri`) or template (`uriTemplate`), backed by one tool. */
+export interface ResourceSpec {
+  name: string;
+  title?: string;
+  description?: string;
+  uri?: string;
+  uriTemplate?: string;
+  tool: string;
+  arguments?: Record<string, unknown>;
+}
+
 export interface ConnectorSpec {
   specgate: 1;
+  prompts?: PromptSpec[];
+  resources?: ResourceSpec[];
   connector: string;
   title?: string;
   description?: string;

@@ -12,8 +12,11 @@ export interface Metered {
   subject: string;
   connector: string;
   tool: string;
-  /** `cancelled`: the caller went away mid-call (the upstream request was aborted with it). */
-  outcome: 'ok' | 'error' | 'cancelled';
+  /**
+   * `cancelled`: the caller went away mid-call (the upstream request was aborted with it).
+   * `cached`: answered from the response cache (runtime/chain/response-cache.ts), no vendor request.
+   */
+  outcome: 'ok' | 'error' | 'cancelled' | 'cached';
   latencyMs: number;
   upstreamBytes: number;
   /**

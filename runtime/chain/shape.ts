@@ -5,8 +5,9 @@
  */
 import { TreeInterpreter, compile } from '@jmespath-community/jmespath';
 import type { JSONValue } from '@jmespath-community/jmespath';
-import { isWithinTokenLimit } from 'gpt-tokenizer';
-import type { ToolModel } from '../model.ts';
+import { countTokens, isWithinTokenLimit } from 'gpt-tokenizer';
+import { compactValue, renderResult } from './compact.ts';
+import type { JsonSchema, ToolModel } from '../model.ts';
 import type { PageCounts } from '../upstream/cursor.ts';
 import { InvalidJson } from '../upstream/errors.ts';
 
@@ -14,6 +15,19 @@ export interface CallToolResult {
   content: Array<{ type: 'text'; text: string }>;
   structuredContent?: Record<string, unknown>;
   isError?: boolean;
+  /** `specgate/tokens`: what the result's text costs in a model's context (o200k). */
+  _meta?: Record<string, unknown>;
+}
+
+/** The result's token count, in `_meta`. */
+export const TOKENS_META = 'specgate/tokens';
+
+/** The schema of `result` inside a tool's output schema (the generator's envelope). */
+function resultSchemaOf(tool: ToolModel): JsonSchema | undefined {
+  const schema = tool.outputSchema;
+  if (typeof schema !== 'object' || schema === null) return undefined;
+  const props = (schema as { properties?: Record<string, JsonSchema> }).properties;
+  return props?.result;
 }
 
 export interface Truncation {
@@ -86,8 +100,12 @@ export function shapeResult(
   const available = items?.length ?? 0;
   const capped = Math.min(available, tool.shape.maxItems ?? Infinity);
 
+  const resultSchema = resultSchemaOf(tool);
+  const root = tool.outputSchema;
   const build = (n: number): CallToolResult & { structuredContent: Record<string, unknown> } => {
-    const result = itemsAt && n < available ? replaceAt(projected, itemsAt, items!.slice(0, n)) : projected;
+    const sliced = itemsAt && n < available ? replaceAt(projected, itemsAt, items!.slice(0, n)) : projected;
+    // Within the root schema, so that a $ref in the result's schema still resolves.
+    const result = compactValue(sliced, resultSchema, root);
     const counts = itemsAt ? { available, returned: n } : undefined;
     const next = nextCursor?.(counts);
     const structured: Record<string, unknown> = { result: result ?? null };
@@ -98,7 +116,7 @@ export function shapeResult(
       structured.truncated = truncated;
     }
     if (next) structured.nextCursor = next;
-    const content: CallToolResult['content'] = [{ type: 'text', text: JSON.stringify(structured) }];
+    const content: CallToolResult['content'] = [{ type: 'text', text: renderResult(structured, itemsAt) }];
     if (truncated) content.push({ type: 'text', text: marker(truncated, next) });
     return { content, structuredContent: structured };
   };
@@ -122,6 +140,7 @@ export function shapeResult(
     }
     out = build(n);
   }
+  out._meta = { [TOKENS_META]: countTokens(out.content.map((c) => c.text).join('\n')) };
   return { result: out, counts: itemsAt ? { available, returned: n } : undefined };
 }
 

@@ -10,6 +10,9 @@ import type { Catalog } from '../catalog.ts';
 import { DEFAULT_PAGE_SIZE, listToolsPage, runToolCall, visibleCatalog } from './tools.ts';
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { CallTool, CatalogSource, ListTools, McpLogger, ToolCallContext, ToolCallObservation } from './types.ts';
+import { createDiscovery, type DiscoveryOptions, type ToolsChanged } from '../discovery/endpoint.ts';
+import type { DescribeCaller } from './instructions.ts';
+import { registerPromptsAndResources } from './prompts-resources.ts';
 
 export const SERVER_INFO = { name: 'specgate', version: '0.1.0' } as const;
 
@@ -26,6 +29,14 @@ export interface ServerFactoryOptions {
    * own, already parsed); without it, or on stdio, each call gets a UUID and no headers.
    */
   requestOf?: (request: Request | undefined) => HostRequest | undefined;
+  /** Progressive discovery (meta-tools instead of the catalog); default off. */
+  discovery?: DiscoveryOptions;
+  /** Who the caller acts for, for the server instructions (the governance chain's principal). */
+  describeCaller?: DescribeCaller;
+  /** How long a client may reuse tools/list and server/discover answers, ms (cache hints); default 0. */
+  listTtlMs?: number;
+  /** Where a connection-long server (stdio) hears that the visible tools changed. */
+  toolsChanged?: ToolsChanged;
 }
 
 export interface HostRequest {
@@ -46,6 +57,20 @@ function hostRequest(options: ServerFactoryOptions, request: Request | undefined
   return options.requestOf?.(request) ?? { id: randomUUID(), headers: headersOf(request) };
 }
 
+/**
+ * The 2026-07-28 cache hints of the list results and server/discover. Governed, both answers are the
+ * caller's own (its visible tools, its customer in the instructions): private, for the client
+ * alone; ungoverned, everyone gets the same: public. The TTL is the operator's (`listTtlMs`):
+ * clients do reuse a list that long, so a hot reload or a grant change reaches a client that does
+ * not listen for list_changed only after it; default 0, immediately stale.
+ */
+export function cacheHintsFor(options: Pick<ServerFactoryOptions, 'listTools' | 'describeCaller' | 'listTtlMs'>) {
+  const cacheScope = options.listTools || options.describeCaller ? 'private' as const : 'public' as const;
+  const hint = { ttlMs: options.listTtlMs ?? 0, cacheScope };
+  // Prompts and resources are listed by the same per-caller visibility as tools.
+  return { 'tools/list': hint, 'prompts/list': hint, 'resources/list': hint, 'resources/templates/list': hint, 'server/discover': hint };
+}
+
 export function createServerFactory(options: ServerFactoryOptions): McpServerFactory {
   const getCatalog = catalogGetter(options.catalog);
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
@@ -53,10 +78,43 @@ export function createServerFactory(options: ServerFactoryOptions): McpServerFac
     throw new RangeError(`pageSize must be a positive integer, got ${String(options.pageSize)}`);
   }
 
-  return (context: McpRequestContext) => {
-    const server = new Server(SERVER_INFO, { capabilities: { tools: { listChanged: true } } });
+  const discovery = createDiscovery({ ...options, getCatalog, pageSize });
+  const run = { callTool: options.callTool, ...(options.observe && { observe: options.observe }), ...(options.logger && { logger: options.logger }) };
+
+  return async (context: McpRequestContext) => {
+    const host = hostRequest(options, context.requestInfo);
+    const instructions = await discovery.instructions(host);
+    const server = new Server(SERVER_INFO, {
+      capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true } },
+      instructions,
+      cacheHints: cacheHintsFor(options),
+    });
+    discovery.attach(server, context);
+    registerPromptsAndResources(server, {
+      getCatalog,
+      visible: async (ctx) => {
+        if (!options.listTools) return getCatalog().tools;
+        try {
+          return await options.listTools(ctx);
+        } catch (error) {
+          throw new ProtocolError(ProtocolErrorCode.InvalidRequest, (error as Error).message);
+        }
+      },
+      contextOf: (signal, meta) => {
+        const h = hostRequest(options, context.requestInfo);
+        return { requestId: h.id, headers: h.headers, signal, ...(meta && { meta }) };
+      },
+      callTool: (catalog, name, args, ctx) => runToolCall(catalog, name, args, ctx, run),
+    });
     server.setRequestHandler('tools/list', async (request, ctx) => {
       const catalog = getCatalog();
+      if (discovery.enabled) {
+        const h = hostRequest(options, context.requestInfo);
+        return discovery.listTools(catalog, request.params?.cursor, {
+          requestId: h.id, headers: h.headers, signal: ctx.mcpReq.signal,
+          ...(request.params?._meta ? { meta: request.params._meta as Record<string, unknown> } : {}),
+        });
+      }
       if (!options.listTools) return listToolsPage(catalog, request.params?.cursor, pageSize);
       // Listing goes through the same decision path as calling, so the two cannot disagree.
       let visible;
@@ -84,11 +142,11 @@ export function createServerFactory(options: ServerFactoryOptions): McpServerFac
         ...(request.params._meta ? { meta: request.params._meta as Record<string, unknown> } : {}),
       };
       const { name, arguments: args } = request.params;
-      const result = await runToolCall(catalog, name, args, callContext, {
-        callTool: options.callTool,
-        ...(options.observe && { observe: options.observe }),
-        ...(options.logger && { logger: options.logger }),
-      });
+      if (discovery.isMetaTool(name)) {
+        // call_tool reaches the real tool through runToolCall too: one call path, one governance.
+        return server.projectCallToolResult(await discovery.callMetaTool(catalog, name, args, callContext, (real, realArgs) => runToolCall(catalog, real, realArgs, callContext, run)), undefined);
+      }
+      const result = await runToolCall(catalog, name, args, callContext, run);
       // The SDK projects the result per era (e.g. the 2025 `{result: …}` wrap for non-object output).
       const outputSchema = catalog.byName.get(name)?.tool.outputSchema;
       return server.projectCallToolResult(

@@ -9,6 +9,8 @@ import { serveStdio as sdkServeStdio, type ServeStdioOptions, type StdioServerHa
 import { createServerFactory } from './factory.ts';
 import type { CallTool, CatalogSource, ListTools, McpLogger, ToolCallObservation } from './types.ts';
 import { createLogger } from '../ops/logging.ts';
+import type { DiscoveryOptions, ToolsChanged } from '../discovery/endpoint.ts';
+import type { DescribeCaller } from './instructions.ts';
 
 export interface ServeStdioOptionsSpecgate {
   pageSize?: number;
@@ -22,6 +24,14 @@ export interface ServeStdioOptionsSpecgate {
    * a desktop client has no headers, so the governed chain reads these on every message.
    */
   headers?: Record<string, string>;
+  /** Progressive discovery (runtime/discovery); default off. */
+  discovery?: DiscoveryOptions;
+  /** The ttlMs of the tools/list and server/discover cache hints; default 0. */
+  listTtlMs?: number;
+  /** Who the session acts for, named in the server instructions. */
+  describeCaller?: DescribeCaller;
+  /** Where the connection hears that the visible tools changed, to send list_changed. */
+  toolsChanged?: ToolsChanged;
   /** A custom transport (tests, sockets); default the process's stdin/stdout. */
   transport?: ServeStdioOptions['transport'];
 }
@@ -35,6 +45,10 @@ export function serveStdio(catalog: CatalogSource, callTool: CallTool, options: 
     ...(options.pageSize !== undefined && { pageSize: options.pageSize }),
     ...(options.observe && { observe: options.observe }),
     ...(options.listTools && { listTools: options.listTools }),
+    ...(options.discovery && { discovery: options.discovery }),
+    ...(options.listTtlMs !== undefined && { listTtlMs: options.listTtlMs }),
+    ...(options.describeCaller && { describeCaller: options.describeCaller }),
+    ...(options.toolsChanged && { toolsChanged: options.toolsChanged }),
     ...(options.headers && { requestOf: () => ({ id: randomUUID(), headers: { ...options.headers } }) }),
   });
   return sdkServeStdio(factory, {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import path from 'node:path';
-import { defaultGeneratedDir, projectRoot } from '../../generator/paths.ts';
+import { defaultGeneratedDir, defaultPoliciesDir } from '../../generator/paths.ts';
 import type { Runtime } from '../../runtime/start.ts';
 import type { IdentityConfig } from '../../runtime/identity/providers.ts';
 import type { RuntimeUpstreamConfig } from '../../runtime/credentials/config.ts';
@@ -18,7 +18,7 @@ export function registerServe(program: Command): void {
     .option('--customer <connector=id...>', "the customer's id in a vendor, forced on customer-bound tools (mock mode: 1)")
     .option('--config <file>', 'upstream configuration (YAML): base URL and vendor credential per connector, secrets as ${ENV_VAR}')
     .option('--store <url>', 'turn on the governance chain over this store (sqlite:<file> or postgres://...; env SPECGATE_STORE): API keys, tenants, customers, entitlements, policy, quotas, metering, audit')
-    .option('--policies <dir>', 'policy folder for the governance chain', path.join(projectRoot, 'policies'))
+    .option('--policies <dir>', 'policy folder for the governance chain', defaultPoliciesDir())
     .option('--master-key-file <file>', 'master keys that open the stored vendor credentials (default: env SPECGATE_MASTER_KEYS)')
     .option('--admin-port <n>', 'serve the admin HTTP API (/admin/v1) on this port, a listener of its own (needs --store; admin keys from `specgate admin-key create`, or env SPECGATE_ADMIN_TOKEN)', (v) => Number.parseInt(v, 10))
     .option('--admin-host <h>', 'interface the admin API listens on; keep it private', '127.0.0.1')
@@ -64,7 +64,7 @@ export function registerServe(program: Command): void {
     .option('--customer <connector=id...>', "the customer's id in a vendor, forced on customer-bound tools (mock mode: 1)")
     .option('--config <file>', 'upstream configuration (YAML): base URL and vendor credential per connector, secrets as ${ENV_VAR}')
     .option('--store <url>', 'run the governance chain over this store (env SPECGATE_STORE); the caller is the API key in env SPECGATE_API_KEY')
-    .option('--policies <dir>', 'policy folder for the governance chain', path.join(projectRoot, 'policies'))
+    .option('--policies <dir>', 'policy folder for the governance chain', defaultPoliciesDir())
     .option('--master-key-file <file>', 'master keys that open the stored vendor credentials (default: env SPECGATE_MASTER_KEYS)')
     .option('--select-customer <id>', 'with --store: the customer (of the key\'s tenant) this session acts for (env SPECGATE_CUSTOMER)')
     .action(async (opts: { mock?: boolean; generated: string; customer?: string[]; config?: string; store?: string; policies: string; masterKeyFile?: string; selectCustomer?: string }) => {

@@ -9,7 +9,7 @@
  * The same hook resolves `specgate/...` to this package when the folder is outside any project that
  * has specgate installed (e.g. `generate --out /elsewhere` from a checkout).
  */
-import { register } from 'node:module';
+import { createRequire, register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
 const QUERY = 'specgate-load';
@@ -54,8 +54,7 @@ function hook(): void {
  */
 const FROM_SOURCES = import.meta.url.endsWith('.ts');
 
-/** Node's import(), out of reach of test runners that rewrite import() calls in transformed code. */
-const nativeImport = new Function('url', 'return import(url)') as (url: string) => Promise<unknown>;
+const nativeImport = createRequire(import.meta.url)('./native-import.cjs') as (url: string) => Promise<unknown>;
 
 /**
  * The module namespace of `indexFile` (an index.js), freshly evaluated with its nested modules

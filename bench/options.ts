@@ -2,7 +2,7 @@
  * Bench options from argv and the environment: `--short` (or BENCH_SHORT=1) for CI, and
  * `--only=generator,call,list,startup,peers` to run a subset while working on one part.
  */
-export const SECTIONS = ['generator', 'call', 'list', 'startup', 'peers'] as const;
+export const SECTIONS = ['generator', 'call', 'list', 'startup', 'peers', 'cli'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {

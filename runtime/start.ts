@@ -20,7 +20,6 @@ import type { CallTool } from './mcp/types.ts';
 import { createLogger } from './ops/logging.ts';
 import { configureUpstreams } from './credentials/upstreams.ts';
 import { overlayStoredEntries } from './credentials/tenant-entries.ts';
-import { createGovernance } from './governance.ts';
 import type { Store } from './store/index.ts';
 import type { PolicyDecider } from './chain/policy.ts';
 import type { ListTools, AuthenticateRequest } from './mcp/types.ts';
@@ -193,8 +192,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   }
 
   // Through `caller` at call time, so a hot reload's new executor is the one used.
+  // Loaded only with a store: the chain brings the store drivers and the policy engine.
   const governance = options.governance
-    ? createGovernance({
+    ? (await import('./governance.ts')).createGovernance({
       store: options.governance.store,
       policy: options.governance.policy,
       caller: { callTool: (tool, args, ctx) => ((ctx.tenantId && tenantCallers.get(ctx.tenantId)) || caller).callTool(tool, args, ctx) },

@@ -3,9 +3,9 @@
  * connectors are JavaScript beside their TypeScript, so no TypeScript loader is needed.
  *
  * A reload must see changed files in nested modules too, and Node caches every module by URL. So
- * the first import of an index is plain; a later one carries a `?specgate-load=N` query, and a
- * resolve hook (registered on that first reload) gives every relative import of such a module the
- * same query: a fresh module graph, while shared packages (specgate/openapi-fetch) stay cached.
+ * the first import of an index is plain (where nothing needs the hook); a later one carries a
+ * `?specgate-load=N` query, and a resolve hook (registered on that first reload) gives every
+ * relative import of such a module the same query: a fresh module graph, while shared packages (specgate/openapi-fetch) stay cached.
  * The same hook resolves `specgate/...` to this package when the folder is outside any project that
  * has specgate installed (e.g. `generate --out /elsewhere` from a checkout).
  */
@@ -62,18 +62,27 @@ const nativeImport = createRequire(import.meta.url)('./native-import.cjs') as (u
  */
 export async function importGeneratedIndex(indexFile: string): Promise<unknown> {
   const url = pathToFileURL(indexFile).href;
-  if (!imported.has(url) && !FROM_SOURCES) {
-    try {
-      const namespace = await nativeImport(url);
-      imported.add(url);
-      return namespace;
-    } catch (error) {
-      // Only a missing `specgate` package is worth a second try, through the hook.
-      if (!/Cannot find package 'specgate'/.test((error as Error).message)) throw error;
-    }
+  if (!imported.has(url) && !FROM_SOURCES && resolvesSpecgate(indexFile)) {
+    const namespace = await nativeImport(url);
+    imported.add(url);
+    return namespace;
   }
   hook();
   const namespace = await nativeImport(`${url}?${QUERY}=${++loads}`);
   imported.add(url);
   return namespace;
+}
+
+/**
+ * Whether `specgate/...` resolves from the generated folder on its own: true in a project that has
+ * specgate installed; false outside any, and in specgate's own checkout, where the folder's
+ * package.json ends the package scope that self-reference would need.
+ */
+function resolvesSpecgate(indexFile: string): boolean {
+  try {
+    createRequire(indexFile).resolve('specgate/openapi-fetch');
+    return true;
+  } catch {
+    return false;
+  }
 }

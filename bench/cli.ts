@@ -66,7 +66,7 @@ function syntheticGenerated(total: number): { dir: string; env: NodeJS.ProcessEn
   const connectors = syntheticConnectors(total);
   for (const c of connectors) {
     fs.mkdirSync(path.join(dir, c.model.name), { recursive: true });
-    fs.writeFileSync(path.join(dir, c.model.name, 'index.js'), `export const model = ${JSON.stringify(c.model)};\nexport default { model, createClient: () => ({}) };\n`);
+    fs.writeFileSync(path.join(dir, c.model.name, 'index.js'), `export const model = ${JSON.stringify(c.model)};\nexport const createClient = () => ({});\nexport default { model, createClient };\n`);
   }
   fs.writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }\n');
   fs.writeFileSync(path.join(dir, 'index.js'), `export const connectors = {\n${connectors.map((c) => `  ${JSON.stringify(c.model.name)}: () => import(${JSON.stringify(`./${c.model.name}/index.js`)}),`).join('\n')}\n};\n`);

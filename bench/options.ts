@@ -2,7 +2,7 @@
  * Bench options from argv and the environment: `--short` (or BENCH_SHORT=1) for CI, and
  * `--only=generator,call,list,context,startup,peers,ownership` to run a subset while working on one part.
  */
-export const SECTIONS = ['generator', 'call', 'list', 'context', 'startup', 'peers', 'ownership'] as const;
+export const SECTIONS = ['generator', 'call', 'list', 'context', 'startup', 'peers', 'ownership', 'cli'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {

@@ -36,7 +36,7 @@ export const PEERS = {
 } as const;
 
 const packageDir = (name: string) => path.join(peersDir, 'node_modules', ...name.split('/'));
-const binOf = (peer: (typeof PEERS)[keyof typeof PEERS]) => path.join(packageDir(peer.name), peer.bin);
+export const binOf = (peer: (typeof PEERS)[keyof typeof PEERS]) => path.join(packageDir(peer.name), peer.bin);
 /** The project's tsx loader, for running a generated TypeScript project that does not depend on tsx. */
 const tsxLoader = import.meta.resolve('tsx');
 
@@ -49,7 +49,7 @@ function installedVersion(name: string): string | undefined {
 }
 
 /** Installs the pinned peers once; returns why not when the registry or npm refuses. */
-async function ensurePeers(log: (line: string) => void): Promise<string | undefined> {
+export async function ensurePeers(log: (line: string) => void): Promise<string | undefined> {
   const wanted = Object.values(PEERS).filter((p) => installedVersion(p.name) !== p.version);
   if (wanted.length === 0) return undefined;
   log(`installing ${wanted.map((p) => `${p.name}@${p.version}`).join(', ')} into ${path.relative(process.cwd(), peersDir)}/ (not project dependencies)`);

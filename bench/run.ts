@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --short] [-- --only=generator,call,list,startup,peers,ownership]`: the project's
+ * `npm run bench [-- --short] [-- --only=generator,call,list,context,startup,peers,ownership,cli]`: the project's
  * performance figures, measured in one run on this machine, printed as a table and written to
  * bench/results/latest.{json,md}. A section that fails is reported and the others still run;
  * the exit code is then 1. No figure is asserted: targets are shown as met or missed.
@@ -7,6 +7,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { benchCallCost } from './call-cost.ts';
+import { benchCli } from './cli.ts';
 import { benchDir } from './child.ts';
 import { benchGenerator } from './generator.ts';
 import { describeMachine } from './machine.ts';
@@ -26,6 +27,7 @@ const RUNNERS: Record<Section, (options: BenchOptions, log: (line: string) => vo
   startup: benchStartup,
   peers: benchPeers,
   ownership: benchOwnership,
+  cli: benchCli,
 };
 
 async function main(): Promise<number> {

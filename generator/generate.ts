@@ -11,7 +11,6 @@ import { emitCatalog, emitConnector } from './emit/emit.ts';
 import { writeGenerated } from './emit/write.ts';
 import { SchemaThread } from './emit/schema-thread.ts';
 import { diffModels, loadPreviousModel, type ModelDiff } from './diff.ts';
-import { projectRoot } from './paths.ts';
 
 export interface GenerateOptions {
   outDir: string;
@@ -60,7 +59,7 @@ async function generateWith(thread: SchemaThread, specFiles: string[], options: 
     const started = performance.now();
     const outcome = await buildConnector(specFile, {
       onPruned: (pruned) => {
-        const typed = thread.type(pruned, specRelative(specFile));
+        const typed = thread.type(pruned, specRelative(outDir, specFile));
         // Awaited only if the build succeeds; a failed build's job must not surface as unhandled.
         typed.catch(() => {});
         schemas.set(path.resolve(specFile), typed);
@@ -86,11 +85,10 @@ async function generateWith(thread: SchemaThread, specFiles: string[], options: 
   const empty = { builds, written: [], unchanged: [], stale: [], removed: [], changes: [] };
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics, ...empty, ok: false };
 
-  const runtimeModelImport = importPath(outDir, path.join(projectRoot, 'runtime', 'model.ts'));
   const files = new Map<string, string>();
   const changes: GenerateResult['changes'] = [];
   for (const b of builds) {
-    const emitted = await emitConnector(b.model, b.pruned, { specFile: specRelative(b.specFile), runtimeModelImport, schema: schemas.get(b.specFile) });
+    const emitted = await emitConnector(b.model, b.pruned, { specFile: specRelative(outDir, b.specFile), schema: schemas.get(b.specFile) });
     for (const [f, content] of emitted) files.set(f, content);
     // The pruned document drives the mock upstream (`serve --mock`) without the vendor's file.
     files.set(`${b.model.name}/openapi.json`, `${JSON.stringify(b.pruned, null, 2)}\n`);
@@ -107,17 +105,16 @@ async function generateWith(thread: SchemaThread, specFiles: string[], options: 
       if (entry.isDirectory() && fs.existsSync(path.join(outDir, entry.name, 'index.ts'))) names.add(entry.name);
     }
   }
-  for (const [f, content] of emitCatalog([...names].sort(), runtimeModelImport)) files.set(f, content);
+  for (const [f, content] of emitCatalog([...names].sort())) files.set(f, content);
 
   const result = await writeGenerated(outDir, files, { check: options.check, prune: true });
   return { diagnostics, builds, ...result, changes, ok: !options.check || result.stale.length === 0 };
 }
 
-function specRelative(specFile: string): string {
-  return path.relative(projectRoot, path.resolve(specFile)).split(path.sep).join('/');
-}
-
-function importPath(fromDir: string, target: string): string {
-  const rel = path.relative(path.join(fromDir, 'x'), target).split(path.sep).join('/');
-  return rel.startsWith('.') ? rel : `./${rel}`;
+/**
+ * The spec as the header names it: relative to the folder holding the output folder (the project
+ * root for generated/), so the text is the same whichever folder generate ran from.
+ */
+function specRelative(outDir: string, specFile: string): string {
+  return path.relative(path.dirname(outDir), path.resolve(specFile)).split(path.sep).join('/');
 }

@@ -1,16 +1,15 @@
 /**
  * The catalog: every generated connector's tools, indexed once so that serving a request never
- * walks or rebuilds anything. Loading goes through tsx's `tsImport`, which evaluates the module
- * graph in a fresh namespace on every call; that is what makes hot reload see changes in nested
- * modules too (a `?v=` query on index.ts alone would leave its children cached).
+ * walks or rebuilds anything. The generated JavaScript loads with Node's own loader, each reload in
+ * a fresh module graph (generated-import.ts), so hot reload sees changes in nested modules too.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Tool } from '@modelcontextprotocol/server';
 import type { GeneratedConnector, ToolModel } from './model.ts';
+import { importGeneratedIndex } from './generated-import.ts';
 
 export interface CatalogEntry {
   tool: ToolModel;
@@ -137,15 +136,17 @@ function unwrapConnector(value: unknown): unknown {
 
 export async function loadCatalog(generatedDir: string): Promise<Catalog> {
   const dir = path.resolve(generatedDir);
-  const indexFile = path.join(dir, 'index.ts');
+  const tsIndex = path.join(dir, 'index.ts');
+  const indexFile = path.join(dir, 'index.js');
   if (!existsSync(indexFile)) {
-    throw new CatalogError(`No generated connector index at ${indexFile}: run the generator first`);
+    throw new CatalogError(existsSync(tsIndex)
+      ? `${dir} has no index.js (made by an older specgate, which emitted TypeScript only): run \`specgate generate\` again`
+      : `No generated connector index at ${indexFile}: run the generator first`);
   }
   const version = await hashDirectory(dir);
-  const { tsImport } = await import('tsx/esm/api');
   let index: unknown;
   try {
-    index = await tsImport(pathToFileURL(indexFile).href, { parentURL: import.meta.url });
+    index = await importGeneratedIndex(indexFile);
   } catch (error) {
     throw new CatalogError(`Importing ${indexFile} failed: ${(error as Error).message}`);
   }

@@ -21,15 +21,16 @@ import type { CallTool } from './mcp/types.ts';
 import { createLogger } from './ops/logging.ts';
 import { configureUpstreams } from './credentials/upstreams.ts';
 import { overlayStoredEntries } from './credentials/tenant-entries.ts';
-import { createGovernance, Refusal, type GovernanceOptions } from './governance.ts';
-import { checkpointIntervalMs, loadAuditKeys, startCheckpointSchedule, tenantsRepo, type AuditKeys, type Store } from './store/index.ts';
+import type { GovernanceOptions } from './governance.ts';
+import { Refusal } from './chain/refusal.ts';
+import type { AuditKeys, Store } from './store/index.ts';
 import type { PolicyDecider } from './chain/policy.ts';
 import type { ListTools, AuthenticateRequest } from './mcp/types.ts';
 import type { UpstreamEntry } from './credentials/config.ts';
 import { trustedIssuers, type IdentityConfig } from './identity/providers.ts';
 import type { ProtectedResourceMetadata } from './mcp/http.ts';
 import type { EdgeRefusal } from './mcp/edge.ts';
-import { createEdgeAuditor, type EdgeAuditLimits } from './mcp/edge-audit.ts';
+import type { EdgeAuditLimits } from './mcp/edge-audit.ts';
 import type { DescribeCaller } from './mcp/instructions.ts';
 import type { DiscoveryOptions } from './discovery/mode.ts';
 
@@ -211,8 +212,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   }
 
   // Through `caller` at call time, so a hot reload's new executor is the one used.
+  // Loaded only with a store: the chain brings the store drivers and the policy engine.
   const governance = options.governance
-    ? createGovernance({
+    ? (await import('./governance.ts')).createGovernance({
       store: options.governance.store,
       policy: options.governance.policy,
       caller: { callTool: (tool, args, ctx) => ((ctx.tenantId && tenantCallers.get(ctx.tenantId)) || caller).callTool(tool, args, ctx) },
@@ -224,12 +226,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...(options.governance.vendorBudgets ? { vendorBudgets: options.governance.vendorBudgets } : {}),
     })
     : undefined;
-  const checkpoints = options.governance && startCheckpointSchedule({
+  // The store's modules load only for a governed runtime, as the governance chain does.
+  const store = options.governance && await import('./store/index.ts');
+  const checkpoints = options.governance && store!.startCheckpointSchedule({
     store: options.governance.store, logger,
-    keys: options.governance.audit?.keys ?? loadAuditKeys(),
-    intervalMs: options.governance.audit?.checkpointIntervalMs ?? checkpointIntervalMs(),
+    keys: options.governance.audit?.keys ?? store!.loadAuditKeys(),
+    intervalMs: options.governance.audit?.checkpointIntervalMs ?? store!.checkpointIntervalMs(),
   });
-  const edgeAuditor = options.governance ? createEdgeAuditor(options.governance.store, options.edgeAudit) : undefined;
+  const edgeAuditor = options.governance ? (await import('./mcp/edge-audit.ts')).createEdgeAuditor(options.governance.store, options.edgeAudit) : undefined;
   const governed = governance
     ? {
       auditRefusal: (refusal: EdgeRefusal) => edgeAuditor!.record(refusal),
@@ -249,7 +253,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       }) as AuthenticateRequest,
       describeCaller: (async (ctx) => {
         const p = await governance.principal(ctx, []);
-        const customer = p.customer.customerId === null ? null : await tenantsRepo(options.governance!.store).getCustomer(p.customer.customerId);
+        const customer = p.customer.customerId === null ? null : await store!.tenantsRepo(options.governance!.store).getCustomer(p.customer.customerId);
         return { tenantId: p.tenantId, customer: customer ? { id: customer.id, name: customer.name } : null };
       }) as DescribeCaller,
       protectedResource: {

@@ -10,7 +10,7 @@ describe('bench options', () => {
   it('runs every section in full by default', () => {
     const o = parseOptions([], {});
     expect(o.short).toBe(false);
-    expect(o.sections).toEqual(['generator', 'call', 'list', 'context', 'startup', 'peers', 'ownership']);
+    expect(o.sections).toEqual(['generator', 'call', 'list', 'context', 'startup', 'peers', 'ownership', 'cli']);
     expect(o.loadSeconds).toBe(10);
     expect(o.generateRuns).toBe(3);
     expect(o.typecheck).toBe(true);

@@ -46,14 +46,24 @@ describe('buildCatalog', () => {
 });
 
 describe('loadCatalog', () => {
-  it('imports <generatedDir>/index.ts and its lazy connectors', async () => {
+  it('imports <generatedDir>/index.js and its lazy connectors', async () => {
     const catalog = await loadCatalog(generatedFixture);
     expect(catalog.tools.map((t) => t.name)).toEqual(['halopsa_list_tickets', 'hudu_list_companies']);
     expect(catalog.version).toMatch(/^[0-9a-f]{16}$/);
   });
 
   it('fails clearly without an index', async () => {
-    await expect(loadCatalog(path.dirname(generatedFixture))).rejects.toThrow(/No generated connector index at .*index\.ts/);
+    await expect(loadCatalog(path.dirname(generatedFixture))).rejects.toThrow(/No generated connector index at .*index\.js/);
+  });
+
+  it('names a folder made by an older specgate, TypeScript only, instead of needing a TypeScript loader', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'specgate-catalog-'));
+    try {
+      await cp(generatedFixture, dir, { recursive: true, filter: (f) => !f.endsWith('.js') });
+      await expect(loadCatalog(dir)).rejects.toThrow(/has no index\.js \(made by an older specgate, which emitted TypeScript only\): run `specgate generate` again/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -74,7 +84,8 @@ describe('hot reload', () => {
       try {
         const before = watcher.current();
         expect(before.byName.get('hudu_list_companies')?.tool.description).toBe('List companies.');
-        const modelFile = path.join(generated, 'hudu/model.ts');
+        // The JavaScript is what runs: a change to it is seen, though the module was imported before.
+        const modelFile = path.join(generated, 'hudu/model.js');
         await writeFile(modelFile, (await readFile(modelFile, 'utf8')).replace('List companies.', 'List every company.'));
         for (let i = 0; i < 200 && reloads.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
         expect(errors).toEqual([]);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
-import { projectRoot } from '../../generator/paths.ts';
+import { defaultDocsDir } from '../../generator/paths.ts';
 import { resolveSpecFiles } from '../specs.ts';
 import { printDiagnostics } from '../report.ts';
 
@@ -10,7 +10,7 @@ export function registerDocs(program: Command): void {
     .command('docs')
     .description('write the catalog page (docs/catalog.md): tools, what they return, token costs, document versions')
     .argument('[specs...]', 'spec files or folders (default: specs/)')
-    .option('--out <file>', 'where to write it', path.join(projectRoot, 'docs', 'catalog.md'))
+    .option('--out <file>', 'where to write it', path.join(defaultDocsDir, 'catalog.md'))
     .option('--check', 'write nothing; fail when the page is stale')
     .action(async (args: string[], opts: { out: string; check?: boolean }) => {
       // Heavy modules load inside the action, so `--help` answers at once.
@@ -28,7 +28,7 @@ export function registerDocs(program: Command): void {
       const outDir = path.dirname(path.resolve(opts.out));
       const links: Record<string, string> = {};
       for (const m of models) {
-        const note = path.join(projectRoot, 'docs', 'connectors', `${m.name}.md`);
+        const note = path.join(defaultDocsDir, 'connectors', `${m.name}.md`);
         if (fs.existsSync(note)) links[m.name] = path.relative(outDir, note).split(path.sep).join('/');
       }
       const page = renderCatalogPage(models, links);

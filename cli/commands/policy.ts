@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 // Heavy modules load inside the action, so `--help` answers at once.
 import fs from 'node:fs';
 import path from 'node:path';
-import { defaultGeneratedDir, projectRoot } from '../../generator/paths.ts';
+import { defaultGeneratedDir, defaultPoliciesDir } from '../../generator/paths.ts';
 import { printDiagnostics } from '../report.ts';
 
-const defaultDir = path.join(projectRoot, 'policies');
+const defaultDir = defaultPoliciesDir();
 
 export function registerPolicy(program: Command): void {
   const policy = program.command('policy').description('policy files: run their tests, evaluate an input');

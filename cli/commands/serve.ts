@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import path from 'node:path';
-import { defaultGeneratedDir, projectRoot } from '../../generator/paths.ts';
+import { defaultGeneratedDir, defaultPoliciesDir } from '../../generator/paths.ts';
 import type { Runtime } from '../../runtime/start.ts';
 import type { IdentityConfig } from '../../runtime/identity/providers.ts';
 import type { RuntimeUpstreamConfig } from '../../runtime/credentials/config.ts';
@@ -20,7 +20,7 @@ export function registerServe(program: Command): void {
     .option('--config <file>', 'upstream configuration (YAML): base URL and vendor credential per connector, secrets as ${ENV_VAR}')
     .option('--store <url>', 'turn on the governance chain over this store (sqlite:<file> or postgres://...; env SPECGATE_STORE): API keys, tenants, customers, entitlements, policy, quotas, metering, audit')
     .option('--create-store', 'with --store: create the store if it does not exist (otherwise a store that is not there is an error)')
-    .option('--policies <dir>', 'policy folder for the governance chain', path.join(projectRoot, 'policies'))
+    .option('--policies <dir>', 'policy folder for the governance chain', defaultPoliciesDir())
     .option('--master-key-file <file>', 'master keys that open the stored vendor credentials (default: env SPECGATE_MASTER_KEYS)')
     .option('--public-url <url>', 'the base URL clients reach this server at, e.g. https://mcp.example.com (env SPECGATE_PUBLIC_URL): the 401 challenge and the protected-resource metadata name it; default the listen address')
     .option('--metrics-port <n>', 'serve /metrics on a listener of its own on this port (and not on the MCP port)', (v) => Number.parseInt(v, 10))
@@ -101,7 +101,7 @@ export function registerServe(program: Command): void {
     .option('--config <file>', 'upstream configuration (YAML): base URL and vendor credential per connector, secrets as ${ENV_VAR}')
     .option('--store <url>', 'run the governance chain over this store (env SPECGATE_STORE); the caller is the API key in env SPECGATE_API_KEY')
     .option('--create-store', 'with --store: create the store if it does not exist')
-    .option('--policies <dir>', 'policy folder for the governance chain', path.join(projectRoot, 'policies'))
+    .option('--policies <dir>', 'policy folder for the governance chain', defaultPoliciesDir())
     .option('--master-key-file <file>', 'master keys that open the stored vendor credentials (default: env SPECGATE_MASTER_KEYS)')
     .option('--list-ttl <ms>', 'how long a client may reuse tools/list and the server instructions (2026-07-28 cache hints); list_changed still reaches listening clients at once', '5000')
     .option('--discovery <mode>', 'progressive discovery: auto (meta-tools when a caller may use more tools than --discovery-threshold), on, off', 'auto')

@@ -26,7 +26,8 @@ const METHODS: ReadonlySet<string> = new Set<HttpMethod>(['GET', 'HEAD', 'POST']
 export function emitClientFile(model: ConnectorModel, pruned: OpenApiDocument, specFile: string, runtimeModelImport: string): string {
   const operations = collectOperations(model, pruned);
   const statements: StatementStructures[] = [
-    { kind: StructureKind.ImportDeclaration, defaultImport: 'createClient', moduleSpecifier: 'openapi-fetch' },
+    // openapi-fetch through specgate's own export: the user's project need not depend on it.
+    { kind: StructureKind.ImportDeclaration, namedImports: ['createClient'], moduleSpecifier: 'specgate/openapi-fetch' },
     {
       kind: StructureKind.ImportDeclaration,
       isTypeOnly: true,

@@ -10,14 +10,15 @@ import { render, sourceFile } from './source.ts';
 import { propertyKey } from './literal.ts';
 import { emitModelFile } from './model-file.ts';
 import { emitClientFile } from './client-file.ts';
+import { javaScriptName, transpiled } from './javascript.ts';
 
-/** From generated/<connector>/, assuming the output folder is <projectRoot>/generated. */
-export const DEFAULT_RUNTIME_MODEL_IMPORT = '../../runtime/model.ts';
+/** The runtime's types, through the package's public exports (package.json), from anywhere. */
+export const DEFAULT_RUNTIME_MODEL_IMPORT = 'specgate/model';
 
 export interface EmitOptions {
   /** The spec the connector comes from, relative to the project root, posix separators. */
   specFile: string;
-  /** Import specifier of runtime/model.ts as seen from generated/<connector>/. */
+  /** Import specifier of runtime/model.ts as seen from generated/<connector>/ (default: the package export). */
   runtimeModelImport?: string;
   /**
    * schema.ts, already being typed (generate types it on a worker thread while the model is
@@ -39,10 +40,17 @@ export async function emitConnector(model: ConnectorModel, pruned: OpenApiDocume
   const runtimeModelImport = options.runtimeModelImport ?? DEFAULT_RUNTIME_MODEL_IMPORT;
   // Loaded on demand: openapi-typescript and its own TypeScript take half a second to load.
   const schema = options.schema ?? import('./schema-types.ts').then((m) => m.emitSchemaFile(pruned, specFile));
+  const client = emitClientFile(model, pruned, specFile, runtimeModelImport);
+  const index = emitIndexFile(specFile, runtimeModelImport);
+  const modelFile = emitModelFile(model, specFile, runtimeModelImport);
+  // schema.ts holds types only (imported with `import type`): it has no JavaScript twin.
   return new Map([
-    [`${name}/client.ts`, emitClientFile(model, pruned, specFile, runtimeModelImport)],
-    [`${name}/index.ts`, emitIndexFile(specFile, runtimeModelImport)],
-    [`${name}/model.ts`, emitModelFile(model, specFile, runtimeModelImport)],
+    [`${name}/client.js`, transpiled('client.ts', client)],
+    [`${name}/client.ts`, client],
+    [`${name}/index.js`, transpiled('index.ts', index)],
+    [`${name}/index.ts`, index],
+    [`${name}/model.js`, modelFile.js],
+    [`${name}/model.ts`, modelFile.ts],
     [`${name}/schema.ts`, await schema],
   ]);
 }
@@ -74,7 +82,13 @@ export function emitCatalog(connectors: string[], runtimeModelImport: string = D
       for (const n of names) writer.writeLine(`${propertyKey(n)}: () => import(${JSON.stringify(`./${n}/index.ts`)}),`);
     }).write('} satisfies Record<string, () => Promise<GeneratedConnector>>;').newLine();
   });
-  return new Map([['index.ts', render(file)]]);
+  const index = render(file);
+  return new Map([
+    [javaScriptName('index.ts'), transpiled('index.ts', index)],
+    ['index.ts', index],
+    // The folder's modules are ES modules whatever the enclosing project's package.json says.
+    ['package.json', `${JSON.stringify({ type: 'module' }, null, 2)}\n`],
+  ]);
 }
 
 /** The connector folders' import of runtime/model.ts, seen one level up (from the output root). */

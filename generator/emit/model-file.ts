@@ -8,6 +8,7 @@ import { StructureKind, VariableDeclarationKind } from 'ts-morph';
 import type { ConnectorModel } from '../../runtime/model.ts';
 import { render, sourceFile } from './source.ts';
 import { literalText, type KeyOrder } from './literal.ts';
+import { generatedHeader } from './header.ts';
 
 interface Order {
   keys?: string[];
@@ -73,7 +74,11 @@ export const modelKeyOrder: KeyOrder = (path, keys) => {
 const isSchema = (path: ReadonlyArray<string | number>) =>
   path.length === 3 && path[0] === 'tools' && (path[2] === 'inputSchema' || path[2] === 'outputSchema');
 
-export function emitModelFile(model: ConnectorModel, specFile: string, runtimeModelImport: string): string {
+/**
+ * model.ts (typed, for tsc) and model.js (what the runtime loads): the same literal text, made
+ * once. The data is most of a connector, too large to be worth a second pass of the transpiler.
+ */
+export function emitModelFile(model: ConnectorModel, specFile: string, runtimeModelImport: string): { ts: string; js: string } {
   const file = sourceFile('model.ts', {
     statements: [
       { kind: StructureKind.ImportDeclaration, isTypeOnly: true, namedImports: ['ConnectorModel'], moduleSpecifier: runtimeModelImport },
@@ -90,5 +95,5 @@ export function emitModelFile(model: ConnectorModel, specFile: string, runtimeMo
   // writer and parsed into an AST that nothing reads, most of the emission time.
   const initializer = file.getVariableDeclarationOrThrow('model').getInitializerOrThrow();
   const data = literalText(model, { order: modelKeyOrder, asJsonText: isSchema, where: 'model' });
-  return render(file, specFile, { node: initializer, text: data });
+  return { ts: render(file, specFile, { node: initializer, text: data }), js: `${generatedHeader(specFile)}\nexport const model = ${data};\n` };
 }

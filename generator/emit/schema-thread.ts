@@ -8,6 +8,9 @@ import type { OpenApiDocument } from '../openapi/types.ts';
 import { typingInput } from './typing-input.ts';
 import { typingModules } from './openapi-typescript.ts';
 
+/** `.ts` when this runs from the sources, `.js` from the build (dist/). */
+const SOURCE_EXTENSION = import.meta.url.slice(import.meta.url.lastIndexOf('.'));
+
 export interface SchemaJob { id: number; input: OpenApiDocument; specFile: string }
 export type SchemaReply = { id: number; text: string } | { id: number; error: string };
 
@@ -21,7 +24,7 @@ export class SchemaThread {
   /** Starts the thread at once, so that its modules load while the caller reads documents. */
   constructor() {
     this.#worker = new Worker(new URL('./worker-boot.js', import.meta.url), {
-      workerData: { entry: new URL('./schema-worker.ts', import.meta.url).href, preload: typingModules() },
+      workerData: { entry: new URL(`./schema-worker${SOURCE_EXTENSION}`, import.meta.url).href, preload: typingModules() },
     });
     // Idle, it must not keep the process alive; a pending job does (see type()).
     this.#worker.unref();

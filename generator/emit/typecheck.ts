@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { projectRoot } from '../paths.ts';
 
@@ -32,8 +33,32 @@ export function typecheckGenerated(outDir: string, options: { files?: string[] }
     a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column);
 }
 
+/** The options generated code is checked with where specgate has no tsconfig.json (an installed package). */
+const INSTALLED_OPTIONS: ts.CompilerOptions = {
+  target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  // fetch, Response and AbortSignal from the DOM library: the user's project need not have @types/node.
+  strict: true, esModuleInterop: true, lib: ['lib.es2023.d.ts', 'lib.dom.d.ts'], types: [],
+};
+
+/**
+ * `specgate/...` as this specgate's own files, so that an output folder outside any project that
+ * has specgate installed (`generate --out /elsewhere`) checks too, against the runtime that serves it.
+ */
+function ownExports(): ts.MapLike<string[]> {
+  const source = path.join(projectRoot, 'runtime', 'model.ts');
+  return {
+    'specgate/model': [fs.existsSync(source) ? source : path.join(projectRoot, 'dist', 'runtime', 'model.d.ts')],
+    'specgate/openapi-fetch': [path.join(projectRoot, 'runtime', 'openapi-fetch.d.ts')],
+  };
+}
+
 function compilerOptions(): ts.CompilerOptions {
+  return { ...configuredOptions(), paths: ownExports() };
+}
+
+function configuredOptions(): ts.CompilerOptions {
   const configFile = path.join(projectRoot, 'tsconfig.json');
+  if (!fs.existsSync(configFile)) return { ...INSTALLED_OPTIONS, noEmit: true, allowImportingTsExtensions: true, skipLibCheck: true };
   const read = ts.readConfigFile(configFile, (f) => ts.sys.readFile(f));
   if (read.error) throw new Error(`${configFile}: ${ts.flattenDiagnosticMessageText(read.error.messageText, '\n')}`);
   const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, projectRoot, undefined, configFile);
@@ -62,9 +87,11 @@ function toProblem(d: ts.Diagnostic): TypeProblem {
  */
 export async function typecheckGeneratedInChild(outDir: string, options: { files?: string[] } = {}): Promise<TypeProblem[]> {
   const { execFile } = await import('node:child_process');
-  const worker = path.join(projectRoot, 'generator', 'emit', 'typecheck-worker.ts');
+  // The worker beside this module: TypeScript through tsx from the sources, JavaScript from dist/.
+  const worker = fileURLToPath(new URL(`./typecheck-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+  const loader = worker.endsWith('.ts') ? ['--import', 'tsx'] : [];
   const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', worker, path.resolve(outDir), ...(options.files ?? [])], { maxBuffer: 64 * 1024 * 1024 }, (error, out, err) => {
+    execFile(process.execPath, [...loader, worker, path.resolve(outDir), ...(options.files ?? [])], { maxBuffer: 64 * 1024 * 1024 }, (error, out, err) => {
       if (error) reject(new Error(`type check of ${outDir} failed to run: ${err || error.message}`));
       else resolve(out);
     });

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
+import type pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type Transaction } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import type { Schema } from './schema.ts';
@@ -83,11 +84,15 @@ export async function openStore(url: string = DEFAULT_STORE_URL, opts: OpenStore
   return store;
 }
 
+// Each driver loads when a store of its kind opens: a process serving without a store, or over one
+// kind, never loads the other.
+const require = createRequire(import.meta.url);
+
 function openSqlite(file: string): Store {
   if (!file) throw new Error('store URL "sqlite:" names no file: use sqlite:<path> or sqlite::memory:');
   const memory = file === ':memory:';
   if (!memory) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const database = new Database(file);
+  const database = new (require('better-sqlite3') as typeof Database)(file);
   // WAL lets readers run beside the writer; FULL syncs each commit so a metering or audit row
   // written before the answer survives a power cut; busy_timeout makes a second process wait
   // for the write lock instead of failing at once.
@@ -117,7 +122,7 @@ function withStatementCache(database: Database.Database): SqliteDatabase {
 }
 
 function openPostgres(url: string, max: number): Store {
-  const pool = new pg.Pool({ connectionString: url, max });
+  const pool = new (require('pg') as typeof pg).Pool({ connectionString: url, max });
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }

@@ -35,7 +35,9 @@ export function parseAnswer(status: number, contentType: string, text: string): 
 
 /** Whether the tool result carries all `items` items of the bench upstream (ids 1000..). */
 export function hasAllItems(answer: ToolAnswer, items: number): boolean {
-  const rendered = answer.result?.content?.map((c) => c.text ?? '').join('') ?? '';
+  // specgate renders lists compactly in text; the structured result carries the items as JSON.
+  const structured = (answer.result as { structuredContent?: unknown } | undefined)?.structuredContent;
+  const rendered = (answer.result?.content?.map((c) => c.text ?? '').join('') ?? '') + (structured === undefined ? '' : JSON.stringify(structured));
   // Peers pretty-print their JSON: allow a space after the colon.
   return answer.status === 200 && !!answer.result && !answer.result.isError && new RegExp(`"id":\\s*${1000 + items - 1}\\b`).test(rendered);
 }

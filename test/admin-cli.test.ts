@@ -176,12 +176,13 @@ describe('specgate admin commands', () => {
     const entries = await withStore((s) => auditRepo(s).search({ tenant: 'acme' }));
     // Refused commands (a duplicate tenant, a bad expiry, a missing grant) changed nothing and left no record.
     expect(entries.map((e) => e.record.action)).toEqual([
-      'tenant.create', 'customer.create', 'customer.vendor-id', 'key.create', 'key.revoke',
+      'tenant.create', 'customer.create', 'customer.vendor-id', 'customer.vendor-id', 'key.create', 'key.revoke',
       'grant.create', 'grant.create', 'grant.revoke', 'quota.create', 'quota.replace',
     ]);
     const user = os.userInfo().username;
     for (const e of entries) expect(e.record).toMatchObject({ event: 'admin', subject: `cli:${user}`, via: 'cli' });
-    expect(entries[3].record.target).toMatchObject({ holder: 'alice', roles: ['admin', 'tech'] });
+    expect(entries[3].record.target).toMatchObject({ name: 'siteUid', vendorId: 'a1b2-c3' });
+    expect(entries[4].record.target).toMatchObject({ holder: 'alice', roles: ['admin', 'tech'] });
     expect(JSON.stringify(entries)).not.toMatch(/sg_[0-9a-f]{12}_[A-Za-z0-9_-]{43}/);
   });
 

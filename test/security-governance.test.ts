@@ -139,11 +139,11 @@ for (const [name, available, backend] of backends) describe.skipIf(!available)(`
       expect(text(many)).toBe(`Refused: arguments hold more than ${ARGUMENT_LIMITS.maxValues} values; send a smaller call`);
     });
 
-    it('an unauthenticated deep call goes to the unauthenticated chain, arguments omitted', async () => {
+    it('an unauthenticated deep call goes to the gateway chain, arguments omitted', async () => {
       const id = callId();
       const r = await gov.call({ headers: {}, requestId: 'anon' }, tool('acme_list_tickets'), { q: nested(5000) }, id);
       expect(text(r)).toMatch(/Not authenticated/);
-      const [rec] = (await auditRepo(store).search({ tenant: '_unauthenticated' })).filter((e) => e.record.callId === id);
+      const [rec] = (await auditRepo(store).search({ tenant: '_gateway' })).filter((e) => e.record.callId === id);
       expect(rec?.record).toMatchObject({ outcome: 'refused', step: 'authenticate', arguments: { '[omitted]': expect.any(String) } });
     });
   });

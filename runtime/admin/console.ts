@@ -41,9 +41,9 @@ export default async function consoleUi(app: FastifyInstance): Promise<void> {
     cacheControl: true,
     maxAge: 0,
     setHeaders: (res) => {
-      res.header('x-content-type-options', 'nosniff');
-      res.header('content-security-policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'");
-      res.header('referrer-policy', 'no-referrer');
+      res.setHeader('x-content-type-options', 'nosniff');
+      res.setHeader('content-security-policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'");
+      res.setHeader('referrer-policy', 'no-referrer');
     },
   });
 }

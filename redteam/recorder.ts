@@ -25,14 +25,33 @@ export interface Recorder {
   close(): Promise<void>;
 }
 
+/**
+ * The customer a request is about, as the gateway bound it: a customer filter in the query, or
+ * the id of a company/organization/client path. The answer's records name that owner, the way a
+ * vendor's would, so the gateway's response verification sees its own customer's records.
+ */
+function ownerOf(url: URL): string | number | undefined {
+  for (const k of ['company_id', 'client_id', 'organization_id', 'companyId', 'filter[organization_id]', 'filter[organization-id]']) {
+    const v = url.searchParams.get(k);
+    if (v) return /^\d+$/.test(v) ? Number(v) : v;
+  }
+  const m = /\/(?:companies|organizations|clients)\/([^/]+)/.exec(url.pathname);
+  if (m) return /^\d+$/.test(m[1]) ? Number(m[1]) : m[1];
+  return undefined;
+}
+
 /** A body every generated shape can project: lists under their usual keys, and one object. */
-function answerFor(pathname: string, stringIds: boolean): unknown {
+function answerFor(url: URL, stringIds: boolean): unknown {
+  const { pathname } = url;
+  const owner = ownerOf(url);
+  const owned = owner === undefined ? {} : { company_id: owner, client_id: owner, organization_id: owner, companyId: owner, 'organization-id': owner, company: { id: owner } };
   // Pax8 ids are UUIDs; the others are numbers.
-  const item = { id: stringIds ? '5b8a0f7e-1c2d-4e3f-8a9b-0c1d2e3f4a5b' : 1, name: 'redteam item', username: 'user', url: 'https://example.invalid', archived: false };
+  const item = { id: stringIds ? '5b8a0f7e-1c2d-4e3f-8a9b-0c1d2e3f4a5b' : 1, name: 'redteam item', username: 'user', url: 'https://example.invalid', archived: false, ...owned };
   const list = [item, { ...item, id: stringIds ? '6c9b1f8e-2d3e-4f4a-9b0c-1d2e3f4a5b6c' : 2, name: 'second item' }];
   const last = pathname.split('/').filter(Boolean).pop() ?? '';
   if (/^\d+$/.test(last) || /contacts\/[^/]+$/.test(pathname)) {
-    return { ...item, company: item, data: { id: '1', type: 'items', attributes: item } };
+    const record = /\/(?:companies|organizations)\/[^/]+$/.test(pathname) && owner !== undefined ? { ...item, id: owner } : item;
+    return { ...record, company: record, data: { id: String(record.id), type: 'items', attributes: record } };
   }
   if (/\/(vlans|networks|ip_addresses|procedure_tasks)$/.test(pathname)) return list;
   return {
@@ -56,10 +75,10 @@ export async function startRecorder(): Promise<Recorder> {
     req.on('error', () => res.destroy());
     req.on('end', () => {
       requests.push({ method: req.method ?? '', rawUrl: req.url ?? '', headers: req.headers, bodyBytes: bytes, body: received.slice(0, 65_536) });
-      const { pathname } = new URL(req.url ?? '/', 'http://upstream');
-      const body = pathname.endsWith('/oauth/token')
+      const url = new URL(req.url ?? '/', 'http://upstream');
+      const body = url.pathname.endsWith('/oauth/token')
         ? { access_token: accessToken, token_type: 'Bearer', expires_in: 3600 }
-        : answerFor(pathname, pathname.includes('/pax8/'));
+        : answerFor(url, url.pathname.includes('/pax8/'));
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
   });

@@ -62,7 +62,7 @@ describe.skipIf(!haveVendorDocs)(`HaloPSA over OAuth2 client credentials, end to
           res.writeHead(404).end('{}');
           return;
         }
-        res.end(JSON.stringify({ id: Number(m[1]), summary: 'Printer on fire', status_name: 'Open', client_name: 'Acme' }));
+        res.end(JSON.stringify({ id: Number(m[1]), summary: 'Printer on fire', status_name: 'Open', client_id: 12, client_name: 'Acme' }));
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -80,7 +80,8 @@ describe.skipIf(!haveVendorDocs)(`HaloPSA over OAuth2 client credentials, end to
     // The generated model's own auth: oauth2 with the templated tenant token URL.
     expect(model.auth.schemes).toEqual([{ name: 'halo_oauth', type: 'oauth2', tokenUrl: 'https://{tenant}.halopsa.com/auth/token' }]);
     const config = parseUpstreamConfig('inline.yaml', `upstreams:\n  halopsa:\n    baseUrl: ${origin}/api\n    credential: { kind: oauth2-client-credentials, clientId: halo-app, clientSecret: "\${HALO_SECRET}", scope: all }\n`, { HALO_SECRET: secret });
-    return startRuntime({ generatedDir: out, mock: false, upstreams: configureUpstreams([model], config), logger: pino({ level: 'silent' }) });
+    // Tickets are verified to be the session customer's (client_id 12 at Halo).
+    return startRuntime({ generatedDir: out, mock: false, upstreams: configureUpstreams([model], config), customerIds: { halopsa: '12' }, logger: pino({ level: 'silent' }) });
   }
 
   const ctx = () => ({ requestId: 'r1', signal: new AbortController().signal, headers: {} });

@@ -134,9 +134,9 @@ for (const [name, available, backend] of backends) describe.skipIf(!available)(`
       const atLimit = await gov.call(as('tech'), tool('acme_list_tickets'), { q: nested(ARGUMENT_LIMITS.maxDepth - 1) }, callId());
       expect(text(atLimit)).not.toMatch(/nest deeper/);
       const big = await gov.call(as('tech'), tool('acme_list_tickets'), { q: 'x'.repeat(ARGUMENT_LIMITS.maxJsonChars) }, callId());
-      expect(text(big)).toBe(`Refused: arguments are larger than ${ARGUMENT_LIMITS.maxJsonChars} characters of JSON; send a smaller call`);
+      expect(text(big)).toBe(`Refused: arguments are larger than the size limit of ${ARGUMENT_LIMITS.maxJsonChars} characters of JSON; send a smaller call`);
       const many = await gov.call(as('tech'), tool('acme_list_tickets'), { q: new Array(ARGUMENT_LIMITS.maxValues).fill(0) }, callId());
-      expect(text(many)).toBe(`Refused: arguments hold more than ${ARGUMENT_LIMITS.maxValues} values; send a smaller call`);
+      expect(text(many)).toBe(`Refused: arguments hold more than ${ARGUMENT_LIMITS.maxValues} values (the limit); send a smaller call`);
     });
 
     it('an unauthenticated deep call goes to the gateway chain, arguments omitted', async () => {

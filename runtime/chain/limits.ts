@@ -22,7 +22,7 @@ export function argumentLimitViolation(args: unknown): string | undefined {
   let values = 0;
   while (stack.length) {
     const { value, depth } = stack.pop()!;
-    if (++values > maxValues) return `arguments hold more than ${maxValues} values`;
+    if (++values > maxValues) return `arguments hold more than ${maxValues} values (the limit)`;
     if (value !== null && typeof value === 'object') {
       if (depth > maxDepth) return `arguments nest deeper than ${maxDepth} levels`;
       if (Array.isArray(value)) {
@@ -39,7 +39,7 @@ export function argumentLimitViolation(args: unknown): string | undefined {
     } else {
       chars += scalarChars(value);
     }
-    if (chars > maxJsonChars) return `arguments are larger than ${maxJsonChars} characters of JSON`;
+    if (chars > maxJsonChars) return `arguments are larger than the size limit of ${maxJsonChars} characters of JSON`;
   }
   return undefined;
 }

@@ -70,7 +70,14 @@ export function createDiscovery(options: DiscoveryEndpointOptions) {
 
     /** This caller's instructions; a refused caller gets none here (its request is refused anyway). */
     async instructions(host: Host): Promise<string | undefined> {
-      const catalog = options.getCatalog();
+      // No catalog yet (still loading): no instructions, and the handshake still answers.
+      let catalog: Catalog | undefined;
+      try {
+        catalog = options.getCatalog();
+      } catch {
+        catalog = undefined;
+      }
+      if (!catalog) return undefined;
       const h = host.headers;
       const key = sha256Hex([catalog.version, h.authorization ?? '', h['specgate-customer'] ?? '', h[TOOLSETS_HEADER] ?? ''].join('\n'));
       let answer = instructionsCache.get(key);

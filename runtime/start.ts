@@ -308,6 +308,8 @@ export interface HttpOptions {
   metricsToken?: string;
   discovery?: DiscoveryOptions;
   listTtlMs?: number;
+  /** Run when the server closes, after the runtime (whose last audit checkpoint needs the store): e.g. closing the store. */
+  onClosed?: () => Promise<void>;
 }
 
 export async function startHttp(runtime: Runtime, options: HttpOptions): Promise<FastifyInstance> {
@@ -335,7 +337,11 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
   runtime.on('upstream', (e) => app.metrics.recordUpstream({ connector: e.connector, status: e.status, seconds: e.durationMs / 1000 }));
   app.metrics.watchBreakers(() => runtime.breakers());
   runtime.on('reload', () => app.mcp.toolsChanged());
-  app.addHook('onClose', async () => runtime.close());
+  app.addHook('onClose', async () => {
+    await runtime.close();
+    // A PostgreSQL pool left open would keep the process alive after SIGTERM.
+    await options.onClosed?.();
+  });
   await app.listen({ port: options.port, host: options.host });
   return app;
 }

@@ -56,6 +56,7 @@ export function registerServe(program: Command): void {
       const app = await startHttp(runtime, {
         port: opts.port, host: opts.host, logger, metricsExposure, discovery: discoveryOf(opts), listTtlMs: listTtlOf(opts.listTtl), ...(metricsToken && { metricsToken }), ...(publicUrl && { publicUrl }),
         ...(opts.allowOrigin ? { allowedOrigins: opts.allowOrigin } : {}),
+        ...(governance && { onClosed: () => governance.store.close() }),
       });
       if (opts.metricsPort !== undefined) {
         const { startMetricsServer } = await import('../../runtime/ops/metrics-server.ts');

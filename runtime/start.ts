@@ -336,6 +336,9 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
   app.metrics.watchBreakers(() => runtime.breakers());
   runtime.on('reload', () => app.mcp.toolsChanged());
   app.addHook('onClose', async () => runtime.close());
+  // OTLP export when the standard OTEL_* variables ask for it; the SDK loads only then.
+  const tracing = await (await import('./ops/tracing.ts')).startTracing();
+  if (tracing) app.addHook('onClose', async () => tracing.shutdown());
   await app.listen({ port: options.port, host: options.host });
   return app;
 }

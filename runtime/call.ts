@@ -4,6 +4,7 @@
  * one guarded fetch and one resilience policy per connector.
  */
 import type { GeneratedConnector, ToolModel } from './model.ts';
+import type { TraceContext } from './ops/tracing.ts';
 import { executeTool, errorResult, type ConnectorRuntime, type UpstreamEvent } from './chain/execute.ts';
 import type { CallToolResult } from './chain/shape.ts';
 import type { OwnershipReport } from './chain/ownership.ts';
@@ -17,6 +18,8 @@ export type { UpstreamEvent } from './chain/execute.ts';
 export interface ToolCallContext {
   requestId: string;
   signal: AbortSignal;
+  /** The call's trace context, when tracing is on: upstream attempts become its children. */
+  trace?: TraceContext;
   /** The caller's customer id in each vendor, by connector name (set by customer scoping). */
   customerIds?: Record<string, string>;
   /** The selected customer (specgate's id), for messages that name it. */

@@ -34,6 +34,7 @@ import { errorResult } from './chain/execute.ts';
 import { ownershipAudit, type OwnershipReport } from './chain/ownership.ts';
 import { createResponseCache, type ResponseCacheOptions } from './chain/response-cache.ts';
 import { createVendorBudgets, type VendorBudget } from './chain/vendor-budget.ts';
+import { contextOf, endSpan, inSpan, startSpan } from './ops/tracing.ts';
 
 export { Refusal, type GovernanceRequest } from './chain/refusal.ts';
 export type { Identity } from './chain/authenticate.ts';
@@ -117,10 +118,10 @@ export function createGovernance(options: GovernanceOptions): Governance {
   }
 
   async function principal(req: GovernanceRequest, connectors: string[]): Promise<Principal> {
-    const identity = await identityOf(req);
-    const tenantId = resolveTenant(identity, tenantClaims(req));
-    const customer = await scopeCustomer(tenants, tenantId, req, connectors);
-    const entitled = await loadEntitlements(settings, tenantId);
+    const identity = await step(req, 'authenticate', () => identityOf(req));
+    const tenantId = await step(req, 'tenant', () => resolveTenant(identity, tenantClaims(req)));
+    const customer = await step(req, 'customer', () => scopeCustomer(tenants, tenantId, req, connectors));
+    const entitled = await step(req, 'entitlement', () => loadEntitlements(settings, tenantId));
     return { identity, tenantId, customer, entitled };
   }
 
@@ -230,17 +231,18 @@ export function createGovernance(options: GovernanceOptions): Governance {
     let approvalId: string | undefined;
     try {
       const at = now();
-      decision = decided ?? await authorize(p, req, tool, at.toISOString(), args);
-      await rateLimiter.check(p.identity, p.tenantId, at);
+      decision = decided ?? await step(req, 'policy', () => authorize(p, req, tool, at.toISOString(), args));
+      await step(req, 'rate-limit', () => rateLimiter.check(p.identity, p.tenantId, at));
       // Before approval and quota: a call that could never run asks no one and spends nothing.
-      const valid = validateArguments(tool, args);
+      const valid = await step(req, 'validate', () => validateArguments(tool, args));
       if (!valid.ok) throw new Refusal('arguments', 'invalid', valid.message, 400);
       // Before the quota: a call held for approval has not used any of it.
-      if (decision.effect === 'require_approval') {
+      const held = decision;
+      if (held.effect === 'require_approval') {
         const customerId = isCustomerBound(tool) ? p.customer.customerId : null;
-        approvalId = await requireApproval(approvals, decision, { tenantId: p.tenantId, subject: p.identity.subject, customerId }, tool, args, c.callId);
+        approvalId = await step(req, 'approval', () => requireApproval(approvals, held, { tenantId: p.tenantId, subject: p.identity.subject, customerId }, tool, args, c.callId));
       }
-      await checkQuota(quotas, p.tenantId, tool, at);
+      await step(req, 'quota', () => checkQuota(quotas, p.tenantId, tool, at));
     } catch (e) {
       return failed(e, c);
     }
@@ -267,8 +269,10 @@ export function createGovernance(options: GovernanceOptions): Governance {
     }
     const usage: { upstreamBytes: number; reachedVendor?: boolean } = { upstreamBytes: 0 };
     const ownership: OwnershipReport = { withheld: 0 };
+    const execution = req.trace && startSpan('specgate.execute', req.trace, { 'gen_ai.tool.name': tool.name, 'specgate.connector': tool.connector });
     const result = await caller.callTool(withObligations(tool, decision.obligations), args, {
       requestId: req.requestId,
+      ...(execution && { trace: contextOf(execution, req.trace) }),
       signal: req.signal ?? new AbortController().signal,
       customerIds: p.customer.vendorIds,
       customerNamedIds: p.customer.namedIds,
@@ -279,8 +283,9 @@ export function createGovernance(options: GovernanceOptions): Governance {
     });
     // A caller that hung up did not meet a failure of ours or the vendor's: say so apart.
     const outcome = ownership.refused ? 'refused' : !result.isError ? 'ok' : req.signal?.aborted ? 'cancelled' : 'error';
+    if (execution) endSpan(execution, outcome === 'error' ? new Error('tool error') : undefined, { 'specgate.outcome': outcome });
     if (cacheKey !== undefined && outcome === 'ok') responseCache!.set(cacheKey, result, ttl!);
-    await record(
+    await step(req, 'meter-audit', () => record(
       {
         ...audited(c), decisionId: decision.id, outcome, ...(approvalId && { approvalId }),
         ...ownershipAudit(ownership),
@@ -294,9 +299,14 @@ export function createGovernance(options: GovernanceOptions): Governance {
         connector: tool.connector, tool: tool.name, outcome: outcome === 'refused' ? 'error' : outcome, latencyMs: performance.now() - started, upstreamBytes: usage.upstreamBytes,
         ...(usage.reachedVendor !== undefined && { reachedVendor: usage.reachedVendor }),
       }),
-    );
+    ));
     return result;
   }
+}
+
+/** Runs one step of the chain as a child span of the request's trace; directly when tracing is off. */
+function step<T>(req: GovernanceRequest, name: string, fn: () => Promise<T> | T): Promise<T> | T {
+  return req.trace ? inSpan(`specgate.${name}`, req.trace, fn) : fn();
 }
 
 /** Longest reason kept in an audit record; upstream error bodies can be long. */

@@ -342,6 +342,9 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
     // A PostgreSQL pool left open would keep the process alive after SIGTERM.
     await options.onClosed?.();
   });
+  // OTLP export when the standard OTEL_* variables ask for it; the SDK loads only then.
+  const tracing = await (await import('./ops/tracing.ts')).startTracing();
+  if (tracing) app.addHook('onClose', async () => tracing.shutdown());
   await app.listen({ port: options.port, host: options.host });
   return app;
 }

@@ -58,7 +58,7 @@ async function checkParentOwner(rt: ConnectorRuntime, tool: ToolModel, given: Re
     args[parentArg] = given[own];
   }
   const { request } = buildUpstreamRequest(parent, args, ctx);
-  const scope: CallScope = { expected: { method: parent.operation.method, path: parent.operation.path }, bytes: 0, secrets: outer.secrets };
+  const scope: CallScope = { expected: { method: parent.operation.method, path: parent.operation.path }, bytes: 0, secrets: outer.secrets, ...(ctx.trace && { trace: ctx.trace }) };
   let outcome: UpstreamResult;
   try {
     outcome = await rt.policy.run(parent.operation.method, () => withCallScope(scope, () => operation({ ...request })), ctx.signal);
@@ -81,7 +81,7 @@ export async function executeTool(
   args: Record<string, unknown> | undefined,
   ctx: ToolCallContext,
 ): Promise<CallToolResult> {
-  const scope: CallScope = { expected: { method: tool.operation.method, path: tool.operation.path }, bytes: 0, secrets: new Set() };
+  const scope: CallScope = { expected: { method: tool.operation.method, path: tool.operation.path }, bytes: 0, secrets: new Set(), ...(ctx.trace && { trace: ctx.trace }) };
   let sent = false;
   const started = performance.now();
   try {

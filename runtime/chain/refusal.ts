@@ -2,6 +2,8 @@
  * What every governance step throws when it says no. One type for all steps so the composer can
  * audit and answer any refusal the same way, and the HTTP layer can map `status` to a response.
  */
+import type { TraceContext } from '../ops/tracing.ts';
+
 export type GovernanceStep = 'authenticate' | 'request' | 'arguments' | 'tenant' | 'customer' | 'entitlement' | 'policy' | 'quota';
 
 export class Refusal extends Error {
@@ -32,6 +34,8 @@ export interface GovernanceRequest {
   meta?: Record<string, unknown>;
   requestId: string;
   signal?: AbortSignal;
+  /** The request's trace context, when tracing is on: each step of the chain is a span under it. */
+  trace?: TraceContext;
 }
 
 /** What a refused call's result was refused for: `<step>/<code>`, e.g. `quota/rate-limited`. */

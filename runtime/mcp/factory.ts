@@ -13,6 +13,7 @@ import type { CallTool, CatalogSource, ListTools, McpLogger, ToolCallContext, To
 import { createDiscovery, type DiscoveryOptions, type ToolsChanged } from '../discovery/endpoint.ts';
 import type { DescribeCaller } from './instructions.ts';
 import { registerPromptsAndResources } from './prompts-resources.ts';
+import type { TraceContext } from '../ops/tracing.ts';
 
 export const SERVER_INFO = { name: 'specgate', version: '0.1.0' } as const;
 
@@ -42,6 +43,8 @@ export interface ServerFactoryOptions {
 export interface HostRequest {
   id: string;
   headers: Record<string, string | undefined>;
+  /** The request's server span context, when tracing is on. */
+  trace?: TraceContext;
 }
 
 export function catalogGetter(source: CatalogSource): () => Catalog {
@@ -123,6 +126,7 @@ export function createServerFactory(options: ServerFactoryOptions): McpServerFac
         visible = await options.listTools({
           requestId: host.id,
           signal: ctx.mcpReq.signal,
+          ...(host.trace && { trace: host.trace }),
           headers: host.headers,
           ...(request.params?._meta ? { meta: request.params._meta as Record<string, unknown> } : {}),
         });
@@ -138,6 +142,7 @@ export function createServerFactory(options: ServerFactoryOptions): McpServerFac
       const callContext: ToolCallContext = {
         requestId: host.id,
         signal: ctx.mcpReq.signal,
+        ...(host.trace && { trace: host.trace }),
         headers: host.headers,
         ...(request.params._meta ? { meta: request.params._meta as Record<string, unknown> } : {}),
       };

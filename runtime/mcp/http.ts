@@ -26,6 +26,8 @@ import type { EdgeCaller } from './edge.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { createServerFactory, type HostRequest, type ServerFactoryOptions } from './factory.ts';
+import { SpanKind, contextOf, endSpan, extractContext, startSpan, type TraceContext } from '../ops/tracing.ts';
+import type { Span } from '@opentelemetry/api';
 
 /** Modern (envelope) revisions the SDK serves; the SDK keeps its own list internal. */
 export const MODERN_PROTOCOL_VERSIONS = ['2026-07-28'] as const;
@@ -107,6 +109,22 @@ function requestIdOf(body: unknown): string | number | null {
 function hasModernEnvelope(body: unknown): boolean {
   const meta = (body as { params?: { _meta?: Record<string, unknown> } } | null | undefined)?.params?._meta;
   return typeof meta?.['io.modelcontextprotocol/protocolVersion'] === 'string';
+}
+
+/**
+ * The server span of one MCP request, under the caller's trace context (the 2026-07-28 `_meta`,
+ * else the HTTP headers); undefined when tracing is off. Attributes name the method and tool only.
+ */
+function requestSpan(request: FastifyRequest, body: unknown): { span: Span; context: TraceContext } | undefined {
+  const params = (body as { method?: unknown; params?: { name?: unknown; _meta?: Record<string, unknown> } } | undefined);
+  const method = typeof params?.method === 'string' ? params.method : request.method;
+  const parent = extractContext(request.headers as Record<string, unknown>, params?.params?._meta);
+  const tool = method === 'tools/call' && typeof params?.params?.name === 'string' ? params.params.name : undefined;
+  const span = startSpan(tool ? `tools/call ${tool}` : method, parent, {
+    'mcp.method.name': method, 'http.request.method': request.method, 'specgate.request_id': request.id, ...(tool && { 'gen_ai.tool.name': tool }),
+  }, SpanKind.SERVER);
+  if (!span.isRecording()) return undefined;
+  return { span, context: contextOf(span, parent) };
 }
 
 /** Node's header object with repeated headers joined, as a Web Headers object would show them. */
@@ -224,10 +242,18 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
     });
     const headers = plainHeaders(request);
     const web = toWebRequest(request, headers, parsedBody === undefined ? raw : undefined, abort.signal);
-    hostRequests.set(web, { id: request.id, headers });
-    const response = request.method === 'POST' && parsedBody !== undefined && (await isLegacyRequest(web, parsedBody))
-      ? await serveLegacyJson(web, parsedBody)
-      : await handler.fetch(web, parsedBody === undefined ? undefined : { parsedBody });
+    const span = requestSpan(request, parsedBody);
+    hostRequests.set(web, { id: request.id, headers, ...(span && { trace: span.context }) });
+    let response: Response;
+    try {
+      response = request.method === 'POST' && parsedBody !== undefined && (await isLegacyRequest(web, parsedBody))
+        ? await serveLegacyJson(web, parsedBody)
+        : await handler.fetch(web, parsedBody === undefined ? undefined : { parsedBody });
+    } catch (error) {
+      if (span) endSpan(span.span, error);
+      throw error;
+    }
+    if (span) endSpan(span.span, response.status >= 500 ? new Error(`HTTP ${response.status}`) : undefined, { 'http.response.status_code': response.status });
     return sendResponse(reply, response);
   };
   if (options.authenticate) {

@@ -6,6 +6,7 @@ import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { ToolModel } from '../model.ts';
 import type { Catalog } from '../catalog.ts';
 import type { EdgeCaller } from './edge.ts';
+import type { TraceContext } from '../ops/tracing.ts';
 
 export type { CallToolResult };
 
@@ -18,6 +19,8 @@ export type ToolCallContext = {
   headers: Record<string, string | undefined>;
   /** The JSON-RPC request's `params._meta`: the governance chain checks it for forged claims. */
   meta?: Record<string, unknown>;
+  /** The request's trace context, when tracing is on. */
+  trace?: TraceContext;
 };
 
 /** The tools this request's caller may see; when set, tools/list shows only these. */

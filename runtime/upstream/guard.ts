@@ -15,6 +15,7 @@ import type { AllowedRequest, HttpMethod } from '../model.ts';
 import {
   CallCancelled, RedirectRefused, ResponseTooLarge, ToolCallError, UndecodableBody, UpstreamRefused, UpstreamTimeout, UpstreamUnreachable,
 } from './errors.ts';
+import { SpanKind, contextOf, endSpan, injectContext, startSpan, type TraceContext } from '../ops/tracing.ts';
 
 export interface GuardOptions {
   connector: string;
@@ -36,6 +37,8 @@ export interface CallScope {
   bytes: number;
   /** Header values the credential broker added, so they can be scrubbed from any text. */
   secrets: Set<string>;
+  /** The call's trace context when tracing is on: each attempt is a client span under it. */
+  trace?: TraceContext;
 }
 
 /** The scope of the call whose generated operation is being started right now (see withCallScope). */
@@ -147,6 +150,11 @@ export function createGuardedFetch(options: GuardOptions): GuardedFetch {
       }
     }
 
+    // Names and status only: the URL's query and the headers may carry arguments or credentials.
+    const span = scope.trace && startSpan(`${method} ${scope.expected?.path ?? ''}`, scope.trace, {
+      'http.request.method': method, 'server.address': base.hostname, 'url.template': scope.expected?.path ?? '', 'specgate.connector': options.connector,
+    }, SpanKind.CLIENT);
+    if (span) injectContext(contextOf(span, scope.trace), input.headers);
     const headers: Record<string, string> = { ...DEFAULT_HEADERS };
     input.headers.forEach((value, name) => {
       headers[name] = value;
@@ -183,8 +191,10 @@ export function createGuardedFetch(options: GuardOptions): GuardedFetch {
       scope.bytes += wire.byteLength;
       const answered = toHeaders(response.headers);
       const bytes = await decode(wire, answered, options);
+      if (span) endSpan(span, response.statusCode >= 500 ? new Error(`HTTP ${response.statusCode}`) : undefined, { 'http.response.status_code': response.statusCode });
       return new Response(NULL_BODY.has(response.statusCode) ? null : bytes, { status: response.statusCode, headers: answered });
     } catch (err) {
+      if (span?.isRecording()) endSpan(span, err);
       if (err instanceof ToolCallError) throw err;
       throw fetchFailure(err, input.signal, timedOut, options);
     } finally {

@@ -226,7 +226,7 @@ for (const [name, available, newUrl] of backends) {
       const res = await fetch(`${base}${ADMIN_PREFIX}/catalog`, { headers: { authorization: `Bearer ${TOKEN}` } });
       const catalog = await res.json() as { connectors: Array<{ name: string; tools: number; upstream: { url: string | null; breaker: string } }>; tools: Array<{ name: string; scope: string; definitionTokens: number }> };
       expect(catalog.connectors).toEqual([expect.objectContaining({ name: 'helpdesk', tools: 3, upstream: expect.objectContaining({ url: 'http://127.0.0.1:9/api', breaker: 'closed' }) })]);
-      expect(catalog.tools.map((t) => [t.name, t.scope])).toEqual([['helpdesk_get_article', 'tenant'], ['helpdesk_get_ticket', 'tenant'], ['helpdesk_list_tickets', 'customer']]);
+      expect(catalog.tools.map((t) => [t.name, t.scope])).toEqual([['helpdesk_get_article', 'tenant (declared with the deprecated customer: false)'], ['helpdesk_get_ticket', 'tenant (declared with the deprecated customer: false)'], ['helpdesk_list_tickets', 'bound (client_id)']]);
       expect(catalog.tools.every((t) => t.definitionTokens > 0)).toBe(true);
       const scoped = (await adminKeysRepo(store).create({ subject: 'msp-a-ops', tenantId: 'msp-a' })).key;
       const seen = await (await fetch(`${base}${ADMIN_PREFIX}/catalog`, { headers: { authorization: `Bearer ${scoped}` } })).json() as typeof catalog;

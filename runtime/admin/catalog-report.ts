@@ -1,4 +1,5 @@
 /** The catalog as operators see it: what the serving runtime hands the admin API. */
+import { describeScope } from '../scope.ts';
 export interface CatalogReport {
   version: string;
   connectors: Array<{
@@ -54,7 +55,8 @@ export function catalogReporter(runtime: ReportedRuntime, now: () => Date = () =
       }),
       tools: catalog.tools.map((t) => ({
         name: t.name, connector: t.connector, ...(t.title !== undefined && { title: t.title }), ...(t.riskTier !== undefined && { riskTier: t.riskTier }),
-        scope: t.customerParameters.length > 0 ? 'customer' : 'tenant',
+        // The catalog page's wording, without its Markdown code marks.
+        scope: describeScope(t).replace(/`/g, ''),
         definitionTokens: t.definitionTokens,
       })),
     };

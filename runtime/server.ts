@@ -43,6 +43,8 @@ export interface BuildServerOptions {
   shutdown?: ShutdownOptions;
   /** Process metrics on /metrics; default true. */
   defaultMetrics?: boolean;
+  /** A `tenant` label on mcp_tool_calls_total (the authenticated caller's tenant); default off. */
+  metricsTenantLabel?: boolean;
   /**
    * GET /metrics on this (client-facing) port: `open` (default), `token` (needs `metricsToken`)
    * or `off` (serve them on a separate listener, runtime/ops/metrics-server.ts, or not at all).
@@ -91,6 +93,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   if (exposure === 'token' && !options.metricsToken) throw new Error('metricsExposure "token" needs metricsToken');
   await app.register(metrics, {
     ...(options.defaultMetrics !== undefined && { defaultMetrics: options.defaultMetrics }),
+    ...(options.metricsTenantLabel && { tenantLabel: true }),
     route: exposure !== 'off',
     ...(exposure === 'token' && { token: options.metricsToken }),
   });

@@ -306,6 +306,8 @@ export interface HttpOptions {
   /** GET /metrics on this port: default `open` without governance, `off` with it (see BuildServerOptions). */
   metricsExposure?: 'open' | 'token' | 'off';
   metricsToken?: string;
+  /** A `tenant` label on the tool-call counter; default off. */
+  metricsTenantLabel?: boolean;
   discovery?: DiscoveryOptions;
   listTtlMs?: number;
   /** Run when the server closes, after the runtime (whose last audit checkpoint needs the store): e.g. closing the store. */
@@ -325,6 +327,7 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
     ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
     metricsExposure: options.metricsExposure ?? (options.metricsToken ? 'token' : governed ? 'off' : 'open'),
     ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
+    ...(options.metricsTenantLabel ? { metricsTenantLabel: true } : {}),
     ...(runtime.listTools ? { listTools: runtime.listTools } : {}),
     ...(runtime.authenticate ? { authenticate: runtime.authenticate } : {}),
     ...(runtime.describeCaller ? { describeCaller: runtime.describeCaller } : {}),

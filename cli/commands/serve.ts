@@ -25,6 +25,7 @@ export function registerServe(program: Command): void {
     .option('--public-url <url>', 'the base URL clients reach this server at, e.g. https://mcp.example.com (env SPECGATE_PUBLIC_URL): the 401 challenge and the protected-resource metadata name it; default the listen address')
     .option('--metrics-port <n>', 'serve /metrics on a listener of its own on this port (and not on the MCP port)', (v) => Number.parseInt(v, 10))
     .option('--metrics-host <h>', 'interface the metrics listener binds; keep it private', '127.0.0.1')
+    .option('--metrics-tenant-label', 'label tool-call metrics with the caller\'s tenant (one series per tenant and tool: mind the cardinality)')
     .option('--public-metrics', 'serve /metrics on the MCP port without a token (default without --store only; env SPECGATE_METRICS_TOKEN puts it behind a bearer token instead)')
     .option('--list-ttl <ms>', 'how long a client may reuse tools/list and the server instructions (2026-07-28 cache hints); list_changed still reaches listening clients at once', '5000')
     .option('--discovery <mode>', 'progressive discovery: auto (meta-tools when a caller may use more tools than --discovery-threshold), on, off', 'auto')
@@ -33,7 +34,7 @@ export function registerServe(program: Command): void {
     .option('--vendor-budget <connector=requests/seconds...>', 'with --store: refuse calls to a connector past this many requests per window, per tenant (e.g. autotask=9000/3600)')
     .option('--admin-port <n>', 'serve the admin HTTP API (/admin/v1) on this port, a listener of its own (needs --store; admin keys from `specgate admin-key create`, or env SPECGATE_ADMIN_TOKEN)', (v) => Number.parseInt(v, 10))
     .option('--admin-host <h>', 'interface the admin API listens on; keep it private', '127.0.0.1')
-    .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[]; customer?: string[]; config?: string; store?: string; createStore?: boolean; policies: string; masterKeyFile?: string; publicUrl?: string; metricsPort?: number; metricsHost: string; publicMetrics?: boolean; adminPort?: number; adminHost: string; discovery: string; discoveryThreshold: string; listTtl: string; cache?: string[]; vendorBudget?: string[] }) => {
+    .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[]; customer?: string[]; config?: string; store?: string; createStore?: boolean; policies: string; masterKeyFile?: string; publicUrl?: string; metricsPort?: number; metricsHost: string; publicMetrics?: boolean; metricsTenantLabel?: boolean; adminPort?: number; adminHost: string; discovery: string; discoveryThreshold: string; listTtl: string; cache?: string[]; vendorBudget?: string[] }) => {
       const { identity, ...config } = await readConfig(opts.config);
       const store = opts.store ?? process.env.SPECGATE_STORE;
       if (identity && !store) throw new Error(`${opts.config}: identity providers authenticate callers of the governance chain: give --store too`);
@@ -57,6 +58,7 @@ export function registerServe(program: Command): void {
         port: opts.port, host: opts.host, logger, metricsExposure, discovery: discoveryOf(opts), listTtlMs: listTtlOf(opts.listTtl), ...(metricsToken && { metricsToken }), ...(publicUrl && { publicUrl }),
         ...(opts.allowOrigin ? { allowedOrigins: opts.allowOrigin } : {}),
         ...(governance && { onClosed: () => governance.store.close() }),
+        ...(opts.metricsTenantLabel && { metricsTenantLabel: true }),
       });
       if (opts.metricsPort !== undefined) {
         const { startMetricsServer } = await import('../../runtime/ops/metrics-server.ts');

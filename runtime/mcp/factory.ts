@@ -45,6 +45,8 @@ export interface HostRequest {
   headers: Record<string, string | undefined>;
   /** The request's server span context, when tracing is on. */
   trace?: TraceContext;
+  /** The tenant the edge authenticated the caller into. */
+  tenantId?: string;
 }
 
 export function catalogGetter(source: CatalogSource): () => Catalog {
@@ -143,6 +145,7 @@ export function createServerFactory(options: ServerFactoryOptions): McpServerFac
         requestId: host.id,
         signal: ctx.mcpReq.signal,
         ...(host.trace && { trace: host.trace }),
+        ...(host.tenantId !== undefined && { edgeTenant: host.tenantId }),
         headers: host.headers,
         ...(request.params._meta ? { meta: request.params._meta as Record<string, unknown> } : {}),
       };

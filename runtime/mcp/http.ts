@@ -243,7 +243,7 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
     const headers = plainHeaders(request);
     const web = toWebRequest(request, headers, parsedBody === undefined ? raw : undefined, abort.signal);
     const span = requestSpan(request, parsedBody);
-    hostRequests.set(web, { id: request.id, headers, ...(span && { trace: span.context }) });
+    hostRequests.set(web, { id: request.id, headers, ...(span && { trace: span.context }), ...(request.edge.caller && { tenantId: request.edge.caller.tenantId }) });
     let response: Response;
     try {
       response = request.method === 'POST' && parsedBody !== undefined && (await isLegacyRequest(web, parsedBody))

@@ -90,6 +90,7 @@ export async function runToolCall(
       connector: entry.connector.model.name,
       outcome,
       ...(reason !== undefined && { reason }),
+      ...(ctx.edgeTenant !== undefined && { tenant: ctx.edgeTenant }),
       seconds: (performance.now() - started) / 1000,
     });
   try {

@@ -21,6 +21,8 @@ export type ToolCallContext = {
   meta?: Record<string, unknown>;
   /** The request's trace context, when tracing is on. */
   trace?: TraceContext;
+  /** The tenant the edge authenticated the caller into (for metrics only; governance decides on its own). */
+  edgeTenant?: string;
 };
 
 /** The tools this request's caller may see; when set, tools/list shows only these. */
@@ -55,6 +57,8 @@ export interface ToolCallObservation {
   outcome: CallOutcome;
   /** For `refused`: the step and code, e.g. `quota/rate-limited`. */
   reason?: string;
+  /** The authenticated caller's tenant, when the request was authenticated at the edge. */
+  tenant?: string;
   seconds: number;
 }
 

@@ -31,6 +31,11 @@ export interface MetricsOptions {
   /** Process metrics (CPU, memory, event loop); default true. */
   defaultMetrics?: boolean;
   /**
+   * A `tenant` label on the tool-call counter (off by default: one series per tenant and tool can
+   * be many for a large MSP). The tenant is the authenticated caller's, never a claimed one.
+   */
+  tenantLabel?: boolean;
+  /**
    * Whether this server answers GET /metrics; default true. Off, the metrics are still collected
    * (a separate listener, runtime/ops/metrics-server.ts, can serve them).
    */
@@ -51,7 +56,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const calls = new Counter({
     name: 'mcp_tool_calls_total',
     help: 'MCP tool calls by outcome (ok; refused = the governance chain said no, reason = <step>/<code>; error = any other isError result; exception = executor threw)',
-    labelNames: ['connector', 'tool', 'outcome', 'reason'] as const,
+    labelNames: options.tenantLabel ? ['connector', 'tool', 'outcome', 'reason', 'tenant'] : ['connector', 'tool', 'outcome', 'reason'],
     registers: [registry],
   });
   const callDuration = new Histogram({
@@ -89,14 +94,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       return child;
     };
   };
-  const callsOf = bound((connector, tool, outcome, reason) => calls.labels({ connector, tool, outcome, ...(reason && { reason }) }));
+  const callsOf = bound((connector, tool, outcome, reason, tenant) => calls.labels({ connector, tool, outcome, ...(reason && { reason }), ...(tenant && { tenant }) }));
   const callDurationOf = bound((connector, tool) => callDuration.labels({ connector, tool }));
   const upstreamDurationOf = bound((connector, status) => upstreamDuration.labels({ connector, status }));
   return {
     registry,
-    recordToolCall({ connector, tool, outcome, reason, seconds }) {
+    recordToolCall({ connector, tool, outcome, reason, tenant, seconds }) {
       // Only refusals carry a reason; the other outcomes' series have no reason label at all.
-      callsOf(connector, tool, outcome, reason ?? '').inc();
+      callsOf(connector, tool, outcome, reason ?? '', options.tenantLabel ? tenant ?? '' : '').inc();
       callDurationOf(connector, tool).observe(seconds);
     },
     watchBreakers(source) {

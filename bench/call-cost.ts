@@ -20,7 +20,7 @@ import type { BenchOptions } from './options.ts';
 import type { Row, SectionResult } from './report.ts';
 import { seedStore } from './seed.ts';
 
-export type TargetKey = 'a' | 's' | 'b' | 'c' | 'd';
+export type TargetKey = 'a' | 's' | 'b' | 'c' | 'd' | 't';
 
 const LABELS: Record<TargetKey, { label: string; targetRatio?: number }> = {
   a: { label: 'bare Fastify + undici proxy' },
@@ -28,7 +28,24 @@ const LABELS: Record<TargetKey, { label: string; targetRatio?: number }> = {
   b: { label: 'specgate, no governance chain', targetRatio: 1.5 },
   c: { label: 'specgate, full chain on SQLite (durable)', targetRatio: 2 },
   d: { label: 'specgate, full chain on PostgreSQL (fsync on)', targetRatio: 2 },
+  t: { label: 'specgate, full chain on SQLite, tracing on (OTLP/HTTP export to a local sink)' },
 };
+
+/** A collector that takes every OTLP export and keeps nothing: what tracing costs the runtime, not the sink. */
+async function startTraceSink(): Promise<{ url: string; exports: () => number; close(): Promise<void> }> {
+  const { createServer } = await import('node:http');
+  let exports = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      exports++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const a = server.address();
+  return { url: `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`, exports: () => exports, close: () => new Promise((r) => server.close(() => r())) };
+}
 
 /** The answer must be the upstream's items, not an error that happens to be fast. */
 async function checkProxy(url: string, items: number): Promise<void> {
@@ -56,8 +73,8 @@ export async function startTargets(keys: TargetKey[], section: string): Promise<
     for (const child of children.reverse()) await child.stop();
     for (const fn of cleanup.reverse()) await fn();
   };
-  const start = async <T>(command: string[]): Promise<RunningChild<T>> => {
-    const child = await startChild<T>(command, { timeoutMs: 120_000 });
+  const start = async <T>(command: string[], env?: NodeJS.ProcessEnv): Promise<RunningChild<T>> => {
+    const child = await startChild<T>(command, { timeoutMs: 120_000, ...(env && { env }) });
     children.push(child as RunningChild<unknown>);
     return child;
   };
@@ -65,7 +82,7 @@ export async function startTargets(keys: TargetKey[], section: string): Promise<
     const upstreamChild = await startUpstream();
     children.push(upstreamChild as RunningChild<unknown>);
     const upstream = upstreamChild.ready;
-    const runtime = (store?: string) => start<{ url: string }>(tsx('runtime', generatedDir, CONNECTOR, upstream.baseUrl, ...(store ? [store] : [])));
+    const runtime = (store?: string, env?: NodeJS.ProcessEnv) => start<{ url: string }>(tsx('runtime', generatedDir, CONNECTOR, upstream.baseUrl, ...(store ? [store] : [])), env);
     const contender = (key: TargetKey, url: string, headers: Record<string, string>): Contender => ({
       key, ...LABELS[key], url, headers,
       load: (seconds, tolerateErrors) => load({ url, headers: { ...MCP_HEADERS, ...headers }, body: toolsCallBody() }, { seconds, connections: CONNECTIONS, tolerateErrors }),
@@ -77,10 +94,21 @@ export async function startTargets(keys: TargetKey[], section: string): Promise<
     // The store URL of each governed target; PostgreSQL only where a cluster can be started.
     const stores: Partial<Record<TargetKey, string>> = {};
     const skipped: Row[] = [];
-    if (keys.includes('c')) {
+    for (const key of ['c', 't'] as const) {
+      if (!keys.includes(key)) continue;
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'specgate-bench-'));
       cleanup.push(async () => fs.rmSync(tmp, { recursive: true, force: true }));
-      stores.c = `sqlite:${path.join(tmp, 'store.db')}`;
+      stores[key] = `sqlite:${path.join(tmp, 'store.db')}`;
+    }
+    let traceEnv: NodeJS.ProcessEnv | undefined;
+    if (keys.includes('t')) {
+      const sink = await startTraceSink();
+      cleanup.push(async () => {
+        // No export at all would mean tracing never ran: the row would measure nothing.
+        if (sink.exports() === 0) throw new Error('tracing target: the OTLP sink received no export');
+        await sink.close();
+      });
+      traceEnv = { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_SERVICE_NAME: 'specgate-bench' };
     }
     if (keys.includes('d')) {
       const pg = findPostgres();
@@ -97,7 +125,7 @@ export async function startTargets(keys: TargetKey[], section: string): Promise<
       if (key === 's') return contender(key, (await start<{ url: string }>(tsx('sdk-floor', upstream.baseUrl))).ready.url, {});
       const store = stores[key];
       const seeded = store ? await seedStore(store, CONNECTOR) : { headers: {} };
-      return contender(key, (await runtime(store)).ready.url, seeded.headers);
+      return contender(key, (await runtime(store, key === 't' ? traceEnv : undefined)).ready.url, seeded.headers);
     }));
     return { upstream, contenders, skipped, stop };
   } catch (error) {
@@ -124,12 +152,23 @@ function floorRows(result: InTurnResult): Row[] {
   });
 }
 
+/** What tracing costs a governed call: (t) against (c), the same chain and store without tracing. */
+function tracingRows(result: InTurnResult): Row[] {
+  const of = (key: TargetKey) => result.measured.find((m) => m.contender.key === key)?.measured;
+  const off = of('c');
+  const on = of('t');
+  if (!off || !on) return [];
+  const r = ratios(off, on);
+  const verdict = r.mean <= 1.05 ? 'met' : 'missed';
+  return [{ section: SECTION, metric: 'tracing on: (t)/(c) latency mean; p50; p99 | throughput c/t', value: `${r.mean}x; ${r.p50}x; ${r.p99}x | ${r.throughput}x`, target: 'mean <= 1.05x', verdict }];
+}
+
 export async function benchCallCost(options: BenchOptions, log: (line: string) => void): Promise<SectionResult> {
-  const started = await startTargets(['a', 's', 'b', 'c', 'd'], SECTION);
+  const started = await startTargets(['a', 's', 'b', 'c', 'd', 't'], SECTION);
   try {
     const result = await measureInTurn(started.contenders, options, log);
     const { rows, details } = ratioRows(SECTION, result);
-    rows.push(...floorRows(result));
+    rows.push(...floorRows(result), ...tracingRows(result));
     const { upstream } = started;
     return {
       name: 'call-cost',

@@ -2,7 +2,7 @@
  * The connector spec format, as TypeScript types. spec.schema.json is the same format as a JSON
  * Schema (validated with ajv and offered to editors); the two must agree.
  */
-import type { RiskTier, Sensitivity } from '../../runtime/model.ts';
+import type { ResourceModel, RiskTier, Sensitivity } from '../../runtime/model.ts';
 
 /** Picks operations in bulk. Every present criterion must match. */
 export interface BulkSelector {
@@ -116,16 +116,8 @@ export interface PromptSpec {
   text: string;
 }
 
-/** An MCP resource (fixed `uri`) or template (`uriTemplate`), backed by one tool. */
-export interface ResourceSpec {
-  name: string;
-  title?: string;
-  description?: string;
-  uri?: string;
-  uriTemplate?: string;
-  tool: string;
-  arguments?: Record<string, unknown>;
-}
+/** An MCP resource (fixed `uri`) or template (`uriTemplate`), backed by one tool: as the model carries it. */
+export type ResourceSpec = ResourceModel;
 
 export interface ConnectorSpec {
   specgate: 1;

@@ -70,33 +70,29 @@ export function quantile(histogram: Array<[number, number]>, total: number, q: n
 export function reportsRepo(store: Store) {
   const { db } = store;
 
-  async function usageCounts(q: SeriesQuery, prefix: number) {
+  /** Usage rows of the window (and tenant), with their bucket and key: what both aggregations group. */
+  function usageWindow(q: SeriesQuery, prefix: number) {
     const keyCol = q.by ? USAGE_COLUMN[q.by] : undefined;
     let query = (db as Kysely<Schema>).selectFrom('usage')
-      .select((eb) => [
+      .select([
         sql<string>`substr(at, 1, ${sql.lit(prefix)})`.as('bucket'),
         (keyCol ? sql<string | null>`${sql.ref(keyCol)}` : sql<null>`null`).as('key'),
-        'outcome',
-        eb.fn.countAll().as('calls'),
-        eb.fn.sum<number>('units').as('units'),
       ])
       .where('at', '>=', q.from).where('at', '<', q.to);
     if (q.tenantId !== undefined) query = query.where('tenant_id', '=', q.tenantId);
-    return query.groupBy(['bucket', 'key', 'outcome']).execute();
+    return query;
   }
 
-  async function latencyHistogram(q: SeriesQuery, prefix: number) {
-    const keyCol = q.by ? USAGE_COLUMN[q.by] : undefined;
-    let query = (db as Kysely<Schema>).selectFrom('usage')
-      .select((eb) => [
-        sql<string>`substr(at, 1, ${sql.lit(prefix)})`.as('bucket'),
-        (keyCol ? sql<string | null>`${sql.ref(keyCol)}` : sql<null>`null`).as('key'),
-        'latency_ms',
-        eb.fn.countAll().as('n'),
-      ])
-      .where('at', '>=', q.from).where('at', '<', q.to);
-    if (q.tenantId !== undefined) query = query.where('tenant_id', '=', q.tenantId);
-    return query.groupBy(['bucket', 'key', 'latency_ms']).orderBy('latency_ms').execute();
+  function usageCounts(q: SeriesQuery, prefix: number) {
+    return usageWindow(q, prefix)
+      .select((eb) => ['outcome', eb.fn.countAll().as('calls'), eb.fn.sum<number>('units').as('units')])
+      .groupBy(['bucket', 'key', 'outcome']).execute();
+  }
+
+  function latencyHistogram(q: SeriesQuery, prefix: number) {
+    return usageWindow(q, prefix)
+      .select((eb) => ['latency_ms', eb.fn.countAll().as('n')])
+      .groupBy(['bucket', 'key', 'latency_ms']).orderBy('latency_ms').execute();
   }
 
   /**

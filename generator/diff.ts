@@ -38,7 +38,10 @@ export function diffModels(before: ConnectorModel, after: ConnectorModel): Model
 
 /** The model currently in generated/<connector>/model.ts, or null when there is none (or it is broken). */
 export async function loadPreviousModel(outDir: string, connector: string): Promise<ConnectorModel | null> {
-  const file = path.join(outDir, connector, 'model.ts');
+  // The JavaScript twin loads without a TypeScript loader (an installed specgate has none);
+  // a folder generated before it existed still has its model.ts.
+  const js = path.join(outDir, connector, 'model.js');
+  const file = fs.existsSync(js) ? js : path.join(outDir, connector, 'model.ts');
   if (!fs.existsSync(file)) return null;
   try {
     const url = `${pathToFileURL(file).href}?previous=${fs.statSync(file).mtimeMs}`;

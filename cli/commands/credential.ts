@@ -185,7 +185,8 @@ function readSecret(o: SetOpts): string {
  * template) the way the runtime will check it: better refused now than on a technician's call.
  */
 async function checkAgainstConnector(generated: string, connector: string, entry: unknown): Promise<void> {
-  const modelFile = path.resolve(generated, connector, 'model.ts');
+  // The JavaScript twin: an installed specgate runs without a TypeScript loader.
+  const modelFile = path.resolve(generated, connector, 'model.js');
   if (!fs.existsSync(modelFile)) {
     process.stderr.write(`note: no generated connector "${connector}" in ${generated}: the credential is checked when a server loads it\n`);
     return;

@@ -6,22 +6,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../package-info.ts';
 import type { FastifyInstance } from 'fastify';
 
 export const CONSOLE_PATH = '/console/';
-
-/** The package root: the nearest folder upwards holding specgate's package.json (source or compiled layout). */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = path.join(dir, 'package.json');
-    if (fs.existsSync(manifest) && (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: string }).name === 'specgate') return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('specgate console: package root not found above runtime/admin');
-    dir = up;
-  }
-}
 
 export const consoleDist = (): string => path.join(packageRoot(), 'console', 'dist');
 

@@ -4,11 +4,10 @@
  * without authentication at `/admin/v1/openapi.json`: it describes the API and holds no data.
  */
 import type { FastifyInstance } from 'fastify';
-import { createRequire } from 'node:module';
+import { packageVersion } from '../package-info.ts';
 
 export const OPENAPI_PATH = '/admin/v1/openapi.json';
 
-const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 /** Registers the generator; call before the routes it should describe. */
 export async function describeAdminApi(app: FastifyInstance): Promise<void> {
@@ -18,7 +17,7 @@ export async function describeAdminApi(app: FastifyInstance): Promise<void> {
       openapi: '3.1.0',
       info: {
         title: 'specgate admin API',
-        version,
+        version: packageVersion(),
         description: 'Tenants, customers, keys, grants, quotas, rate limits, approvals, usage, audit and credentials of a specgate gateway. Every error is `{ error: { code, message, field?, rule? } }`.',
       },
       components: { securitySchemes: { adminKey: { type: 'http', scheme: 'bearer', description: 'An admin key (`sga_...`, `specgate admin-key create`) or SPECGATE_ADMIN_TOKEN' } } },

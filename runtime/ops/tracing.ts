@@ -13,9 +13,8 @@
 import {
   ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type Attributes, type Context, type Span, type TextMapGetter,
 } from '@opentelemetry/api';
-import { createRequire } from 'node:module';
+import { packageVersion } from '../package-info.ts';
 
-const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 export type TraceContext = Context;
 export { SpanKind };
@@ -45,7 +44,7 @@ export async function startTracing(env: NodeJS.ProcessEnv = process.env): Promis
     import('@opentelemetry/core'),
   ]);
   const provider = new BasicTracerProvider({
-    resource: defaultResource().merge(resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME ?? 'specgate', 'service.version': version })),
+    resource: defaultResource().merge(resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME ?? 'specgate', 'service.version': packageVersion() })),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
   });
   trace.setGlobalTracerProvider(provider);
@@ -59,7 +58,7 @@ export async function startTracing(env: NodeJS.ProcessEnv = process.env): Promis
   };
 }
 
-const tracer = () => trace.getTracer('specgate', version);
+const tracer = () => trace.getTracer('specgate', packageVersion());
 
 const recordGetter: TextMapGetter<Record<string, unknown>> = {
   keys: (carrier) => Object.keys(carrier),

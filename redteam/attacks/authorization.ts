@@ -40,23 +40,26 @@ export const authorization: Attack = {
     }));
 
     for (const c of [
-      { id: 'forged-cursor-link', tried: 'a hand-made cursor holding a vendor Link URL with extra query parameters', value: () => cursor({ u: `${d.recorder.url}/a/hudu/companies?page=2&company_id=901&page_size=100000` }) },
+      { id: 'forged-cursor-link', tried: 'a hand-made cursor holding a vendor Link URL with extra query parameters', value: () => cursor({ u: `${d.recorder.url}/a/hudu/assets?page=2&company_id=901&page_size=100000` }) },
       { id: 'forged-cursor-token', tried: 'a hand-made cursor token carrying query syntax', value: () => cursor({ c: 'x&company_id=901' }) },
       { id: 'forged-cursor-page', tried: 'a hand-made page cursor (page 999999) the tool never returned', value: () => cursor({ p: 999_999 }) },
     ]) {
       findings.push(await probe(`authorization.${c.id}`, OWASP.API1, c.tried, async () => {
-        const { value, upstream } = await during(d, () => d.call('aTech', 'hudu_list_companies', { cursor: c.value() }, { customer: 'rt-contoso' }));
+        // A tool the technician may call for this customer, so that only the cursor can refuse it.
+        const { value, upstream } = await during(d, () => d.call('aTech', 'hudu_list_assets', { cursor: c.value() }, { customer: 'rt-contoso' }));
         const problems: string[] = [];
         if (!refused(value)) problems.push('the forged cursor was accepted');
+        else if (!/cursor/i.test(message(value))) problems.push(`refused, but not for its cursor (${message(value)})`);
         if (upstream.length) problems.push(`upstream saw ${upstream.map((r) => r.rawUrl).join(', ')}`);
         return { problems, held: `refused (${message(value)})` };
       }));
     }
 
-    findings.push(await probe('authorization.cross-tool-cursor', OWASP.API1, "a cursor from hudu_list_companies handed to hudu_list_passwords (another tool) by the security admin", async () => {
-      const first = await d.call('aAdmin', 'hudu_list_companies', { limit: 1 }, { customer: 'rt-contoso' });
+    findings.push(await probe('authorization.cross-tool-cursor', OWASP.API1, "a cursor from hudu_list_assets handed to hudu_list_passwords (another tool) by the security admin", async () => {
+      // A customer-bound paged tool: the directory (hudu_list_companies) is refused while acting for a customer.
+      const first = await d.call('aAdmin', 'hudu_list_assets', { limit: 1 }, { customer: 'rt-contoso' });
       const next = JSON.stringify(first.json?.result ?? {}).match(/nextCursor\\?":\\?"([A-Za-z0-9_-]+)/)?.[1];
-      if (!next) return { problems: [`hudu_list_companies returned no cursor to replay: ${message(first)}`], held: '' };
+      if (!next) return { problems: [`hudu_list_assets returned no cursor to replay: ${message(first)}`], held: '' };
       const { value, upstream } = await during(d, () => d.call('aAdmin', 'hudu_list_passwords', { cursor: next }, { customer: 'rt-contoso' }));
       const problems = !refused(value) || upstream.length ? [`the other tool's cursor was accepted (${upstream.length} upstream request(s))`] : [];
       return { problems, held: `refused (${message(value)})` };

@@ -9,13 +9,16 @@ import { OWASP, probe, type Attack, type Finding } from '../types.ts';
 import { loadAllowList, outsideAllowList } from '../allow-list.ts';
 import { during, foreignTouches } from './observe.ts';
 
-/** String arguments that reach a vendor path (pax8 ids) or query (names, slugs, PSA ids). */
+/**
+ * String arguments that reach a vendor path (pax8 ids) or query (names, slugs, serials), on tools
+ * the technician may call for its customer: a policy refusal would make the attack prove nothing.
+ */
 const TARGETS = [
   { tool: 'pax8_get_product', arg: 'productId' },
   { tool: 'pax8_list_usage_summaries', arg: 'subscriptionId' },
-  { tool: 'hudu_list_companies', arg: 'name' },
+  { tool: 'hudu_list_assets', arg: 'name' },
   { tool: 'hudu_read_article', arg: 'slug' },
-  { tool: 'itglue_list_organizations', arg: 'psa_id' },
+  { tool: 'itglue_list_configurations', arg: 'serial_number' },
 ];
 
 const PAYLOADS: Record<string, { tried: string; values: string[] }> = {

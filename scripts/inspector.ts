@@ -176,7 +176,8 @@ async function main(): Promise<number> {
   let server: RunningServer | undefined;
   const steps: StepResult[] = [];
   try {
-    server = await startServer(catalog);
+    // Every tool listed, not the discovery meta-tools: the Inspector checks each definition strictly.
+    server = await startServer(catalog, undefined, ['--discovery', 'off']);
     log(`\n=== inspector ${CLIENT_VERSIONS.inspector} --cli: ${server.url} and stdio (catalog ${shown(catalog)})`);
     const http = new Inspector(tools, [server.url]);
     const listed = await http.call('modern', ['--method', 'tools/list']);
@@ -189,7 +190,7 @@ async function main(): Promise<number> {
     steps.push(...(await checkTransport('http ', http, expected, call)));
     await server.stop();
     server = undefined;
-    const [cmd, args] = specgateCommand(['stdio', '--mock', '--generated', catalog]);
+    const [cmd, args] = specgateCommand(['stdio', '--mock', '--generated', catalog, '--discovery', 'off']);
     const stdio = new Inspector(tools, ['--cwd', projectRoot, '--', cmd, ...args]);
     steps.push(...(await checkTransport('stdio', stdio, expected, call)));
   } finally {

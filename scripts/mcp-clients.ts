@@ -254,9 +254,9 @@ export interface RunningServer {
 }
 
 /** Starts `specgate serve --mock` on a free port (port 0) and waits until it listens. */
-export async function startServer(generatedDir: string, timeoutMs = 90_000): Promise<RunningServer> {
+export async function startServer(generatedDir: string, timeoutMs = 90_000, extraArgs: string[] = []): Promise<RunningServer> {
   const started = Date.now();
-  const [cmd, args] = specgateCommand(['serve', '--mock', '--port', '0', '--host', '127.0.0.1', '--generated', generatedDir]);
+  const [cmd, args] = specgateCommand(['serve', '--mock', '--port', '0', '--host', '127.0.0.1', '--generated', generatedDir, ...extraArgs]);
   // Request logs would only fill the pipe; warnings and errors still reach stderr.
   const child = spawnTracked(cmd, args, { env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } });
   let stderr = '';

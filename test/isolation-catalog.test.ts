@@ -226,9 +226,10 @@ describe.skipIf(!haveVendorDocs)(`customer isolation on every launch tool${haveV
         const withheld = owners.filter((o) => o === 'B' || (o === 'none' && !t.ownership!.optionalReason)).length;
         const truncated = (r.structuredContent as { truncated?: { withheld?: number; returned?: number } }).truncated;
         expect(truncated?.withheld, `${t.name} ${owners.join(',')}`).toBe(withheld || undefined);
-        if (withheld) expect(truncated?.returned, `${t.name} ${owners.join(',')}`).toBe(owners.length - withheld);
+        // What is left is then capped as usual (hudu_read_article keeps one article).
+        if (withheld) expect(truncated?.returned, `${t.name} ${owners.join(',')}`).toBe(Math.min(owners.length - withheld, t.shape.maxItems ?? Infinity));
       }),
-      { numRuns: 60 },
+      { numRuns: 60, ...(process.env.FC_SEED && { seed: Number(process.env.FC_SEED) }) },
     );
   });
 

@@ -117,8 +117,9 @@ export function createGovernance(options: GovernanceOptions): Governance {
     return identity;
   }
 
-  async function principal(req: GovernanceRequest, connectors: string[]): Promise<Principal> {
-    const identity = await step(req, 'authenticate', () => identityOf(req));
+  /** `known`: the identity the caller already verified for this request (no second look-up). */
+  async function principal(req: GovernanceRequest, connectors: string[], known?: Identity): Promise<Principal> {
+    const identity = known ?? await step(req, 'authenticate', () => identityOf(req));
     const tenantId = await step(req, 'tenant', () => resolveTenant(identity, tenantClaims(req)));
     const customer = await step(req, 'customer', () => scopeCustomer(tenants, tenantId, req, connectors));
     const entitled = await step(req, 'entitlement', () => loadEntitlements(settings, tenantId));
@@ -176,8 +177,8 @@ export function createGovernance(options: GovernanceOptions): Governance {
     const outOfBounds = argumentLimitViolation(args);
     if (outOfBounds) c.args = { [OMITTED]: outOfBounds };
     // Known first, so that a refusal by a later step is recorded in the caller's own tenant chain.
-    c.identity = await identityOf(req);
-    const p = c.p = await principal(req, [tool.connector]);
+    c.identity = await step(req, 'authenticate', () => identityOf(req));
+    const p = c.p = await principal(req, [tool.connector], c.identity);
     if (outOfBounds) throw new Refusal('arguments', 'limits', `Refused: ${outOfBounds}; send a smaller call`, 400);
     const key = idempotencyKey(req);
     if (key === undefined) return governed(c);

@@ -232,7 +232,7 @@ describe('per-customer token endpoints (Microsoft Graph)', () => {
     for (const customer of forged) {
       const e = await failure(auth(new Request(`${server.origin}/api/users`), { customer }));
       expect(e).toBeInstanceOf(CredentialError);
-      expect(e.message).toMatch(/^msgraph: the customer's vendor id ".*" is not a plain id \(letters, digits, "-", "_" and single dots; at most 128\); it cannot name the customer's token endpoint$/);
+      expect(e.message).toMatch(/^msgraph: the customer's vendor id ".*" is not a plain id \(letters, digits, "-", "_" and single dots; at most 128\); it cannot go into the token URL$/);
     }
     expect(server.tokenRequests).toHaveLength(0);
     // A plain id is percent-encoded anyway and lands in its own path segment.

@@ -19,6 +19,9 @@ import { apiKeysRepo, openStore, settingsRepo, tenantsRepo, type Store } from '.
 import { createCredentialBroker } from '../runtime/credentials/broker.ts';
 import { MASTER_KEYS_ENV, parseKeyring } from '../runtime/credentials/keyring.ts';
 import { toolScope } from '../runtime/scope.ts';
+import { createPolicyEngine } from '../runtime/policy/decide.ts';
+import { policyInput } from '../runtime/chain/policy.ts';
+import type { Identity } from '../runtime/chain/authenticate.ts';
 import type { ConnectorModel } from '../runtime/model.ts';
 import { generateInto, tempDir } from './helpers/e2e.ts';
 import { serveGoverned, type ToolResult } from './helpers/governed.ts';
@@ -128,6 +131,19 @@ describe('a per-customer token endpoint, governed, over MCP', () => {
 
   it('generates every tool as customer-scoped by its credential', () => {
     for (const t of model.tools) expect(toolScope(t)).toEqual({ kind: 'customer', credential: true });
+  });
+
+  it('is customer-scoped for the default policy: tenant-wide-customer-records does not hold it back from a customer\'s conversation', () => {
+    const engine = createPolicyEngine({ dir: path.join(import.meta.dirname, '..', 'policies') });
+    const tech: Identity = { subject: 'tech', tenantId: TENANT, roles: ['technician'], keyId: 'k', method: 'api_key' };
+    const tool = model.tools.find((t) => t.name === 'entra_list_users')!;
+    const decision = engine.decide(policyInput(tech, TENANT, 'cust-a', tool, '2026-12-04T15:00:00Z', {}, 'cust-a'));
+    expect(decision.effect).toBe('allow');
+    // Without its credential scope the same tool would be an undeclared tenant-wide one, and refused.
+    const undeclared = { ...tool, scope: { kind: 'tenant' as const, reason: 'undeclared', customerRecords: true } };
+    const refused = engine.decide(policyInput(tech, TENANT, 'cust-a', undeclared, '2026-12-04T15:00:00Z', {}, 'cust-a'));
+    expect(refused.effect).toBe('deny');
+    expect(refused.reasons.map((r) => r.rule)).toContain('specgate.msp/tenant-wide-customer-records');
   });
 
   it("serves each customer from its own token as one session switches customers", async () => {

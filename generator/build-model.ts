@@ -7,7 +7,8 @@ import { compile as compileJmespath } from '@jmespath-community/jmespath';
 import type {
   AllowedRequest, ConnectorModel, JsonSchema, Pagination, ParameterBinding, Sensitivity, Shape, ToolModel,
 } from '../runtime/model.ts';
-import type { Diagnostic, LoadedSpec, PaginationSpec, ResponseShape, ToolSpec } from './spec/types.ts';
+import type { Diagnostic, LoadedSpec, PaginationSpec, ParameterOverride, ResponseShape, ToolSpec } from './spec/types.ts';
+import { ALL_PARAMETERS } from './spec/types.ts';
 import type { LoadedDocument, OperationInfo, ParameterInfo } from './openapi/types.ts';
 import type { SelectResult, Selection } from './select.ts';
 import { looksLikeWrite, suggest } from './select.ts';
@@ -139,7 +140,18 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
       if (p.in === 'header' && RESERVED_HEADERS.has(p.name.toLowerCase())) return false;
       return !credentialParams.has(`${p.in}:${p.name.toLowerCase()}`);
     });
-    for (const key of Object.keys(overrides)) {
+    // `"*"` reaches every optional parameter the spec does not name: hiding all but a few.
+    const { [ALL_PARAMETERS]: every, ...named } = overrides;
+    if (every) {
+      const extra = Object.keys(every).filter((k) => k !== 'hide');
+      if (extra.length) {
+        fail([...at, 'parameters', ALL_PARAMETERS, extra[0]!], 'tool/wildcard-override', `"${ALL_PARAMETERS}" can only set \`hide\`, not \`${extra[0]}\``,
+          'name the parameter to give it a value, a name or a description');
+      }
+    }
+    const overrideOf = (p: ParameterInfo): ParameterOverride =>
+      named[p.name] ?? (every?.hide !== undefined && !p.required ? { hide: every.hide } : {});
+    for (const key of Object.keys(named)) {
       if (!params.some((p) => p.name === key)) {
         fail([...at, 'parameters', key], 'tool/unknown-parameter', `${op.method} ${op.path} has no parameter "${key}"`,
           suggest(key, params.map((p) => p.name), 'parameter'));
@@ -192,7 +204,7 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
     const keyMapping: Record<string, string> = {};
 
     for (const p of params) {
-      const o = overrides[p.name] ?? {};
+      const o = overrideOf(p);
       const base: ParameterBinding = { name: p.name, in: p.in, argument: null, required: p.required };
       if (p.style) base.style = p.style;
       if (p.explode !== undefined) base.explode = p.explode;
@@ -427,11 +439,22 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
       return undefined;
     }
     const needs: Record<PaginationSpec['style'], Array<keyof PaginationSpec>> = {
-      page: ['page'], offset: ['offset'], cursor: ['cursor', 'nextCursor'], link: [],
+      page: ['page'], offset: ['offset'], cursor: ['cursor', 'nextCursor'], link: [], 'next-url': ['nextUrl'],
     };
     for (const r of needs[ps.style]) {
       if (ps[r] === undefined) {
         if (explicit) fail([...at, 'pagination'], 'pagination/incomplete', `pagination style "${ps.style}" needs \`${r}\``);
+        return undefined;
+      }
+    }
+    for (const r of ['nextCursor', 'nextUrl'] as const) {
+      const expr = ps[r];
+      if (expr === undefined) continue;
+      try {
+        compileJmespath(expr);
+      } catch (e) {
+        fail(explicit ? [...at, 'pagination', r] : ['defaults', 'pagination', r], 'pagination/jmespath', `invalid JMESPath "${expr}": ${(e as Error).message}`,
+          r === 'nextUrl' ? 'quote a name with characters such as @ or -: \'"@odata.nextLink"\'' : 'see https://jmespath.org/specification.html');
         return undefined;
       }
     }
@@ -446,6 +469,7 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
     if (ps.limit) p.limitParam = ps.limit;
     if (ps.cursor) p.cursorParam = ps.cursor;
     if (ps.nextCursor) p.nextCursorPath = ps.nextCursor;
+    if (ps.nextUrl) p.nextUrlPath = ps.nextUrl;
     if (ps.style === 'page') p.firstPage = ps.firstPage ?? 1;
     return p;
   }

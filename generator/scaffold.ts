@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Document, isMap } from 'yaml';
 import type { LoadedDocument } from './openapi/types.ts';
 import { READ_METHODS } from './select.ts';
-import { defaultToolName } from './build-model.ts';
+import { assignToolNames } from './naming.ts';
 import { projectRoot } from './paths.ts';
 
 export interface ScaffoldOptions {
@@ -43,7 +43,8 @@ export function scaffoldSpec(doc: LoadedDocument, options: ScaffoldOptions): str
   if (options.allReads) {
     data.select = [{ methods: ['GET', 'HEAD'] }];
   } else {
-    data.tools = reads.map((o) => ({ operation: `${o.method} ${o.path}`, name: defaultToolName(connector, o) }));
+    const names = assignToolNames(connector, reads);
+    data.tools = reads.map((o) => ({ operation: `${o.method} ${o.path}`, name: names.get(`${o.method} ${o.path}`) }));
   }
   const yamlDoc = new Document(data);
   const schema = path.relative(specDir, path.join(projectRoot, 'generator', 'spec', 'spec.schema.json')).split(path.sep).join('/');

@@ -2,8 +2,8 @@
  * specs/datto-rmm.yaml against a recording upstream: the site uid reaches Datto RMM in the path and
  * the site's integer id (the named id siteId) in the activity log's siteIds, whatever the
  * arguments say; device and audit routes are reached only after the device is found to be the
- * customer's; page/max paging from 0 works; shaping drops what it should (the proxy password,
- * user-defined fields of a list).
+ * customer's; Datto's next-page URLs are followed only on its own host and site; shaping drops
+ * what it should (the proxy password, user-defined fields of a list).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveVendorDocs, vendorDocsMissing } from './helpers/e2e.ts';
@@ -14,6 +14,10 @@ const SITE = 'a1b2c3d4-0000-4000-8000-000000000042';
 const OTHER = 'ffffffff-0000-4000-8000-000000000043';
 const SITE_ID = '9001';
 const PROXY_PASSWORD = 'proxy-pass-never-shown';
+/** The recording upstream's origin, where Datto's next-page URLs point (set once it runs). */
+let origin = '';
+/** How the activity log's next-page URL is tampered with, for the refusal tests. */
+let nextUrlTamper: 'host' | 'site' | undefined;
 
 function device(uid: string, siteUid = SITE) {
   return {
@@ -32,7 +36,7 @@ function page(url: URL, key: string, row: (i: number) => unknown, full = 2) {
   const max = Number(url.searchParams.get('max') ?? 50);
   const at = Number(url.searchParams.get('page') ?? 0);
   const n = at < full ? max : 1;
-  return { pageDetails: { count: n, totalCount: full * max + 1, nextPageUrl: at < full ? `https://merlot-api.centrastage.net/api${url.pathname}?page=${at + 1}&max=${max}` : null }, [key]: Array.from({ length: n }, (_, i) => row(at * 100 + i)) };
+  return { pageDetails: { count: n, totalCount: full * max + 1, nextPageUrl: at < full ? `${origin}${url.pathname}?page=${at + 1}&max=${max}` : null }, [key]: Array.from({ length: n }, (_, i) => row(at * 100 + i)) };
 }
 
 function reply(url: URL): { body: unknown } {
@@ -53,7 +57,16 @@ function reply(url: URL): { body: unknown } {
   if (p.startsWith('/v2/audit/esxihost/')) return { body: { systemInfo: { model: 'R740' }, guests: [{ guestName: 'DC01' }], datastores: [{ datastoreName: 'ds1', size: 10, freeSpace: 1 }] } };
   if (p.endsWith('/stdout')) return { body: [{ componentUid: 'c1', componentName: 'Clean temp', stdData: 'removed 3 files' }] };
   if (p.startsWith('/v2/job/')) return { body: { jobUid: 'j1', deviceUid: 'd1', ranOn: '2024-06-01T10:00:00Z', jobDeploymentStatus: 'Success', componentResults: [{ componentName: 'Clean temp', componentStatus: 'Success', hasStdOut: true }] } };
-  if (p === '/v2/activity-logs') return { body: { pageDetails: { count: 3 }, activities: [0, 1, 2].map((i) => ({ id: `act-${i}`, entity: 'DEVICE', category: 'job', action: 'deployment', date: 1717236000.5, site: { id: i === 1 ? 9002 : 9001, name: i === 1 ? 'Other Co' : 'Happy Frog' }, hostname: `PC${i}`, details: i === 1 ? 'other-site-details' : 'ran Clean temp' })) } };
+  if (p === '/v2/activity-logs') {
+    // The first page names the next by a search-after token; the second is the last.
+    const next = new URL(`${origin}${p}?${url.searchParams}`);
+    next.searchParams.set('searchAfter', '1717236000500,act-2');
+    next.searchParams.set('page', 'next');
+    if (nextUrlTamper === 'host') next.host = 'evil.example:443';
+    if (nextUrlTamper === 'site') next.searchParams.set('siteIds', '9002');
+    const nextPageUrl = url.searchParams.has('searchAfter') ? null : next.toString();
+    return { body: { pageDetails: { count: 3, nextPageUrl }, activities: [0, 1, 2].map((i) => ({ id: `act-${i}`, entity: 'DEVICE', category: 'job', action: 'deployment', date: 1717236000.5, site: { id: i === 1 ? 9002 : 9001, name: i === 1 ? 'Other Co' : 'Happy Frog' }, hostname: `PC${i}`, details: i === 1 ? 'other-site-details' : 'ran Clean temp' })) } };
+  }
   return { body: { error: `unexpected ${p}` } };
 }
 
@@ -61,6 +74,7 @@ describe.skipIf(!haveVendorDocs)(`the datto_rmm connector${haveVendorDocs ? '' :
   let c: ConnectorUnderTest;
   beforeAll(async () => {
     c = await connectorUnderTest('datto_rmm', reply, { spec: 'datto-rmm.yaml' });
+    origin = new URL(c.recorder.url).origin;
   }, 60_000);
   afterAll(async () => c?.close());
 
@@ -107,9 +121,9 @@ describe.skipIf(!haveVendorDocs)(`the datto_rmm connector${haveVendorDocs ? '' :
     expect(JSON.stringify(result)).not.toContain(PROXY_PASSWORD);
   });
 
-  it('pages devices with page/max from 0 and stops after a short page; the list leaves out user-defined fields', async () => {
+  it('pages devices by Datto\'s next-page URL and stops after the last page; the list leaves out user-defined fields', async () => {
     const first = structured(await c.call('datto_rmm_list_devices', { limit: 3 }, SITE));
-    expect(c.last()).toMatchObject({ path: `/v2/site/${SITE}/devices`, query: { page: '0', max: '3' } });
+    expect(c.last()).toMatchObject({ path: `/v2/site/${SITE}/devices`, query: { max: '3' } });
     expect(first.result[0]).toMatchObject({ uid: 'd0', hostname: 'SRV-d0', reboot_required: true, patch_status: 'InstallError', patches_pending: 3, antivirus_status: 'RunningAndUpToDate' });
     expect(JSON.stringify(first)).not.toContain('licence-key-in-udf');
     const second = structured(await c.call('datto_rmm_list_devices', { limit: 3, cursor: first.nextCursor }, SITE));
@@ -130,7 +144,7 @@ describe.skipIf(!haveVendorDocs)(`the datto_rmm connector${haveVendorDocs ? '' :
   it('filters the activity log by the site\'s integer id (the named id siteId), and withholds another site\'s entries', async () => {
     const result = await c.call('datto_rmm_list_activities', { from_date: '2024-06-01T00:00:00Z' }, SITE, { siteId: SITE_ID });
     const out = structured(result);
-    expect(c.last().query).toEqual({ siteIds: SITE_ID, from: '2024-06-01T00:00:00Z', order: 'desc' });
+    expect(c.last().query).toEqual({ siteIds: SITE_ID, from: '2024-06-01T00:00:00Z', order: 'desc', size: '50' });
     expect(out.result.map((a: { id: string }) => a.id)).toEqual(['act-0', 'act-2']);
     expect(out.truncated).toMatchObject({ reason: 'otherCustomers', withheld: 1 });
     expect(JSON.stringify(result)).not.toContain('other-site-details');
@@ -144,9 +158,33 @@ describe.skipIf(!haveVendorDocs)(`the datto_rmm connector${haveVendorDocs ? '' :
     expect(c.recorder.requests.length).toBe(before);
   });
 
+  it('follows the activity log\'s search-after URL to the next page, the site binding and fixed order kept', async () => {
+    const first = structured(await c.call('datto_rmm_list_activities', { from_date: '2024-06-01T00:00:00Z', limit: 3 }, SITE, { siteId: SITE_ID }));
+    expect(first.nextCursor).toBeTypeOf('string');
+    await c.call('datto_rmm_list_activities', { limit: 3, cursor: first.nextCursor }, SITE, { siteId: SITE_ID });
+    expect(c.last().query).toEqual({ siteIds: SITE_ID, from: '2024-06-01T00:00:00Z', order: 'desc', size: '3', searchAfter: '1717236000500,act-2', page: 'next' });
+  });
+
+  it('refuses a next-page URL on another host, or one that names another site, without calling anything', async () => {
+    for (const tamper of ['host', 'site'] as const) {
+      nextUrlTamper = tamper;
+      try {
+        const first = structured(await c.call('datto_rmm_list_activities', { limit: 3 }, SITE, { siteId: SITE_ID }));
+        const before = c.recorder.requests.length;
+        const r = await c.call('datto_rmm_list_activities', { limit: 3, cursor: first.nextCursor }, SITE, { siteId: SITE_ID });
+        expect(r.isError, tamper).toBe(true);
+        expect(r.content[0].text, tamper).toContain('next-page URL was not followed');
+        expect(r.content[0].text, tamper).toContain(tamper === 'host' ? 'evil.example' : 'siteIds');
+        expect(c.recorder.requests.length, tamper).toBe(before);
+      } finally {
+        nextUrlTamper = undefined;
+      }
+    }
+  });
+
   it('lists the MSP\'s sites without a customer, by name', async () => {
     const out = structured(await c.call('datto_rmm_list_sites', { name: 'Frog' }));
-    expect(c.last().query).toMatchObject({ siteName: 'Frog', page: '0' });
+    expect(c.last().query).toEqual({ siteName: 'Frog', max: '50' });
     expect(out.result[0]).toEqual({ uid: SITE, id: 9001, name: 'Happy Frog', devices: 12 });
     expect(JSON.stringify(out)).not.toContain(PROXY_PASSWORD);
   });

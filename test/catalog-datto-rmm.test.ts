@@ -9,6 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveVendorDocs, vendorDocsMissing } from './helpers/e2e.ts';
 import { sampleArguments } from './helpers/sample-args.ts';
 import { connectorUnderTest, structured, type ConnectorUnderTest } from './fixtures/catalog-vendors/harness.ts';
+import { createAuthenticator, resolveTokenUrl } from '../runtime/credentials/authenticate.ts';
+import { createToolCaller } from '../runtime/call.ts';
+import { startOAuthServer, type OAuthServer } from './fixtures/credentials/oauth-server.ts';
 
 const SITE = 'a1b2c3d4-0000-4000-8000-000000000042';
 const OTHER = 'ffffffff-0000-4000-8000-000000000043';
@@ -187,5 +190,40 @@ describe.skipIf(!haveVendorDocs)(`the datto_rmm connector${haveVendorDocs ? '' :
     expect(c.last().query).toEqual({ siteName: 'Frog', max: '50' });
     expect(out.result[0]).toEqual({ uid: SITE, id: 9001, name: 'Happy Frog', devices: 12 });
     expect(JSON.stringify(out)).not.toContain(PROXY_PASSWORD);
+  });
+
+  describe('authentication (the spec\'s password grant against a local OAuth2 server)', () => {
+    const API_KEY = 'datto-api-key-planted-5a1e';
+    const SECRET_KEY = 'datto-secret-key-planted-77c0';
+    let server: OAuthServer;
+    beforeAll(async () => {
+      server = await startOAuthServer({ publicClient: { id: 'public-client', secret: 'public' }, username: API_KEY, password: SECRET_KEY, client: { id: 'unused', secret: 'unused', scope: 'unused' } });
+    });
+    afterAll(() => server?.close());
+
+    it('takes the token URL from the spec with the account\'s platform', () => {
+      const model = c.catalog.connectors[0]!.model;
+      expect(model.auth.oauth2).toEqual({ grant: 'password', tokenUrl: 'https://{platform}-api.centrastage.net/auth/oauth/token', clientId: 'public-client' });
+      expect(resolveTokenUrl(model, model.auth.oauth2!.tokenUrl, 'https://zinfandel-api.centrastage.net/api', { platform: 'zinfandel' })).toBe('https://zinfandel-api.centrastage.net/auth/oauth/token');
+    });
+
+    it('calls a tool with a token from the password grant: the spec\'s public client in HTTP Basic, the API keys as username and password, never shown', async () => {
+      const model = c.catalog.connectors[0]!;
+      const baseUrl = `${server.origin}/api`;
+      const authenticate = createAuthenticator(model.model, { kind: 'oauth2-password', username: API_KEY, password: SECRET_KEY, clientSecret: 'public', tokenUrl: `${server.origin}/auth/oauth/token` }, { baseUrl });
+      const caller = createToolCaller({ connectors: [model], upstreams: { datto_rmm: { baseUrl, authenticate } }, retries: 0 });
+      try {
+        const r = await caller.callTool(c.tool('datto_rmm_get_site'), {}, { requestId: 'auth', signal: new AbortController().signal, customerIds: { datto_rmm: SITE } });
+        expect(server.tokenRequests).toHaveLength(1);
+        expect(server.tokenRequests[0]!.authorization).toBe(`Basic ${Buffer.from('public-client:public').toString('base64')}`);
+        expect(Object.fromEntries(server.tokenRequests[0]!.form)).toEqual({ grant_type: 'password', username: API_KEY, password: SECRET_KEY });
+        // The vendor saw a live token (its customer '' is the password grant's) on the bound route.
+        expect(server.apiRequests).toEqual([expect.objectContaining({ path: `/api/v2/site/${SITE}`, customer: '' })]);
+        expect(JSON.stringify(r)).not.toContain(API_KEY);
+        expect(JSON.stringify(r)).not.toContain(SECRET_KEY);
+      } finally {
+        await caller.close();
+      }
+    });
   });
 });

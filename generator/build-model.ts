@@ -7,7 +7,8 @@ import { compile as compileJmespath } from '@jmespath-community/jmespath';
 import type {
   AllowedRequest, ConnectorModel, JsonSchema, Pagination, ParameterBinding, Sensitivity, Shape, ToolModel,
 } from '../runtime/model.ts';
-import type { Diagnostic, LoadedSpec, PaginationSpec, ResponseShape, ToolSpec } from './spec/types.ts';
+import type { Diagnostic, LoadedSpec, PaginationSpec, ParameterOverride, ResponseShape, ToolSpec } from './spec/types.ts';
+import { ALL_PARAMETERS } from './spec/types.ts';
 import type { LoadedDocument, OperationInfo, ParameterInfo } from './openapi/types.ts';
 import type { SelectResult, Selection } from './select.ts';
 import { looksLikeWrite, suggest } from './select.ts';
@@ -139,7 +140,18 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
       if (p.in === 'header' && RESERVED_HEADERS.has(p.name.toLowerCase())) return false;
       return !credentialParams.has(`${p.in}:${p.name.toLowerCase()}`);
     });
-    for (const key of Object.keys(overrides)) {
+    // `"*"` reaches every optional parameter the spec does not name: hiding all but a few.
+    const { [ALL_PARAMETERS]: every, ...named } = overrides;
+    if (every) {
+      const extra = Object.keys(every).filter((k) => k !== 'hide');
+      if (extra.length) {
+        fail([...at, 'parameters', ALL_PARAMETERS, extra[0]!], 'tool/wildcard-override', `"${ALL_PARAMETERS}" can only set \`hide\`, not \`${extra[0]}\``,
+          'name the parameter to give it a value, a name or a description');
+      }
+    }
+    const overrideOf = (p: ParameterInfo): ParameterOverride =>
+      named[p.name] ?? (every?.hide !== undefined && !p.required ? { hide: every.hide } : {});
+    for (const key of Object.keys(named)) {
       if (!params.some((p) => p.name === key)) {
         fail([...at, 'parameters', key], 'tool/unknown-parameter', `${op.method} ${op.path} has no parameter "${key}"`,
           suggest(key, params.map((p) => p.name), 'parameter'));
@@ -192,7 +204,7 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
     const keyMapping: Record<string, string> = {};
 
     for (const p of params) {
-      const o = overrides[p.name] ?? {};
+      const o = overrideOf(p);
       const base: ParameterBinding = { name: p.name, in: p.in, argument: null, required: p.required };
       if (p.style) base.style = p.style;
       if (p.explode !== undefined) base.explode = p.explode;

@@ -80,6 +80,9 @@ export interface PaginationSpec {
   maxLimit?: number;
 }
 
+/** The `parameters` key that reaches every optional parameter a tool entry does not name (only `hide`). */
+export const ALL_PARAMETERS = '*';
+
 export type ToolSpec = OperationRef & {
   name?: string;
   title?: string;

@@ -5,7 +5,7 @@
  */
 import { compile as compileJmespath } from '@jmespath-community/jmespath';
 import type {
-  AllowedRequest, AuthModel, ConnectorModel, JsonSchema, Pagination, ParameterBinding, Sensitivity, Shape, ToolModel,
+  AllowedRequest, ConnectorModel, JsonSchema, Pagination, ParameterBinding, Sensitivity, Shape, ToolModel,
 } from '../runtime/model.ts';
 import type { Diagnostic, LoadedSpec, PaginationSpec, ResponseShape, ToolSpec } from './spec/types.ts';
 import type { LoadedDocument, OperationInfo, ParameterInfo } from './openapi/types.ts';
@@ -18,6 +18,8 @@ import {
   bodyCustomerFields, checkNamedId, checkOwnerParent, checkTemplate, customerReferenceFields, isTenantScoped, ownerParentOf, ownershipOf, parameterCustomer, scopeOf,
 } from './scope.ts';
 import { promptsOf, resourcesOf } from './prompts-resources.ts';
+import { authModel, checkAuth, credentialHeaders } from './auth.ts';
+import { hasCustomerToken } from '../runtime/credentials/customer-token.ts';
 
 export const TOOL_NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
 export const PROPERTY_KEY_RE = /^[a-zA-Z0-9_.-]{1,64}$/;
@@ -49,10 +51,11 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
     diagnostics.push({ severity, code, message, hint, ...loaded.positionOf(path) });
   };
 
-  const auth = authModel(doc);
-  const credentialParams = new Set(
-    auth.schemes.filter((s) => s.type === 'apiKey' && s.paramName).map((s) => `${s.in}:${s.paramName!.toLowerCase()}`),
-  );
+  const auth = authModel(doc, spec.auth);
+  checkAuth(auth, report);
+  const credentialParams = credentialHeaders(auth);
+  // Every call of such a connector carries one customer's token, so every tool is that customer's.
+  const customerToken = hasCustomerToken(auth);
 
   const usedNames = new Set<string>();
   const explicitNames = new Set((spec.tools ?? []).map((t) => t.name).filter(Boolean) as string[]);
@@ -315,7 +318,10 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
     const ownership = ownershipOf(spec, t, at, fail);
     const ownerParent = ownerParentOf(t);
     const boundNames = [...bound.map((p) => p.name), ...(customerFields ?? []).map((f) => `body.${f.path.join('.')}`)];
-    let scope = scopeOf(t, boundNames, ownership, ownerParent);
+    if (customerToken && isTenantScoped(t)) {
+      fail([...at, t?.scope ? 'scope' : 'customer'], 'scope/conflict', `tool "${name}" cannot be tenant-wide: every call of this connector uses the customer's own token (auth.oauth2.tokenUrl has {customer})`);
+    }
+    let scope = scopeOf(t, boundNames, ownership, ownerParent, customerToken);
     if (!scope) {
       if (spec.customer) {
         report('warning', at, 'scope/undeclared', `tool "${name}" is neither bound to the customer, nor response-verified, nor declared tenant-wide`,
@@ -495,25 +501,4 @@ function clean(text: string, max: number): string {
 
 function asObject(s: unknown): Record<string, unknown> {
   return s && typeof s === 'object' ? (s as Record<string, unknown>) : {};
-}
-
-export function authModel(doc: LoadedDocument): AuthModel {
-  const schemes = (doc.document.components?.securitySchemes ?? {}) as Record<string, Record<string, any>>;
-  return {
-    schemes: Object.keys(schemes).sort().map((name) => {
-      const s = schemes[name] ?? {};
-      const type = (['apiKey', 'http', 'oauth2', 'openIdConnect', 'mutualTLS'].includes(s.type) ? s.type : 'http') as AuthModel['schemes'][number]['type'];
-      const out: AuthModel['schemes'][number] = { name, type };
-      if (type === 'apiKey') {
-        if (['header', 'query', 'cookie'].includes(s.in)) out.in = s.in;
-        if (typeof s.name === 'string') out.paramName = s.name;
-      }
-      if (type === 'http' && typeof s.scheme === 'string') out.scheme = s.scheme.toLowerCase();
-      if (type === 'oauth2') {
-        const url = s.flows?.clientCredentials?.tokenUrl;
-        if (typeof url === 'string') out.tokenUrl = url;
-      }
-      return out;
-    }),
-  };
 }

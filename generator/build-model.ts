@@ -427,11 +427,22 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
       return undefined;
     }
     const needs: Record<PaginationSpec['style'], Array<keyof PaginationSpec>> = {
-      page: ['page'], offset: ['offset'], cursor: ['cursor', 'nextCursor'], link: [],
+      page: ['page'], offset: ['offset'], cursor: ['cursor', 'nextCursor'], link: [], 'next-url': ['nextUrl'],
     };
     for (const r of needs[ps.style]) {
       if (ps[r] === undefined) {
         if (explicit) fail([...at, 'pagination'], 'pagination/incomplete', `pagination style "${ps.style}" needs \`${r}\``);
+        return undefined;
+      }
+    }
+    for (const r of ['nextCursor', 'nextUrl'] as const) {
+      const expr = ps[r];
+      if (expr === undefined) continue;
+      try {
+        compileJmespath(expr);
+      } catch (e) {
+        fail(explicit ? [...at, 'pagination', r] : ['defaults', 'pagination', r], 'pagination/jmespath', `invalid JMESPath "${expr}": ${(e as Error).message}`,
+          r === 'nextUrl' ? 'quote a name with characters such as @ or -: \'"@odata.nextLink"\'' : 'see https://jmespath.org/specification.html');
         return undefined;
       }
     }
@@ -446,6 +457,7 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
     if (ps.limit) p.limitParam = ps.limit;
     if (ps.cursor) p.cursorParam = ps.cursor;
     if (ps.nextCursor) p.nextCursorPath = ps.nextCursor;
+    if (ps.nextUrl) p.nextUrlPath = ps.nextUrl;
     if (ps.style === 'page') p.firstPage = ps.firstPage ?? 1;
     return p;
   }

@@ -1,5 +1,5 @@
 /**
- * Customer isolation on every tool of the launch catalog, end to end: the five specs generated
+ * Customer isolation on every tool of the catalog, end to end: every spec in specs/ generated
  * from the vendors' real documents, served by the governed runtime over HTTP to the official MCP
  * client, acting for customer A, against a recording upstream that answers each request with
  * records of customers A and B built from the tool's own raw response schema (test/helpers/owned.ts,
@@ -26,12 +26,21 @@ import { sampleArguments } from './helpers/sample-args.ts';
 const TENANT = 'iso-msp';
 const A = { id: 'contoso', vendorId: '4101' };
 const B = { id: 'fabrikam', vendorId: '4202' };
-const specFiles = ['connectwise', 'halopsa', 'hudu', 'itglue', 'pax8'].map((c) => path.join(root, 'specs', `${c}.yaml`));
+// Every spec in specs/, so that a new connector is covered as soon as it is added.
+const specsDir = path.join(root, 'specs');
+const specFiles = fs.readdirSync(specsDir).filter((f) => f.endsWith('.yaml')).sort().map((f) => path.join(specsDir, f));
+
+/** The connector a spec file declares (its `connector:` line). */
+function connectorOf(file: string): string {
+  const m = /^connector:\s*(\S+)/m.exec(fs.readFileSync(file, 'utf8'));
+  if (!m) throw new Error(`${file}: no connector name`);
+  return m[1]!;
+}
 
 /** Who owns each record the upstream returns for a tool: A, B or nobody (the owner field left out). */
 type Owner = 'A' | 'B' | 'none';
 
-describe.skipIf(!haveVendorDocs)(`customer isolation on every launch tool${haveVendorDocs ? '' : ` (${vendorDocsMissing})`}`, () => {
+describe.skipIf(!haveVendorDocs)(`customer isolation on every catalog tool${haveVendorDocs ? '' : ` (${vendorDocsMissing})`}`, () => {
   const dir = tempDir('isolation-catalog');
   let catalog: Catalog;
   let store: Store;
@@ -71,7 +80,11 @@ describe.skipIf(!haveVendorDocs)(`customer isolation on every launch tool${haveV
     const settings = settingsRepo(store);
     for (const c of [A, B]) {
       await tenants.createCustomer({ id: c.id, tenantId: TENANT, name: c.id });
-      for (const conn of catalog.connectors) await tenants.setVendorId(c.id, conn.model.name, c.vendorId);
+      for (const conn of catalog.connectors) {
+        await tenants.setVendorId(c.id, conn.model.name, c.vendorId);
+        // Named ids (Datto RMM's siteId) hold the same value, so one owner check fits them all.
+        for (const name of conn.model.customer?.ids ?? []) await tenants.setVendorId(c.id, conn.model.name, c.vendorId, name);
+      }
     }
     for (const conn of catalog.connectors) await settings.grant(TENANT, conn.model.name, '*');
     // security-admin: the password-metadata tools are reserved for it, and every tool is under test.
@@ -107,8 +120,9 @@ describe.skipIf(!haveVendorDocs)(`customer isolation on every launch tool${haveV
   const requestsFor = (tool: ToolModel, from: number) => recorder.requests.slice(from)
     .filter((r) => toolForRequest([tool], r.method, new URL(r.url, 'http://x').pathname.replace(/^\/[^/]+/, '')));
 
-  it('declares how every one of the 81 tools is scoped, and no tool returns customer records unscoped', () => {
-    expect(catalog.tools).toHaveLength(81);
+  it('declares how every tool is scoped, and no tool returns customer records unscoped', () => {
+    expect(catalog.connectors.map((c) => c.model.name)).toEqual(expect.arrayContaining(['connectwise', 'datto_rmm', 'halopsa', 'hudu', 'itglue', 'ninjaone', 'pax8']));
+    expect(catalog.tools.length).toBeGreaterThanOrEqual(124);
     for (const t of catalog.tools) {
       expect(t.scope, t.name).toBeDefined();
       if (t.scope!.kind === 'tenant') {
@@ -121,7 +135,7 @@ describe.skipIf(!haveVendorDocs)(`customer isolation on every launch tool${haveV
     }
   });
 
-  describe.each(['connectwise', 'halopsa', 'hudu', 'itglue', 'pax8'])('%s', (connector) => {
+  describe.each(specFiles.map((f) => connectorOf(f)))('%s', (connector) => {
     const toolsOf = (pred: (t: ToolModel) => boolean) => catalog.tools.filter((t) => t.connector === connector && pred(t));
 
     it('lists: A\'s items come through, B\'s and owner-less ones are withheld, counted and audited', async () => {

@@ -65,6 +65,10 @@ describe.skipIf(!haveVendorDocs)(`the msgraph connector${haveVendorDocs ? '' : `
     const p = url.pathname;
     const user = { id: 'u-1', displayName: 'Jane Doe', userPrincipalName: 'jane@contoso.com', mail: 'jane@contoso.com', jobTitle: 'Accountant', department: 'Finance', accountEnabled: true, userType: 'Member', createdDateTime: '2024-02-01T00:00:00Z', passwordProfile: { password: 'never-requested' }, assignedLicenses: [{ skuId: 'sku-e3', disabledPlans: [] }], onPremisesSyncEnabled: null };
     const list = (value: unknown[], next?: string) => ({ '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#x', value, ...(next && { '@odata.nextLink': next }) });
+    if (p === '/users' && url.searchParams.get('$filter') === 'accountEnabled eq false') {
+      // A next link that leaves Graph: the runtime must not follow it.
+      return list([user], `http://127.0.0.1:1/users?$top=2&$skiptoken=stolen`);
+    }
     if (p === '/users') {
       return url.searchParams.get('$skiptoken')
         ? list([{ ...user, id: 'u-3', displayName: 'Carol' }])
@@ -211,6 +215,17 @@ describe.skipIf(!haveVendorDocs)(`the msgraph connector${haveVendorDocs ? '' : `
     expect(last().query).toMatchObject({ $skiptoken: "X'page2'" });
     expect(second.result.map((u: { id: string }) => u.id)).toEqual(['u-3']);
     expect(second.nextCursor).toBeUndefined();
+  });
+
+  it('refuses to follow a next link that points to another host, and the cursor it gave carries no token', async () => {
+    const first = ok(await call(asA, 'msgraph_list_users', { limit: 2, filter: 'accountEnabled eq false' }));
+    const before = recorder.requests.length;
+    expect(first.nextCursor).toBeTypeOf('string');
+    const r = await call(asA, 'msgraph_list_users', { limit: 2, filter: 'accountEnabled eq false', cursor: first.nextCursor });
+    expect(r.isError).toBe(true);
+    expect(r.content[0]?.text).toContain('127.0.0.1:1');
+    expect(recorder.requests.length).toBe(before);
+    expect(JSON.stringify(r)).not.toContain('token-for-');
   });
 
   it('shapes Graph\'s large objects to what a technician reads', async () => {

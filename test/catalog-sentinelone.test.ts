@@ -133,7 +133,7 @@ describe.skipIf(!haveVendorDocs)(`the sentinelone connector${haveVendorDocs ? ''
       }
       expect(recorder.requests.length, t.name).toBe(before + 1);
       const sent = last();
-      expect(sent.headers.authorization, t.name).toMatch(new RegExp(`${TOKEN}$`));
+      expect(sent.headers.authorization, t.name).toBe(`ApiToken ${TOKEN}`);
       if (t.scope?.kind === 'tenant') expect(sent.query.siteIds, t.name).toBeUndefined();
       else if (t.name === 'sentinelone_get_site') expect(sent.path).toBe(`${API}/sites/${A.site}`);
       else expect(sent.query.siteIds, t.name).toBe(A.site);

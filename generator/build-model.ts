@@ -5,7 +5,7 @@
  */
 import { compile as compileJmespath } from '@jmespath-community/jmespath';
 import type {
-  AllowedRequest, AuthModel, ConnectorModel, JsonSchema, Pagination, ParameterBinding, Sensitivity, Shape, ToolModel,
+  AllowedRequest, ConnectorModel, JsonSchema, Pagination, ParameterBinding, Sensitivity, Shape, ToolModel,
 } from '../runtime/model.ts';
 import type { Diagnostic, LoadedSpec, PaginationSpec, ParameterOverride, ResponseShape, ToolSpec } from './spec/types.ts';
 import { ALL_PARAMETERS } from './spec/types.ts';
@@ -19,6 +19,9 @@ import {
   bodyCustomerFields, checkNamedId, checkOwnerParent, checkTemplate, customerReferenceFields, isTenantScoped, ownerParentOf, ownershipOf, parameterCustomer, scopeOf,
 } from './scope.ts';
 import { promptsOf, resourcesOf } from './prompts-resources.ts';
+import { authModel, checkAuth, credentialHeaders } from './auth.ts';
+import { hasCustomerToken } from '../runtime/credentials/customer-token.ts';
+import { assignToolNames, MAX_TOOL_NAME, operationIdName, withCounter } from './naming.ts';
 
 export const TOOL_NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
 export const PROPERTY_KEY_RE = /^[a-zA-Z0-9_.-]{1,64}$/;
@@ -50,13 +53,15 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
     diagnostics.push({ severity, code, message, hint, ...loaded.positionOf(path) });
   };
 
-  const auth = authModel(doc);
-  const credentialParams = new Set(
-    auth.schemes.filter((s) => s.type === 'apiKey' && s.paramName).map((s) => `${s.in}:${s.paramName!.toLowerCase()}`),
-  );
+  const auth = authModel(doc, spec.auth);
+  checkAuth(auth, report);
+  const credentialParams = credentialHeaders(auth);
+  // Every call of such a connector carries one customer's token, so every tool is that customer's.
+  const customerToken = hasCustomerToken(auth);
 
   const usedNames = new Set<string>();
   const explicitNames = new Set((spec.tools ?? []).map((t) => t.name).filter(Boolean) as string[]);
+  const defaultNames = assignToolNames(spec.connector, selection.selections.filter((s) => !s.tool?.name).map((s) => s.op), explicitNames);
   const tools: ToolModel[] = [];
   for (const sel of selection.selections) {
     const tool = buildTool(sel);
@@ -119,7 +124,7 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
       report('error', path, code, message, hint);
     };
 
-    const name = uniqueName(t?.name ?? defaultToolName(spec.connector, op));
+    const name = uniqueName(t?.name ?? defaultNames.get(`${op.method} ${op.path}`)!);
     if (!TOOL_NAME_RE.test(name)) {
       report('warning', t?.name ? [...at, 'name'] : at, 'lint/tool-name',
         `tool name "${name}" ${name.length > 64 ? `is ${name.length} characters (clients allow 64)` : 'has characters outside ^[a-zA-Z0-9_-]+$'}`,
@@ -327,7 +332,10 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
     const ownership = ownershipOf(spec, t, at, fail);
     const ownerParent = ownerParentOf(t);
     const boundNames = [...bound.map((p) => p.name), ...(customerFields ?? []).map((f) => `body.${f.path.join('.')}`)];
-    let scope = scopeOf(t, boundNames, ownership, ownerParent);
+    if (customerToken && isTenantScoped(t)) {
+      fail([...at, t?.scope ? 'scope' : 'customer'], 'scope/conflict', `tool "${name}" cannot be tenant-wide: every call of this connector uses the customer's own token (auth.oauth2.tokenUrl has {customer})`);
+    }
+    let scope = scopeOf(t, boundNames, ownership, ownerParent, customerToken);
     if (!scope) {
       if (spec.customer) {
         report('warning', at, 'scope/undeclared', `tool "${name}" is neither bound to the customer, nor response-verified, nor declared tenant-wide`,
@@ -383,7 +391,7 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
   function uniqueName(wanted: string): string {
     let name = wanted;
     // A bulk pick never takes a name that an individually listed tool claims.
-    for (let n = 2; usedNames.has(name) || (explicitNames.has(name) && usedNames.has(`explicit:${name}`)); n++) name = `${wanted}_${n}`;
+    for (let n = 2; usedNames.has(name) || (explicitNames.has(name) && usedNames.has(`explicit:${name}`)); n++) name = withCounter((max) => wanted.slice(0, max), n);
     usedNames.add(name);
     if (explicitNames.has(name)) usedNames.add(`explicit:${name}`);
     return name;
@@ -469,16 +477,9 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
   }
 }
 
-/** `<connector>_<operation id in snake case>`, without repeating the connector's name. */
+/** `<connector>_<operation id in snake case>`, without repeating the connector's name, cut to 64 characters. */
 export function defaultToolName(connector: string, op: Pick<OperationInfo, 'operationId'>): string {
-  let snake = op.operationId
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
-    .replace(/[^A-Za-z0-9]+/g, '_')
-    .replace(/^_+|_+$/g, '')
-    .toLowerCase();
-  if (snake.startsWith(`${connector}_`)) snake = snake.slice(connector.length + 1);
-  return `${connector}_${snake || 'operation'}`.slice(0, 64).replace(/_+$/, '');
+  return operationIdName(connector, op).slice(0, MAX_TOOL_NAME).replace(/_+$/, '');
 }
 
 /** A client-safe argument name for a vendor parameter name: `filter[name]` -> `filter.name`. */
@@ -519,25 +520,4 @@ function clean(text: string, max: number): string {
 
 function asObject(s: unknown): Record<string, unknown> {
   return s && typeof s === 'object' ? (s as Record<string, unknown>) : {};
-}
-
-export function authModel(doc: LoadedDocument): AuthModel {
-  const schemes = (doc.document.components?.securitySchemes ?? {}) as Record<string, Record<string, any>>;
-  return {
-    schemes: Object.keys(schemes).sort().map((name) => {
-      const s = schemes[name] ?? {};
-      const type = (['apiKey', 'http', 'oauth2', 'openIdConnect', 'mutualTLS'].includes(s.type) ? s.type : 'http') as AuthModel['schemes'][number]['type'];
-      const out: AuthModel['schemes'][number] = { name, type };
-      if (type === 'apiKey') {
-        if (['header', 'query', 'cookie'].includes(s.in)) out.in = s.in;
-        if (typeof s.name === 'string') out.paramName = s.name;
-      }
-      if (type === 'http' && typeof s.scheme === 'string') out.scheme = s.scheme.toLowerCase();
-      if (type === 'oauth2') {
-        const url = s.flows?.clientCredentials?.tokenUrl;
-        if (typeof url === 'string') out.tokenUrl = url;
-      }
-      return out;
-    }),
-  };
 }

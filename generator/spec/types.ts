@@ -124,6 +124,11 @@ export interface PromptSpec {
 /** An MCP resource (fixed `uri`) or template (`uriTemplate`), backed by one tool: as the model carries it. */
 export type ResourceSpec = ResourceModel;
 
+export interface AuthSpec {
+  apiKey?: { header: string; prefix?: string };
+  oauth2?: { grant: 'client_credentials' | 'password'; tokenUrl?: string; scope?: string; clientId?: string };
+}
+
 export interface ConnectorSpec {
   specgate: 1;
   prompts?: PromptSpec[];
@@ -149,6 +154,8 @@ export interface ConnectorSpec {
     ids?: string[];
     description?: string;
   };
+  /** How the vendor authenticates, beyond (or instead of) its document's security schemes. */
+  auth?: AuthSpec;
   defaults?: {
     riskTier?: RiskTier;
     sensitivity?: Sensitivity | 'none';

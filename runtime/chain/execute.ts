@@ -36,6 +36,12 @@ export interface ConnectorRuntime {
   onUpstream?: (e: UpstreamEvent) => void;
 }
 
+/** The tenant and the customer's vendor id for the tool's connector: a per-customer token is chosen by them. */
+function whose(tool: ToolModel, ctx: ToolCallContext): Pick<CallScope, 'tenant' | 'customer'> {
+  const customer = ctx.customerIds?.[tool.connector];
+  return { ...(ctx.tenantId && { tenant: ctx.tenantId }), ...(customer && { customer }) };
+}
+
 export function errorResult(message: string): CallToolResult {
   return { content: [{ type: 'text', text: message }], isError: true };
 }
@@ -58,7 +64,7 @@ async function checkParentOwner(rt: ConnectorRuntime, tool: ToolModel, given: Re
     args[parentArg] = given[own];
   }
   const { request } = buildUpstreamRequest(parent, args, ctx);
-  const scope: CallScope = { expected: { method: parent.operation.method, path: parent.operation.path }, bytes: 0, secrets: outer.secrets, ...(ctx.trace && { trace: ctx.trace }) };
+  const scope: CallScope = { ...whose(parent, ctx), expected: { method: parent.operation.method, path: parent.operation.path }, bytes: 0, secrets: outer.secrets, ...(ctx.trace && { trace: ctx.trace }) };
   let outcome: UpstreamResult;
   try {
     outcome = await rt.policy.run(parent.operation.method, () => withCallScope(scope, () => operation({ ...request })), ctx.signal);
@@ -81,7 +87,7 @@ export async function executeTool(
   args: Record<string, unknown> | undefined,
   ctx: ToolCallContext,
 ): Promise<CallToolResult> {
-  const scope: CallScope = { expected: { method: tool.operation.method, path: tool.operation.path }, bytes: 0, secrets: new Set(), ...(ctx.trace && { trace: ctx.trace }) };
+  const scope: CallScope = { ...whose(tool, ctx), expected: { method: tool.operation.method, path: tool.operation.path }, bytes: 0, secrets: new Set(), ...(ctx.trace && { trace: ctx.trace }) };
   let sent = false;
   const started = performance.now();
   try {

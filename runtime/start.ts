@@ -142,7 +142,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       // Prism (and faker under it) loads only when a connector is actually mocked.
       const { startMockUpstream } = await import('./mock/upstream.ts');
       const customerId = mockCustomerId(c.model, doc);
-      const mock = await startMockUpstream(doc, { rewrite: mockOwners(c.model, customerId) });
+      const mock = await startMockUpstream(doc, { rewrite: mockOwners(c.model, customerId) }).catch((e: Error) => {
+        throw new Error(`connector "${name}": ${e.message}`);
+      });
       mocks.set(name, { doc: text, mock, customerId });
       if (running) await running.mock.close();
       out[name] = { baseUrl: mock.url };

@@ -28,7 +28,7 @@ export function postReadsBlock(doc: LoadedDocument, connector: string): { text: 
   const lines = [
     `# This document has no GET or HEAD operation: its reads are POSTs (${posts.length} in all).`,
     '# specgate serves reads only, so a POST becomes a tool only when the spec says it reads:',
-    'X
+    '# `effect: read` with a `reason:` saying why it has no side effects (docs/spec-reference.md,',
     '# "Reads by POST"). Check each one against the vendor\'s documentation, uncomment those that',
     '# only read, and write their reason.',
     candidates.length

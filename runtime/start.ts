@@ -213,6 +213,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     return ids;
   }
 
+  /** In mock mode the mock customer holds every named id the connector declares (Datto RMM's siteId), all the same value. */
+  function customerNamedIdsFor(catalog: Catalog): Record<string, Record<string, string>> {
+    const named: Record<string, Record<string, string>> = {};
+    for (const c of catalog.connectors) {
+      const id = where[c.model.name]?.mock ? mocks.get(c.model.name)?.customerId : undefined;
+      const names = c.model.customer?.ids ?? [];
+      if (id !== undefined && names.length) named[c.model.name] = Object.fromEntries(names.map((n) => [n, id]));
+    }
+    return named;
+  }
+
   // Through `caller` at call time, so a hot reload's new executor is the one used.
   // Loaded only with a store: the chain brings the store drivers and the policy engine.
   const governance = options.governance
@@ -272,7 +283,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     // The executor's result is a structural subset of the SDK's CallToolResult.
     callTool: (tool, args, ctx) => (governance
       ? governance.call(ctx, tool, args, ctx.requestId)
-      : caller.callTool(tool, args, { ...ctx, customerIds: customerIdsFor(callerVersion) })) as ReturnType<CallTool>,
+      : caller.callTool(tool, args, { ...ctx, customerIds: customerIdsFor(callerVersion), customerNamedIds: customerNamedIdsFor(callerVersion) })) as ReturnType<CallTool>,
     customerIds: () => customerIdsFor(callerVersion),
     reloadCredentials: () => swap(callerVersion, 'credentials'),
     upstreams: () => where,

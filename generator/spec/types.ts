@@ -67,7 +67,7 @@ export interface ResponseShape {
 }
 
 export interface PaginationSpec {
-  style: 'page' | 'offset' | 'cursor' | 'link';
+  style: 'page' | 'offset' | 'cursor' | 'link' | 'next-url';
   page?: string;
   size?: string;
   offset?: string;
@@ -75,10 +75,15 @@ export interface PaginationSpec {
   cursor?: string;
   /** JMESPath to the next cursor in the response (style cursor). */
   nextCursor?: string;
+  /** JMESPath to the next page's URL in the response (style next-url). */
+  nextUrl?: string;
   firstPage?: number;
   defaultLimit?: number;
   maxLimit?: number;
 }
+
+/** The `parameters` key that reaches every optional parameter a tool entry does not name (only `hide`). */
+export const ALL_PARAMETERS = '*';
 
 export type ToolSpec = OperationRef & {
   name?: string;
@@ -121,6 +126,11 @@ export interface PromptSpec {
 /** An MCP resource (fixed `uri`) or template (`uriTemplate`), backed by one tool: as the model carries it. */
 export type ResourceSpec = ResourceModel;
 
+export interface AuthSpec {
+  apiKey?: { header: string; prefix?: string };
+  oauth2?: { grant: 'client_credentials' | 'password'; tokenUrl?: string; scope?: string; clientId?: string };
+}
+
 export interface ConnectorSpec {
   specgate: 1;
   prompts?: PromptSpec[];
@@ -146,6 +156,8 @@ export interface ConnectorSpec {
     ids?: string[];
     description?: string;
   };
+  /** How the vendor authenticates, beyond (or instead of) its document's security schemes. */
+  auth?: AuthSpec;
   defaults?: {
     riskTier?: RiskTier;
     sensitivity?: Sensitivity | 'none';

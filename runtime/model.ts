@@ -104,7 +104,7 @@ export type ToolScope =
  * Link URL in it.
  */
 export interface Pagination {
-  style: 'page' | 'offset' | 'cursor' | 'link';
+  style: 'page' | 'offset' | 'cursor' | 'link' | 'next-url';
   /** Vendor parameter names, by role. */
   pageParam?: string;
   sizeParam?: string;
@@ -113,6 +113,11 @@ export interface Pagination {
   cursorParam?: string;
   /** JMESPath into the raw response for the next cursor token (style cursor). */
   nextCursorPath?: string;
+  /**
+   * JMESPath into the raw response for the next page's URL (style next-url). The runtime follows
+   * only its query, on the tool's own origin and path, and refuses one that leaves them.
+   */
+  nextUrlPath?: string;
   /** First page number for style page (0 or 1). */
   firstPage?: number;
   defaultLimit: number;

@@ -35,7 +35,7 @@ const TOOL: Order = {
     keyMapping: { sorted: true },
     pagination: {
       keys: ['style', 'pageParam', 'sizeParam', 'offsetParam', 'limitParam', 'cursorParam', 'nextCursorPath',
-        'firstPage', 'defaultLimit', 'maxLimit'],
+        'nextUrlPath', 'firstPage', 'defaultLimit', 'maxLimit'],
     },
     shape: { keys: ['project', 'itemsPath', 'maxItems', 'tokenBudget', 'redact'] },
   },

@@ -65,7 +65,7 @@ export interface ResponseShape {
 }
 
 export interface PaginationSpec {
-  style: 'page' | 'offset' | 'cursor' | 'link';
+  style: 'page' | 'offset' | 'cursor' | 'link' | 'next-url';
   page?: string;
   size?: string;
   offset?: string;
@@ -73,10 +73,15 @@ export interface PaginationSpec {
   cursor?: string;
   /** JMESPath to the next cursor in the response (style cursor). */
   nextCursor?: string;
+  /** JMESPath to the next page's URL in the response (style next-url). */
+  nextUrl?: string;
   firstPage?: number;
   defaultLimit?: number;
   maxLimit?: number;
 }
+
+/** The `parameters` key that reaches every optional parameter a tool entry does not name (only `hide`). */
+export const ALL_PARAMETERS = '*';
 
 export type ToolSpec = OperationRef & {
   name?: string;

@@ -97,7 +97,7 @@ export async function executeTool(
     if (!valid.ok) return errorResult(valid.message);
     // A cursor is good only for this tool, called for this tenant and customer.
     const binding: CursorBinding = { tool: tool.name, ...(ctx.tenantId && { tenantId: ctx.tenantId }), ...(ctx.customerIds?.[tool.connector] && { customer: ctx.customerIds[tool.connector] }) };
-    const { request, page } = buildUpstreamRequest(tool, given, ctx, (cursor) => rt.cursors.open(binding, cursor));
+    const { request, page } = buildUpstreamRequest(tool, given, ctx, (cursor) => rt.cursors.open(binding, cursor), rt.baseUrl);
     const operation = rt.client[tool.operation.operationId];
     if (!operation) {
       return errorResult(`The ${rt.name} connector has no operation "${tool.operation.operationId}"; regenerate the connector`);
@@ -134,9 +134,9 @@ export async function executeTool(
       withheld = owned.report.withheld;
     }
     const shaped = shapeResult(tool, visible, (counts) => {
-      const next = tool.pagination && page ? nextCursor(tool.pagination, page, raw, response, list && counts ? vendorCounts(list, counts) : counts, rt.baseUrl) : undefined;
+      const next = tool.pagination && page ? nextCursor(tool.pagination, page, raw, response, list && counts ? { ...vendorCounts(list, counts), shown: counts } : counts, rt.baseUrl) : undefined;
       return next === undefined ? undefined : rt.cursors.seal(binding, next);
-    }, withheld);
+    }, withheld, page?.skip);
     return conformResult(tool, shaped.result);
   } catch (err) {
     const message = err instanceof ToolCallError ? err.message : describeFailure(err, rt.name);

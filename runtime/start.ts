@@ -159,7 +159,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         mock = await startMockUpstream(doc, { rewrite: mockOwners(c.model, customerId), ...(port !== undefined && { port }) });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        if (port === undefined) throw err;
+        if (port === undefined) throw new Error(`connector "${name}": ${(err as Error).message}`);
         throw new Error(`the mock upstream of ${name} cannot listen on port ${port}${code === 'EADDRINUSE' ? ': the port is in use' : code ? ` (${code})` : ''}; choose another with --mock-port ${name}=<port>`);
       }
       mocks.set(name, { doc: text, mock, customerId });

@@ -89,6 +89,8 @@ export interface Runtime {
   /** Set when the governance chain is on: per-caller visibility and request authentication. */
   listTools?: ListTools;
   authenticate?: AuthenticateRequest;
+  /** Set with the governance chain: changes whenever the store's grants, keys or customers do (list_changed). */
+  visibilityFingerprint?: () => Promise<string>;
   /** Set with the governance chain: the tenant and customer a request acts for (server instructions). */
   describeCaller?: DescribeCaller;
   /** What /.well-known/oauth-protected-resource announces: the trusted issuers and this resource's id. */
@@ -248,6 +250,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const governed = governance
     ? {
       auditRefusal: (refusal: EdgeRefusal) => edgeAuditor!.record(refusal),
+      visibilityFingerprint: (await import('./discovery/list-changed.ts')).visibilityFingerprint(options.governance!.store.db),
       listTools: ((ctx) => governance.visibleTools(ctx, callerVersion)) as ListTools,
       authenticate: (async (ctx) => {
         const req = { headers: ctx.headers, requestId: ctx.requestId };
@@ -321,6 +324,8 @@ export interface HttpOptions {
   metricsTenantLabel?: boolean;
   discovery?: DiscoveryOptions;
   listTtlMs?: number;
+  /** How often listening sessions' visible lists are checked against the store, ms; default 5,000. */
+  listChangedPollMs?: number;
   /** Run when the server closes, after the runtime (whose last audit checkpoint needs the store): e.g. closing the store. */
   onClosed?: () => Promise<void>;
 }
@@ -344,6 +349,8 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
     ...(runtime.describeCaller ? { describeCaller: runtime.describeCaller } : {}),
     ...(options.discovery ? { discovery: options.discovery } : {}),
     ...(options.listTtlMs !== undefined ? { listTtlMs: options.listTtlMs } : {}),
+    ...(runtime.visibilityFingerprint ? { visibilityFingerprint: runtime.visibilityFingerprint } : {}),
+    ...(options.listChangedPollMs !== undefined ? { listChangedPollMs: options.listChangedPollMs } : {}),
     ...(runtime.protectedResource ? { protectedResource: runtime.protectedResource } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(options.logger ? { logger: options.logger } : {}),

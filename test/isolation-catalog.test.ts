@@ -9,6 +9,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import fc from 'fast-check';
 import type { Client } from '@modelcontextprotocol/client';
@@ -47,6 +49,7 @@ describe.skipIf(!haveVendorDocs)(`customer isolation on every catalog tool${have
   let recorder: Recorder;
   let app: FastifyInstance;
   let client: Client;
+  let tokens: { url: string; paths: string[]; close(): Promise<void> };
   const docs: Record<string, Record<string, unknown>> = {};
   /** Owners of the records the next answer for a tool carries; default one record of A. */
   const plan = new Map<string, Owner[]>();
@@ -74,6 +77,7 @@ describe.skipIf(!haveVendorDocs)(`customer isolation on every catalog tool${have
       return { body };
     }, '');
 
+    tokens = await startTokenEndpoint();
     store = await openStore(`sqlite:${path.join(dir, 'store.db')}`);
     const tenants = tenantsRepo(store);
     await tenants.createTenant({ id: TENANT, name: 'Isolation MSP' });
@@ -92,6 +96,9 @@ describe.skipIf(!haveVendorDocs)(`customer isolation on every catalog tool${have
     ({ app } = await serveGoverned(store, {
       generatedDir: out,
       upstreams: Object.fromEntries(catalog.connectors.map((c) => [c.model.name, { baseUrl: `${recorder.origin}/${c.model.name}` }])),
+      // Connectors whose token is the customer's own (Graph) get it from the local token endpoint.
+      upstreamConfig: Object.fromEntries(catalog.connectors.filter((c) => c.model.tools.some((t) => t.scope?.kind === 'customer' && t.scope.credential))
+        .map((c) => [c.model.name, { baseUrl: `${recorder.origin}/${c.model.name}`, credential: { kind: 'oauth2-client-credentials' as const, clientId: 'iso', clientSecret: 'iso-secret', tokenUrl: `${tokens.url}/{customer}/token` } }])),
     }).then(async (s) => {
       client = await governedClient(s.url, { authorization: `Bearer ${key}`, 'specgate-customer': A.id });
       return s;
@@ -101,6 +108,7 @@ describe.skipIf(!haveVendorDocs)(`customer isolation on every catalog tool${have
     await client?.close();
     await app?.close();
     await recorder?.close();
+    await tokens?.close();
     await store?.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -130,7 +138,7 @@ describe.skipIf(!haveVendorDocs)(`customer isolation on every catalog tool${have
         // Reference data: nothing in what it returns looks like a customer reference.
         if (!t.scope!.customerRecords) expect(customerReferenceFields(t.outputSchema), t.name).toEqual([]);
       } else {
-        expect(t.customerParameters.length > 0 || t.ownership || t.ownerParent, t.name).toBeTruthy();
+        expect(t.customerParameters.length > 0 || t.ownership || t.ownerParent || t.scope!.credential, t.name).toBeTruthy();
       }
     }
   });
@@ -198,8 +206,20 @@ describe.skipIf(!haveVendorDocs)(`customer isolation on every catalog tool${have
       }
     });
 
+    it('tools scoped by a per-customer token: every request carries A\'s token, fetched from A\'s token URL, never B\'s', async () => {
+      for (const t of toolsOf((x) => x.scope?.kind === 'customer' && !!x.scope.credential)) {
+        const before = recorder.requests.length;
+        const r = await call(t);
+        expect(r.isError, `${t.name}: ${r.content[0]?.text}`).toBeFalsy();
+        const sent = requestsFor(t, before);
+        expect(sent, t.name).toHaveLength(1);
+        expect(sent[0]!.headers.authorization, t.name).toBe(`Bearer token-of-${A.vendorId}`);
+        expect(tokens.paths.filter((p) => !p.startsWith(`/${A.vendorId}/`)), t.name).toEqual([]);
+      }
+    });
+
     it('bound tools whose records name no owner: every request names A\'s id and never B\'s', async () => {
-      for (const t of toolsOf((x) => x.scope?.kind === 'customer' && !x.ownership && !x.ownerParent)) {
+      for (const t of toolsOf((x) => x.scope?.kind === 'customer' && !x.ownership && !x.ownerParent && !x.scope.credential)) {
         const before = recorder.requests.length;
         const r = await call(t);
         expect(r.isError, `${t.name}: ${r.content[0]?.text}`).toBeFalsy();
@@ -253,3 +273,19 @@ describe.skipIf(!haveVendorDocs)(`customer isolation on every catalog tool${have
     return Array.isArray(sampleFromSchema(doc, responseSchema(doc, t)));
   }
 });
+
+/** A local OAuth2 token endpoint for per-customer token URLs: the token names the customer in the path. */
+async function startTokenEndpoint(): Promise<{ url: string; paths: string[]; close(): Promise<void> }> {
+  const paths: string[] = [];
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      paths.push(req.url ?? '');
+      const customer = /^\/([^/]+)\/token$/.exec(req.url ?? '')?.[1];
+      res.writeHead(customer ? 200 : 404, { 'content-type': 'application/json' })
+        .end(JSON.stringify(customer ? { token_type: 'Bearer', expires_in: 3600, access_token: `token-of-${decodeURIComponent(customer)}` } : { error: 'not_found' }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, paths, close: () => new Promise((r) => server.close(() => r())) };
+}

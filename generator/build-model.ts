@@ -417,6 +417,9 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
     if (maxItems !== undefined) shape.maxItems = maxItems;
     const tokenBudget = pick('tokenBudget');
     if (tokenBudget !== undefined) shape.tokenBudget = tokenBudget;
+    const cacheMs = pick('cacheMs');
+    // 0 turns a connector default off for one tool.
+    if (cacheMs !== undefined && cacheMs > 0) shape.cacheMs = cacheMs;
     const redact = [...new Set([...(d.redact ?? []), ...(r.redact ?? [])])].sort();
     if (redact.length) shape.redact = redact;
     return shape;

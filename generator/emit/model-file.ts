@@ -38,7 +38,7 @@ const TOOL: Order = {
       keys: ['style', 'pageParam', 'sizeParam', 'offsetParam', 'limitParam', 'cursorParam', 'nextCursorPath',
         'nextUrlPath', 'firstPage', 'defaultLimit', 'maxLimit'],
     },
-    shape: { keys: ['project', 'itemsPath', 'maxItems', 'tokenBudget', 'redact'] },
+    shape: { keys: ['project', 'itemsPath', 'maxItems', 'tokenBudget', 'redact', 'cacheMs'] },
   },
 };
 

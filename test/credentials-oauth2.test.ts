@@ -232,7 +232,7 @@ describe('per-customer token endpoints (Microsoft Graph)', () => {
     for (const customer of forged) {
       const e = await failure(auth(new Request(`${server.origin}/api/users`), { customer }));
       expect(e).toBeInstanceOf(CredentialError);
-      expect(e.message).toMatch(/^msgraph: the customer's vendor id ".*" is not a plain id \(letters, digits, "-", "_" and single dots; at most 128\); it cannot name the customer's token endpoint$/);
+      expect(e.message).toMatch(/^msgraph: the customer's vendor id ".*" is not a plain id \(letters, digits, "-", "_" and single dots; at most 128\); it cannot go into the token URL$/);
     }
     expect(server.tokenRequests).toHaveLength(0);
     // A plain id is percent-encoded anyway and lands in its own path segment.
@@ -281,5 +281,31 @@ describe('header value prefixes (SentinelOne)', () => {
       expect(e.message).toBe('sentinelone: the API key starts with "ApiToken", which the connector writes before the key itself; store the key without it');
       expect(e.message).not.toContain('eyJrIjoi');
     }
+  });
+});
+
+describe('the oauth2-password credential in the configuration file', () => {
+  it('accepts it with secrets from the environment and points at what is missing', async () => {
+    const { parseUpstreamConfig, UpstreamConfigError } = await import('../runtime/credentials/config.ts');
+    const env = { DATTO_API_KEY: API_KEY, DATTO_SECRET_KEY: SECRET_KEY };
+    const ok = parseUpstreamConfig('up.yaml', `upstreams:
+  datto_rmm:
+    variables: { platform: merlot }
+    credential: { kind: oauth2-password, username: "\${DATTO_API_KEY}", password: "\${DATTO_SECRET_KEY}", clientSecret: public }
+`, env, { warn: () => {} });
+    expect(ok.datto_rmm!.credential).toEqual({ kind: 'oauth2-password', username: API_KEY, password: SECRET_KEY, clientSecret: 'public' });
+    let error: InstanceType<typeof UpstreamConfigError> | undefined;
+    try {
+      parseUpstreamConfig('up.yaml', `upstreams:
+  datto_rmm:
+    credential: { kind: oauth2-password, username: "\${DATTO_API_KEY}", audience: x }
+`, env, { warn: () => {} });
+    } catch (e) {
+      error = e as InstanceType<typeof UpstreamConfigError>;
+    }
+    expect(error?.problems).toEqual([
+      'up.yaml:3:5: upstreams.datto_rmm.credential: needs password',
+      'up.yaml:3:72: upstreams.datto_rmm.credential.audience: is not a known setting',
+    ]);
   });
 });

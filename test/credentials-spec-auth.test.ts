@@ -11,32 +11,10 @@ import { renderCatalogPage } from '../generator/catalog-page.ts';
 import type { ConnectorModel } from '../runtime/model.ts';
 import { toolScope } from '../runtime/scope.ts';
 import { tempDir } from './helpers/e2e.ts';
-
-const ok = (properties: Record<string, unknown>) => ({
-  200: { description: 'ok', content: { 'application/json': { schema: { type: 'object', properties } } } },
-});
-
-/** A document that declares no security at all, as Datto RMM's and Graph's do; one operation takes a token header. */
-const DOCUMENT = {
-  openapi: '3.0.3',
-  info: { title: 'Directory', version: '1' },
-  servers: [{ url: 'https://graph.example.com/v1.0' }],
-  paths: {
-    '/users': {
-      get: {
-        operationId: 'listUsers',
-        parameters: [{ name: 'X-Api-Token', in: 'header', required: true, schema: { type: 'string' } }, { name: 'top', in: 'query', schema: { type: 'integer' } }],
-        responses: ok({ value: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' } } } } }),
-      },
-    },
-    '/organization': {
-      get: { operationId: 'getOrganization', responses: ok({ id: { type: 'string' }, displayName: { type: 'string' } }) },
-    },
-  },
-};
+import { DIRECTORY_DOCUMENT } from './fixtures/credentials/directory.ts';
 
 const dir = tempDir('spec-auth');
-fs.writeFileSync(path.join(dir, 'directory.json'), JSON.stringify(DOCUMENT));
+fs.writeFileSync(path.join(dir, 'directory.json'), JSON.stringify(DIRECTORY_DOCUMENT));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 async function build(name: string, spec: string) {

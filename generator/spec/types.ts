@@ -62,6 +62,8 @@ export interface ResponseShape {
   tokenBudget?: number;
   /** Field names removed wherever they occur. */
   redact?: string[];
+  /** Reuse a successful result this many ms (per tenant, customer and arguments); 0: never. */
+  cacheMs?: number;
 }
 
 export interface PaginationSpec {
@@ -79,6 +81,9 @@ export interface PaginationSpec {
   defaultLimit?: number;
   maxLimit?: number;
 }
+
+/** The `parameters` key that reaches every optional parameter a tool entry does not name (only `hide`). */
+export const ALL_PARAMETERS = '*';
 
 export type ToolSpec = OperationRef & {
   name?: string;

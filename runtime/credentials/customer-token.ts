@@ -39,7 +39,7 @@ const PLAIN_ID = /^[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?=[A-Za-z0-9_-])){0,127}$/;
 /** The token URL for one customer; refuses an id that is not a plain vendor id. */
 export function fillCustomer(connector: string, tokenUrl: string, customerVendorId: string): string {
   if (!PLAIN_ID.test(customerVendorId)) {
-    throw new CredentialError(`${connector}: the customer's vendor id ${JSON.stringify(customerVendorId.slice(0, 80))} is not a plain id (letters, digits, "-", "_" and single dots; at most 128); it cannot name the customer's token endpoint`);
+    throw new CredentialError(`${connector}: the customer's vendor id ${JSON.stringify(customerVendorId.slice(0, 80))} is not a plain id (letters, digits, "-", "_" and single dots; at most 128); it cannot go into the token URL`);
   }
   return tokenUrl.replace(CUSTOMER_PLACEHOLDER, encodeURIComponent(customerVendorId));
 }

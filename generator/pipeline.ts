@@ -11,7 +11,8 @@ import { loadSpec } from './spec/load.ts';
 import { loadDocument } from './openapi/load.ts';
 import { pruneDocument } from './openapi/prune.ts';
 import { selectOperations, type Skipped } from './select.ts';
-import { authModel, buildModel, RESERVED_HEADERS } from './build-model.ts';
+import { buildModel } from './build-model.ts';
+import { authModel, credentialParameterKeys, isOwnedParameter } from './model/auth.ts';
 import { openapiDir } from './paths.ts';
 
 export interface ConnectorBuild {
@@ -47,8 +48,7 @@ export interface BuildOutcome {
  * by openapi-typescript, they made the generated client fail to compile (vtex.local's documents).
  */
 function withoutCredentialParameters(doc: OpenApiDocument, auth: AuthModel): OpenApiDocument {
-  const owned = new Set(auth.schemes.filter((s) => s.type === 'apiKey' && s.paramName).map((s) => `${s.in}:${s.paramName!.toLowerCase()}`));
-  for (const name of RESERVED_HEADERS) owned.add(`header:${name}`);
+  const credentialKeys = credentialParameterKeys(auth);
   const parameterLists = (d: OpenApiDocument) => Object.values(d.paths).flatMap((item) => Object.entries(item).flatMap(([key, value]) => {
     if (key === 'parameters') return Array.isArray(value) ? [{ holder: item as Record<string, unknown>, key }] : [];
     const params = value && typeof value === 'object' ? (value as { parameters?: unknown }).parameters : undefined;
@@ -60,7 +60,7 @@ function withoutCredentialParameters(doc: OpenApiDocument, auth: AuthModel): Ope
     const resolved = param.$ref?.startsWith('#/components/parameters/')
       ? ((d.components?.parameters ?? {}) as Record<string, { in?: string; name?: string }>)[param.$ref.slice('#/components/parameters/'.length)]
       : param;
-    return !!resolved && owned.has(`${resolved.in}:${String(resolved.name).toLowerCase()}`);
+    return !!resolved && isOwnedParameter(credentialKeys, { in: String(resolved.in), name: String(resolved.name) });
   };
   // Most documents have none of these: no copy then.
   if (!parameterLists(doc).some(({ holder, key }) => (holder[key] as unknown[]).some(dropped(doc)))) return doc;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Document, isMap } from 'yaml';
 import type { LoadedDocument } from './openapi/types.ts';
 import { READ_METHODS } from './select.ts';
-import { defaultToolName } from './build-model.ts';
+import { defaultToolName } from './model/naming.ts';
 import { projectRoot } from './paths.ts';
 
 export interface ScaffoldOptions {

@@ -1,0 +1,34 @@
+/**
+ * The tool's customer scope (bound, verified, or tenant-wide and why), with the warnings that a
+ * tenant-wide tool may in fact return customer records.
+ */
+import type { JsonSchema, OwnerParent, Ownership, ToolScope } from '../../runtime/model.ts';
+import type { ConnectorSpec, ToolSpec } from '../spec/types.ts';
+import { customerReferenceFields, scopeOf } from '../scope.ts';
+import { issueList, type Issue, type Path } from './issues.ts';
+
+export function toolScope(
+  spec: Pick<ConnectorSpec, 'customer'>, t: ToolSpec | undefined, name: string, boundNames: string[],
+  ownership: Ownership | undefined, ownerParent: OwnerParent | undefined, output: JsonSchema, at: Path,
+): { scope: ToolScope; issues: Issue[] } {
+  const { issues, warning } = issueList();
+  let scope = scopeOf(t, boundNames, ownership, ownerParent);
+  if (!scope) {
+    if (spec.customer) {
+      warning(at, 'scope/undeclared', `tool "${name}" is neither bound to the customer, nor response-verified, nor declared tenant-wide`,
+        'bind a customer parameter, declare `owner: { field: ... }`, or `scope: { tenant: <reason> }`; until then policies treat it as returning customer records');
+    }
+    scope = spec.customer
+      ? { kind: 'tenant', reason: 'undeclared', customerRecords: true }
+      : { kind: 'tenant', reason: 'the connector declares no customer binding' };
+  }
+  if (scope.kind === 'tenant' && !scope.customerRecords && t?.scope) {
+    const refs = customerReferenceFields(output);
+    if (refs.length) {
+      warning([...at, 'scope'], 'scope/tenant-customer-reference',
+        `tenant-wide tool "${name}" returns fields that look like customer references (${refs.join(', ')})`,
+        'bind or verify it (`owner: { field: ... }`), or declare `customerRecords: true` so policies keep it from callers acting for one customer');
+    }
+  }
+  return { scope, issues };
+}

@@ -13,7 +13,6 @@ import { pruneDocument } from './openapi/prune.ts';
 import { selectOperations, type Skipped } from './select.ts';
 import { buildModel } from './build-model.ts';
 import { authModel, credentialParameterKeys, isOwnedParameter } from './model/auth.ts';
-import { openapiDir } from './paths.ts';
 
 export interface ConnectorBuild {
   specFile: string;
@@ -76,9 +75,6 @@ export async function buildConnector(specFile: string, options: BuildOptions = {
   if (!loaded || diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   const { spec } = loaded;
 
-  // Specs point at `${SPECGATE_OPENAPI_DIR}/<vendor>.json`, so a user's own copy of a vendor
-  // document lives outside the repository; the default is resolved here, once.
-  process.env.SPECGATE_OPENAPI_DIR ??= openapiDir();
   let document: LoadedDocument;
   try {
     document = await loadDocument(spec.document.source, {

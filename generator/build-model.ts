@@ -7,16 +7,17 @@
  * its part and its issues, called here in order. Issues become diagnostics (positioned in the
  * spec, ignored lint codes dropped) only here.
  */
-import type { AllowedRequest, AuthModel, ConnectorModel, Sensitivity, ToolModel } from '../runtime/model.ts';
+import type { AllowedRequest, ConnectorModel, Sensitivity, ToolModel } from '../runtime/model.ts';
 import type { Diagnostic, LoadedSpec } from './spec/types.ts';
 import type { LoadedDocument } from './openapi/types.ts';
 import type { SelectResult, Selection } from './select.ts';
 import { SchemaConverter } from './schema/json-schema.ts';
 import { ownerParentOf, ownershipOf } from './scope.ts';
 import { promptsOf, resourcesOf } from './prompts-resources.ts';
-import { hasError, issueList, type Issue } from './model/issues.ts';
+import { hasError, issueList, type Issue, type Report } from './model/issues.ts';
 import { toolNames } from './model/naming.ts';
-import { authModel, credentialParameterKeys } from './model/auth.ts';
+import { authModel, checkAuth, credentialHeaders } from './auth.ts';
+import { hasCustomerToken } from '../runtime/credentials/customer-token.ts';
 import { toolParameters } from './model/parameters.ts';
 import { customerBinding } from './model/customer.ts';
 import { paginationOf, pagingRoles } from './model/pagination.ts';
@@ -39,22 +40,27 @@ export interface BuildResult {
 export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: SelectResult): BuildResult {
   const { spec } = loaded;
   const issues: Issue[] = [];
-  const auth = authModel(doc);
+  // The steps written before this split report through a callback; their issues join the list here.
+  const reported = issueList();
+  const report = (severity: Issue['severity'], ...rest: Parameters<Report>) => (severity === 'error' ? reported.error : reported.warning)(...rest);
+  const take = () => issues.push(...reported.issues.splice(0));
+
+  const auth = authModel(doc, spec.auth);
+  checkAuth(auth, report);
+  take();
+  const connector: ConnectorContext = { loaded, doc, credentialKeys: credentialHeaders(auth), customerToken: hasCustomerToken(auth) };
   const names = toolNames(spec, selection.selections);
   const tools: ToolModel[] = [];
   for (const [i, sel] of selection.selections.entries()) {
-    const built = buildTool(loaded, doc, auth, sel, names[i]);
+    const built = buildTool(connector, sel, names[i]);
     issues.push(...built.issues);
     if (built.tool) tools.push(built.tool);
   }
   tools.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   issues.push(...connectorChecks(spec, selection.selections, tools));
-
-  const { issues: extra, error, warning } = issueList();
-  const report = (severity: Issue['severity'], ...rest: Parameters<typeof error>) => (severity === 'error' ? error : warning)(...rest);
   const prompts = promptsOf(spec, tools, report);
   const resources = resourcesOf(spec, tools, report);
-  issues.push(...extra);
+  take();
 
   const info = doc.document.info ?? {};
   const model: ConnectorModel = {
@@ -82,19 +88,29 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
   return { model, diagnostics };
 }
 
+/** What every tool of the connector is built with. */
+interface ConnectorContext {
+  loaded: LoadedSpec;
+  doc: LoadedDocument;
+  /** `in:name` of the parameters the credential broker sets. */
+  credentialKeys: ReadonlySet<string>;
+  /** Every call carries one customer's own token, so every tool is that customer's. */
+  customerToken: boolean;
+}
+
 /** One selected operation -> its tool, or null when any step found an error. */
-function buildTool(loaded: LoadedSpec, doc: LoadedDocument, auth: AuthModel, sel: Selection, name: string): { tool: ToolModel | null; issues: Issue[] } {
+function buildTool({ loaded, doc, credentialKeys, customerToken }: ConnectorContext, sel: Selection, name: string): { tool: ToolModel | null; issues: Issue[] } {
   const { spec } = loaded;
   const { op, tool: t, specPath: at } = sel;
   const converter = new SchemaConverter(doc.document, { mode: 'input' });
 
   const lint = operationLint(name, t, op, at);
-  const params = toolParameters(op, t, credentialParameterKeys(auth), at);
+  const params = toolParameters(op, t, credentialKeys, at);
   const customer = customerBinding(spec, t, op, params.params, at);
   const paging = paginationOf(spec, t, op, params.params, at);
   const { pagination } = paging;
   const args = toolArguments({
-    params: params.params, t, customerOf: customer.customerOf, roles: pagingRoles(pagination), paginated: !!pagination, converter, at,
+    params: params.params, overrides: params.overrides, customerOf: customer.customerOf, roles: pagingRoles(pagination), paginated: !!pagination, converter, at,
   });
   const body = requestBody(spec, t, op, converter, args.taken, at);
   const ownerParent = ownerParentOf(t);
@@ -108,7 +124,7 @@ function buildTool(loaded: LoadedSpec, doc: LoadedDocument, auth: AuthModel, sel
   const ownership = ownershipOf(spec, t, at, owner.error);
   const customerFields = body.argument?.body.customerFields;
   const boundNames = [...customer.bound.map((p) => p.name), ...(customerFields ?? []).map((f) => `body.${f.path.join('.')}`)];
-  const scope = toolScope(spec, t, name, boundNames, ownership, ownerParent, output, at);
+  const scope = toolScope({ spec, t, name, boundNames, ownership, ownerParent, customerToken, output, at });
 
   const issues = [
     ...lint, ...params.issues, ...customer.issues, ...paging.issues, ...args.issues, ...body.issues, ...inputLint,

@@ -10,9 +10,11 @@ import type { LoadedDocument, OpenApiDocument } from './openapi/types.ts';
 import { loadSpec } from './spec/load.ts';
 import { loadDocument } from './openapi/load.ts';
 import { pruneDocument } from './openapi/prune.ts';
-import { selectOperations, type Skipped } from './select.ts';
+import { findDanglingRefs, locateRefs } from './openapi/dangling-refs.ts';
+import { selectOperations, type Selection, type Skipped } from './select.ts';
 import { buildModel } from './build-model.ts';
-import { authModel, credentialParameterKeys, isOwnedParameter } from './model/auth.ts';
+import { authModel, credentialHeaders } from './auth.ts';
+import { isOwnedParameter } from './model/auth.ts';
 
 export interface ConnectorBuild {
   specFile: string;
@@ -47,7 +49,7 @@ export interface BuildOutcome {
  * by openapi-typescript, they made the generated client fail to compile (vtex.local's documents).
  */
 function withoutCredentialParameters(doc: OpenApiDocument, auth: AuthModel): OpenApiDocument {
-  const credentialKeys = credentialParameterKeys(auth);
+  const credentialKeys = credentialHeaders(auth);
   const parameterLists = (d: OpenApiDocument) => Object.values(d.paths).flatMap((item) => Object.entries(item).flatMap(([key, value]) => {
     if (key === 'parameters') return Array.isArray(value) ? [{ holder: item as Record<string, unknown>, key }] : [];
     const params = value && typeof value === 'object' ? (value as { parameters?: unknown }).parameters : undefined;
@@ -109,9 +111,11 @@ export async function buildConnector(specFile: string, options: BuildOptions = {
 
   const selection = selectOperations(loaded, document);
   diagnostics.push(...selection.diagnostics);
+  diagnostics.push(...danglingRefDiagnostics(loaded, document, selection.selections));
+  if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   // The tools are exactly the selected operations whenever the build succeeds (a tool that fails
   // is an error), so the typed client's input is known before the model is built.
-  const pruned = withoutCredentialParameters(pruneDocument(document.document, selection.selections.map((s) => s.op)), authModel(document));
+  const pruned = withoutCredentialParameters(pruneDocument(document.document, selection.selections.map((s) => s.op)), authModel(document, loaded.spec.auth));
   if (selection.selections.length && !diagnostics.some((d) => d.severity === 'error')) options.onPruned?.(pruned);
   const { model, diagnostics: modelDiagnostics } = buildModel(loaded, document, selection);
   diagnostics.push(...modelDiagnostics);
@@ -121,4 +125,22 @@ export async function buildConnector(specFile: string, options: BuildOptions = {
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
 
   return { build: { specFile: file, spec: loaded, document, model, pruned, skipped: selection.skipped }, diagnostics };
+}
+
+/** A `$ref` to nothing among what the tools reach: the typed client could not be built. */
+function danglingRefDiagnostics(loaded: LoadedSpec, document: LoadedDocument, selections: Selection[]): Diagnostic[] {
+  const dangling = findDanglingRefs(document.document, selections.map((s) => s.op));
+  if (dangling.length === 0) return [];
+  const local = !/^https?:/i.test(document.location) && !(loaded.spec.document.overlays?.length || loaded.spec.document.merge?.length);
+  const located = local ? locateRefs(document.location, dangling) : new Map<string, { line: number; column: number }>();
+  const selectedBy = new Map(selections.map((s) => [`${s.op.method} ${s.op.path}`, s.specPath]));
+  return dangling.map((d) => {
+    const at = located.get(d.pointer);
+    return {
+      severity: 'error' as const, code: 'document/dangling-ref',
+      message: `$ref "${d.ref}" at ${d.pointer} points at nothing in the document (reached from ${d.operation})`,
+      hint: 'add the missing component or drop the reference with an overlay (document.overlays), or leave the operation out',
+      ...(at ? { file: document.location, ...at } : loaded.positionOf(selectedBy.get(d.operation) ?? [])),
+    };
+  });
 }

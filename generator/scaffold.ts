@@ -7,7 +7,8 @@ import path from 'node:path';
 import { Document, isMap } from 'yaml';
 import type { LoadedDocument } from './openapi/types.ts';
 import { READ_METHODS } from './select.ts';
-import { defaultToolName } from './model/naming.ts';
+import { assignToolNames } from './naming.ts';
+import { postReadsBlock } from './post-reads.ts';
 import { projectRoot } from './paths.ts';
 
 export interface ScaffoldOptions {
@@ -27,7 +28,8 @@ export function connectorNameFor(doc: LoadedDocument, source: string): string {
 
 export function scaffoldSpec(doc: LoadedDocument, options: ScaffoldOptions): string {
   const reads = doc.operations.filter((o) => READ_METHODS.has(o.method));
-  if (reads.length === 0) throw new Error(`${options.source} has no read operation (GET or HEAD): nothing to serve read-only`);
+  const postReads = reads.length === 0 ? postReadsBlock(doc, options.connector ?? connectorNameFor(doc, options.source)) : undefined;
+  if (postReads && postReads.posts === 0) throw new Error(`${options.source} has no read operation (GET or HEAD, or a POST that may read): nothing to serve read-only`);
   const connector = options.connector ?? connectorNameFor(doc, options.source);
   const specDir = path.dirname(path.resolve(options.specFile));
   const source = /^https?:/i.test(options.source)
@@ -40,10 +42,13 @@ export function scaffoldSpec(doc: LoadedDocument, options: ScaffoldOptions): str
     title: String(doc.document.info?.title ?? connector),
     document: { source, sha256: doc.sha256 },
   };
-  if (options.allReads) {
+  if (postReads) {
+    // Nothing is selected until the author vouches for a POST: the block below says how.
+  } else if (options.allReads) {
     data.select = [{ methods: ['GET', 'HEAD'] }];
   } else {
-    data.tools = reads.map((o) => ({ operation: `${o.method} ${o.path}`, name: defaultToolName(connector, o) }));
+    const names = assignToolNames(connector, reads);
+    data.tools = reads.map((o) => ({ operation: `${o.method} ${o.path}`, name: names.get(`${o.method} ${o.path}`) }));
   }
   const yamlDoc = new Document(data);
   const schema = path.relative(specDir, path.join(projectRoot, 'generator', 'spec', 'spec.schema.json')).split(path.sep).join('/');
@@ -54,5 +59,5 @@ export function scaffoldSpec(doc: LoadedDocument, options: ScaffoldOptions): str
       (tools as { commentBefore?: string }).commentBefore = ' One entry per read operation: delete what a technician does not need, then rename and describe the rest.';
     }
   }
-  return yamlDoc.toString({ lineWidth: 0 });
+  return `${yamlDoc.toString({ lineWidth: 0 })}${postReads ? `\n${postReads.text}` : ''}`;
 }

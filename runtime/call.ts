@@ -8,7 +8,7 @@ import type { TraceContext } from './ops/tracing.ts';
 import { executeTool, errorResult, type ConnectorRuntime, type UpstreamEvent } from './chain/execute.ts';
 import type { CallToolResult } from './chain/shape.ts';
 import type { OwnershipReport } from './chain/ownership.ts';
-import { createGuardedFetch } from './upstream/guard.ts';
+import { createGuardedFetch, type Authenticate } from './upstream/guard.ts';
 import { createUpstreamPolicy } from './upstream/resilience.ts';
 import { createCursorSigner, cursorKeysFrom } from './upstream/cursor.ts';
 
@@ -37,7 +37,7 @@ export interface ToolCallContext {
 export interface UpstreamConfig {
   baseUrl: string;
   /** Adds credentials to an outgoing request; called only after the allow-list check passed. */
-  authenticate?: (req: Request) => Promise<void> | void;
+  authenticate?: Authenticate;
 }
 
 export interface CallerOptions {

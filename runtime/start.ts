@@ -88,6 +88,8 @@ export interface Runtime {
   /** Set when the governance chain is on: per-caller visibility and request authentication. */
   listTools?: ListTools;
   authenticate?: AuthenticateRequest;
+  /** Set with the governance chain: changes whenever the store's grants, keys or customers do (list_changed). */
+  visibilityFingerprint?: () => Promise<string>;
   /** Set with the governance chain: the tenant and customer a request acts for (server instructions). */
   describeCaller?: DescribeCaller;
   /** What /.well-known/oauth-protected-resource announces: the trusted issuers and this resource's id. */
@@ -210,6 +212,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     return ids;
   }
 
+  /** In mock mode the mock customer holds every named id the connector declares (Datto RMM's siteId), all the same value. */
+  function customerNamedIdsFor(catalog: Catalog): Record<string, Record<string, string>> {
+    const named: Record<string, Record<string, string>> = {};
+    for (const c of catalog.connectors) {
+      const id = where[c.model.name]?.mock ? mocks.get(c.model.name)?.customerId : undefined;
+      const names = c.model.customer?.ids ?? [];
+      if (id !== undefined && names.length) named[c.model.name] = Object.fromEntries(names.map((n) => [n, id]));
+    }
+    return named;
+  }
+
   // Through `caller` at call time, so a hot reload's new executor is the one used.
   // Loaded only with a store: the chain brings the store drivers and the policy engine.
   const governance = options.governance
@@ -236,6 +249,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const governed = governance
     ? {
       auditRefusal: (refusal: EdgeRefusal) => edgeAuditor!.record(refusal),
+      visibilityFingerprint: (await import('./discovery/list-changed.ts')).visibilityFingerprint(options.governance!.store.db),
       listTools: ((ctx) => governance.visibleTools(ctx, callerVersion)) as ListTools,
       authenticate: (async (ctx) => {
         const req = { headers: ctx.headers, requestId: ctx.requestId };
@@ -268,7 +282,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     // The executor's result is a structural subset of the SDK's CallToolResult.
     callTool: (tool, args, ctx) => (governance
       ? governance.call(ctx, tool, args, ctx.requestId)
-      : caller.callTool(tool, args, { ...ctx, customerIds: customerIdsFor(callerVersion) })) as ReturnType<CallTool>,
+      : caller.callTool(tool, args, { ...ctx, customerIds: customerIdsFor(callerVersion), customerNamedIds: customerNamedIdsFor(callerVersion) })) as ReturnType<CallTool>,
     customerIds: () => customerIdsFor(callerVersion),
     reloadCredentials: () => swap(callerVersion, 'credentials'),
     upstreams: () => where,
@@ -309,6 +323,8 @@ export interface HttpOptions {
   metricsTenantLabel?: boolean;
   discovery?: DiscoveryOptions;
   listTtlMs?: number;
+  /** How often listening sessions' visible lists are checked against the store, ms; default 5,000. */
+  listChangedPollMs?: number;
   /** Run when the server closes, after the runtime (whose last audit checkpoint needs the store): e.g. closing the store. */
   onClosed?: () => Promise<void>;
 }
@@ -332,6 +348,8 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
     ...(runtime.describeCaller ? { describeCaller: runtime.describeCaller } : {}),
     ...(options.discovery ? { discovery: options.discovery } : {}),
     ...(options.listTtlMs !== undefined ? { listTtlMs: options.listTtlMs } : {}),
+    ...(runtime.visibilityFingerprint ? { visibilityFingerprint: runtime.visibilityFingerprint } : {}),
+    ...(options.listChangedPollMs !== undefined ? { listChangedPollMs: options.listChangedPollMs } : {}),
     ...(runtime.protectedResource ? { protectedResource: runtime.protectedResource } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(options.logger ? { logger: options.logger } : {}),

@@ -8,8 +8,9 @@ import type { OpenApiDocument, OperationInfo } from '../generator/openapi/types.
 import type { ConnectorSpec, ToolSpec } from '../generator/spec/types.ts';
 import { listOperations } from '../generator/openapi/operations.ts';
 import { SchemaConverter } from '../generator/schema/json-schema.ts';
-import { argumentName, defaultToolName, toolNames } from '../generator/model/naming.ts';
-import { authModel, credentialParameterKeys, isOwnedParameter } from '../generator/model/auth.ts';
+import { argumentName, toolNames } from '../generator/model/naming.ts';
+import { authModel, credentialHeaders } from '../generator/auth.ts';
+import { isOwnedParameter } from '../generator/model/auth.ts';
 import { toolParameters } from '../generator/model/parameters.ts';
 import { customerBinding } from '../generator/model/customer.ts';
 import { paginationOf, pagingRoles } from '../generator/model/pagination.ts';
@@ -68,22 +69,20 @@ const op = (id: string): OperationInfo => ops.find((o) => o.operationId === id)!
 const loaded = { document, operations: ops } as never;
 const spec = (extra: Partial<ConnectorSpec> = {}): ConnectorSpec => ({ specgate: 1, connector: 'desk', document: { source: 'desk.json' }, ...extra });
 const at = ['tools', 0];
-const keys = credentialParameterKeys(authModel(loaded));
+const keys = credentialHeaders(authModel(loaded));
 const params = (t?: ToolSpec) => toolParameters(op('listClientTickets'), t, keys, at).params;
 
 describe('naming', () => {
-  it('derives snake-case names without repeating the connector and caps them at 64 characters', () => {
-    expect(defaultToolName('desk', { operationId: 'listClientTickets' })).toBe('desk_list_client_tickets');
-    expect(defaultToolName('desk', { operationId: 'desk.getHTTPThing' })).toBe('desk_get_http_thing');
-    expect(defaultToolName('desk', { operationId: '---' })).toBe('desk_operation');
-    expect(defaultToolName('desk', { operationId: 'a'.repeat(100) }).length).toBe(64);
-  });
   it('numbers clashes in selection order and never lets a bulk pick take an explicit name', () => {
     const s = spec({ tools: [{ operation: 'GET /tickets/{id}/close', name: 'desk_close_ticket' }] });
     const bulk = { op: op('closeTicket'), tool: undefined };
     const explicit = { op: op('closeTicket'), tool: s.tools![0] };
-    expect(toolNames(s, [bulk, explicit, bulk])).toEqual(['desk_close_ticket', 'desk_close_ticket_2', 'desk_close_ticket_3']);
-    expect(toolNames(s, [explicit, bulk])).toEqual(['desk_close_ticket', 'desk_close_ticket_2']);
+    // The explicit name is the explicit tool's even when a bulk pick of the same operation comes first.
+    expect(toolNames(s, [bulk, explicit, bulk])).toEqual(['desk_list_tickets_close_2', 'desk_close_ticket', 'desk_list_tickets_close_2_2']);
+    expect(toolNames(s, [explicit, bulk])).toEqual(['desk_close_ticket', 'desk_list_tickets_close']);
+    expect(toolNames(spec(), [bulk, bulk])).toEqual(['desk_list_tickets_close_2', 'desk_list_tickets_close_2_2']);
+    const long = { operation: 'x', name: 'n'.repeat(64) } as ToolSpec;
+    expect(toolNames(spec({ tools: [long] }), [{ op: op('closeTicket'), tool: long }, { op: op('closeTicket'), tool: long }])[1]).toHaveLength(64);
   });
   it('maps vendor parameter names to client-safe argument names', () => {
     expect(argumentName('filter[status]')).toBe('filter.status');
@@ -105,6 +104,17 @@ describe('auth and parameters', () => {
     expect(issues[0].hint).toContain('verbose');
     // The credential header is the broker's: overriding it is as unknown as a misspelling.
     expect(toolParameters(op('listClientTickets'), { operation: 'x', parameters: { 'X-Api-Key': { hide: true } } } as ToolSpec, keys, at).issues[0].code).toBe('tool/unknown-parameter');
+  });
+});
+
+describe('"*" overrides', () => {
+  it('hides every optional parameter the spec does not name, and can set nothing else', () => {
+    const t = { operation: 'x', parameters: { '*': { hide: true }, page: { rename: 'p' } } } as unknown as ToolSpec;
+    const r = toolParameters(op('listClientTickets'), t, keys, at);
+    expect(r.issues).toEqual([]);
+    expect([...r.overrides]).toEqual([['page', { rename: 'p' }], ['page_size', { hide: true }], ['filter[status]', { hide: true }]]);
+    const bad = toolParameters(op('listClientTickets'), { operation: 'x', parameters: { '*': { hide: true, fixed: 1 } } } as unknown as ToolSpec, keys, at);
+    expect(bad.issues).toEqual([expect.objectContaining({ code: 'tool/wildcard-override', path: [...at, 'parameters', '*', 'fixed'] })]);
   });
 });
 
@@ -147,6 +157,13 @@ describe('pagination', () => {
     // A path parameter never pages.
     expect(paginationOf(spec(), { operation: 'x', pagination: { style: 'offset', offset: 'client_id' } } as ToolSpec, op('listClientTickets'), params(), at).issues[0].code).toBe('pagination/unknown-parameter');
   });
+  it('next-url pagination needs a JMESPath that compiles, reported where it was written', () => {
+    const ok = paginationOf(spec(), { operation: 'x', pagination: { style: 'next-url', nextUrl: '"@odata.nextLink"' } } as ToolSpec, op('listClientTickets'), params(), at);
+    expect(ok.pagination).toMatchObject({ style: 'next-url', nextUrlPath: '"@odata.nextLink"' });
+    const bad = paginationOf(spec({ defaults: { pagination: { style: 'next-url', nextUrl: '@odata.nextLink' } } }), undefined, op('listClientTickets'), params(), at);
+    expect(bad.pagination).toBeUndefined();
+    expect(bad.issues).toEqual([expect.objectContaining({ code: 'pagination/jmespath', path: ['defaults', 'pagination', 'nextUrl'] })]);
+  });
   it('a cursor style without nextCursor is incomplete', () => {
     const r = paginationOf(spec(), { operation: 'x', pagination: { style: 'cursor', cursor: 'page' } } as ToolSpec, op('listClientTickets'), params(), at);
     expect(r.issues.map((i) => [i.code, i.message])).toEqual([['pagination/incomplete', 'pagination style "cursor" needs `nextCursor`']]);
@@ -156,11 +173,11 @@ describe('pagination', () => {
 describe('arguments, body and input schema', () => {
   const s = spec({ customer: { parameters: ['client_id'] } });
   const build = (t: ToolSpec | undefined, id = 'listClientTickets') => {
-    const ps = toolParameters(op(id), t, keys, at).params;
+    const { params: ps, overrides } = toolParameters(op(id), t, keys, at);
     const { customerOf } = customerBinding(s, t, op(id), ps, at);
     const { pagination } = paginationOf(s, t, op(id), ps, at);
     const converter = new SchemaConverter(document, { mode: 'input' });
-    const args = toolArguments({ params: ps, t, customerOf, roles: pagingRoles(pagination), paginated: !!pagination, converter, at });
+    const args = toolArguments({ params: ps, overrides, customerOf, roles: pagingRoles(pagination), paginated: !!pagination, converter, at });
     const body = requestBody(s, t, op(id), converter, args.taken, at);
     return { args, body, pagination, input: inputSchema(args, body.argument, undefined, pagination, converter.defs()) };
   };
@@ -241,15 +258,21 @@ describe('lint, text, token cost and scope', () => {
     expect(tokenCost(spec({ lint: { maxDefinitionTokens: tokens - 1 } }), def, at).issues.map((i) => i.code)).toEqual(['lint/token-cost']);
   });
   it('an undeclared tool of a connector with customers is treated as returning customer records', () => {
-    const r = toolScope(spec({ customer: { parameters: ['client_id'] } }), undefined, 'desk_t', [], undefined, undefined, {}, at);
+    const r = toolScope({ spec: spec({ customer: { parameters: ['client_id'] } }), t: undefined, name: 'desk_t', boundNames: [], ownership: undefined, ownerParent: undefined, customerToken: false, output: {}, at });
     expect(r.scope).toEqual({ kind: 'tenant', reason: 'undeclared', customerRecords: true });
     expect(r.issues.map((i) => i.code)).toEqual(['scope/undeclared']);
-    const none = toolScope(spec(), undefined, 'desk_t', [], undefined, undefined, {}, at);
+    const none = toolScope({ spec: spec(), t: undefined, name: 'desk_t', boundNames: [], ownership: undefined, ownerParent: undefined, customerToken: false, output: {}, at });
     expect(none).toEqual({ scope: { kind: 'tenant', reason: 'the connector declares no customer binding' }, issues: [] });
+  });
+  it('a connector whose every call carries the customer\'s own token has no tenant-wide tool', () => {
+    const r = toolScope({ spec: spec(), t: { operation: 'x', scope: { tenant: 'reference' } } as ToolSpec, name: 'desk_t', boundNames: [], ownership: undefined, ownerParent: undefined, customerToken: true, output: {}, at });
+    expect(r.issues).toEqual([expect.objectContaining({ severity: 'error', code: 'scope/conflict', path: [...at, 'scope'] })]);
+    const plain = toolScope({ spec: spec(), t: undefined, name: 'desk_t', boundNames: [], ownership: undefined, ownerParent: undefined, customerToken: true, output: {}, at });
+    expect(plain.scope).toMatchObject({ kind: 'customer', credential: true });
   });
   it('a tenant-wide tool returning customer-looking fields is warned about at its scope', () => {
     const output = outputSchema({ document }, op('listClientTickets'), {}, false);
-    const r = toolScope(spec(), { operation: 'x', scope: { tenant: 'all tickets' } } as ToolSpec, 'desk_t', [], undefined, undefined, output, at);
+    const r = toolScope({ spec: spec(), t: { operation: 'x', scope: { tenant: 'all tickets' } } as ToolSpec, name: 'desk_t', boundNames: [], ownership: undefined, ownerParent: undefined, customerToken: false, output, at });
     expect(r.issues).toEqual([expect.objectContaining({ code: 'scope/tenant-customer-reference', path: [...at, 'scope'] })]);
   });
 });

@@ -23,6 +23,10 @@ export function registerInit(program: Command): void {
       const text = scaffoldSpec(doc, { specFile: out, source: document, allReads: !!opts.allReads, connector });
       fs.mkdirSync(path.dirname(out), { recursive: true });
       fs.writeFileSync(out, text);
-      process.stderr.write(`wrote ${path.relative(process.cwd(), out)}: connector "${connector}" from ${doc.operations.length} operations (OpenAPI ${doc.originalVersion})\nnext: specgate check ${path.relative(process.cwd(), out)} && specgate generate ${path.relative(process.cwd(), out)}\n`);
+      process.stderr.write(`wrote ${path.relative(process.cwd(), out)}: connector "${connector}" from ${doc.operations.length} operations (OpenAPI ${doc.originalVersion})\n`);
+      if (!doc.operations.some((o) => o.method === 'GET' || o.method === 'HEAD')) {
+        process.stderr.write('the document reads by POST only: the spec lists the POSTs that look like reads, commented out; uncomment each one that only reads and give it a `reason:` (`effect: read` is the author vouching that it changes nothing)\n');
+      }
+      process.stderr.write(`next: specgate check ${path.relative(process.cwd(), out)} && specgate generate ${path.relative(process.cwd(), out)}\n`);
     });
 }

@@ -28,13 +28,14 @@ export function registerServe(program: Command): void {
     .option('--metrics-tenant-label', 'label tool-call metrics with the caller\'s tenant (one series per tenant and tool: mind the cardinality)')
     .option('--public-metrics', 'serve /metrics on the MCP port without a token (default without --store only; env SPECGATE_METRICS_TOKEN puts it behind a bearer token instead)')
     .option('--list-ttl <ms>', 'how long a client may reuse tools/list and the server instructions (2026-07-28 cache hints); list_changed still reaches listening clients at once', '5000')
+    .option('--list-changed-poll <ms>', 'with --store: how often listening sessions are checked for grant, key and customer changes (list_changed)', '5000')
     .option('--discovery <mode>', 'progressive discovery: auto (meta-tools when a caller may use more tools than --discovery-threshold), on, off', 'auto')
     .option('--discovery-threshold <tools>', 'with --discovery auto: list the meta-tools above this many visible tools', String(DEFAULT_DISCOVERY_THRESHOLD))
     .option('--cache <tool=ms...>', 'with --store: reuse the results of these tools (names or globs) for this many ms, per tenant, customer and arguments')
     .option('--vendor-budget <connector=requests/seconds...>', 'with --store: refuse calls to a connector past this many requests per window, per tenant (e.g. autotask=9000/3600)')
     .option('--admin-port <n>', 'serve the admin HTTP API (/admin/v1) on this port, a listener of its own (needs --store; admin keys from `specgate admin-key create`, or env SPECGATE_ADMIN_TOKEN)', (v) => Number.parseInt(v, 10))
     .option('--admin-host <h>', 'interface the admin API listens on; keep it private', '127.0.0.1')
-    .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[]; customer?: string[]; config?: string; store?: string; createStore?: boolean; policies: string; masterKeyFile?: string; publicUrl?: string; metricsPort?: number; metricsHost: string; publicMetrics?: boolean; metricsTenantLabel?: boolean; adminPort?: number; adminHost: string; discovery: string; discoveryThreshold: string; listTtl: string; cache?: string[]; vendorBudget?: string[] }) => {
+    .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[]; customer?: string[]; config?: string; store?: string; createStore?: boolean; policies: string; masterKeyFile?: string; publicUrl?: string; metricsPort?: number; metricsHost: string; publicMetrics?: boolean; metricsTenantLabel?: boolean; adminPort?: number; adminHost: string; discovery: string; discoveryThreshold: string; listTtl: string; listChangedPoll: string; cache?: string[]; vendorBudget?: string[] }) => {
       const { identity, ...config } = await readConfig(opts.config);
       const store = opts.store ?? process.env.SPECGATE_STORE;
       if (identity && !store) throw new Error(`${opts.config}: identity providers authenticate callers of the governance chain: give --store too`);
@@ -55,7 +56,7 @@ export function registerServe(program: Command): void {
       // open when asked, or by default without a store (a local, ungoverned runtime).
       const metricsExposure = opts.metricsPort !== undefined ? 'off' : metricsToken ? 'token' : opts.publicMetrics || !governance ? 'open' : 'off';
       const app = await startHttp(runtime, {
-        port: opts.port, host: opts.host, logger, metricsExposure, discovery: discoveryOf(opts), listTtlMs: listTtlOf(opts.listTtl), ...(metricsToken && { metricsToken }), ...(publicUrl && { publicUrl }),
+        port: opts.port, host: opts.host, logger, metricsExposure, discovery: discoveryOf(opts), listTtlMs: listTtlOf(opts.listTtl), listChangedPollMs: pollOf(opts.listChangedPoll), ...(metricsToken && { metricsToken }), ...(publicUrl && { publicUrl }),
         ...(opts.allowOrigin ? { allowedOrigins: opts.allowOrigin } : {}),
         ...(governance && { onClosed: () => governance.store.close() }),
         ...(opts.metricsTenantLabel && { metricsTenantLabel: true }),
@@ -107,10 +108,11 @@ export function registerServe(program: Command): void {
     .option('--policies <dir>', 'policy folder for the governance chain', defaultPoliciesDir())
     .option('--master-key-file <file>', 'master keys that open the stored vendor credentials (default: env SPECGATE_MASTER_KEYS)')
     .option('--list-ttl <ms>', 'how long a client may reuse tools/list and the server instructions (2026-07-28 cache hints); list_changed still reaches listening clients at once', '5000')
+    .option('--list-changed-poll <ms>', 'with --store: how often listening sessions are checked for grant, key and customer changes (list_changed)', '5000')
     .option('--discovery <mode>', 'progressive discovery: auto (meta-tools when a caller may use more tools than --discovery-threshold), on, off', 'auto')
     .option('--discovery-threshold <tools>', 'with --discovery auto: list the meta-tools above this many visible tools', String(DEFAULT_DISCOVERY_THRESHOLD))
     .option('--select-customer <id>', 'with --store: the customer (of the key\'s tenant) this session acts for (env SPECGATE_CUSTOMER)')
-    .action(async (opts: { mock?: boolean; generated: string; customer?: string[]; config?: string; store?: string; createStore?: boolean; policies: string; masterKeyFile?: string; selectCustomer?: string; discovery: string; discoveryThreshold: string; listTtl: string }) => {
+    .action(async (opts: { mock?: boolean; generated: string; customer?: string[]; config?: string; store?: string; createStore?: boolean; policies: string; masterKeyFile?: string; selectCustomer?: string; discovery: string; discoveryThreshold: string; listTtl: string; listChangedPoll: string }) => {
       const { identity, ...config } = await readConfig(opts.config);
       const store = opts.store ?? process.env.SPECGATE_STORE;
       // The key comes from the environment, never the command line, where `ps` would show it.
@@ -136,6 +138,7 @@ export function registerServe(program: Command): void {
       if (credentialHeaders && runtime.authenticate) await runtime.authenticate({ headers: credentialHeaders, requestId: 'stdio-startup' });
       serveStdio(() => runtime.catalog(), runtime.callTool, {
         logger, discovery: discoveryOf(opts), listTtlMs: listTtlOf(opts.listTtl), ...(runtime.listTools && { listTools: runtime.listTools }), ...(headers && { headers }),
+        listChangedPollMs: pollOf(opts.listChangedPoll), ...(runtime.visibilityFingerprint && { visibilityFingerprint: runtime.visibilityFingerprint }),
         ...(runtime.describeCaller && { describeCaller: runtime.describeCaller }),
         // One connection per process, for the process's life: nothing to unsubscribe.
         toolsChanged: (listener) => {
@@ -151,6 +154,12 @@ export function registerServe(program: Command): void {
 function listTtlOf(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0) throw new Error(`--list-ttl: expected a whole number of milliseconds (0 or more), got '${value}'`);
+  return n;
+}
+
+function pollOf(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 10 || n > 3_600_000) throw new Error(`--list-changed-poll: expected a whole number of milliseconds from 10 to 3600000, got '${value}'`);
   return n;
 }
 

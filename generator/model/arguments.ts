@@ -5,7 +5,7 @@
  */
 import type { JsonSchema, ParameterBinding } from '../../runtime/model.ts';
 import type { ParameterInfo } from '../openapi/types.ts';
-import type { ToolSpec } from '../spec/types.ts';
+import type { ParameterOverride } from '../spec/types.ts';
 import type { SchemaConverter } from '../schema/json-schema.ts';
 import type { ParameterCustomer } from '../scope.ts';
 import type { PagingRole } from './pagination.ts';
@@ -26,7 +26,8 @@ export interface ToolArguments {
 
 export interface ArgumentInputs {
   params: readonly ParameterInfo[];
-  t: ToolSpec | undefined;
+  /** The spec's override of each parameter that has one. */
+  overrides: ReadonlyMap<string, ParameterOverride>;
   customerOf: ReadonlyMap<string, ParameterCustomer>;
   roles: ReadonlyMap<string, PagingRole>;
   paginated: boolean;
@@ -35,9 +36,8 @@ export interface ArgumentInputs {
   at: Path;
 }
 
-export function toolArguments({ params, t, customerOf, roles, paginated, converter, at }: ArgumentInputs): ToolArguments & { issues: Issue[] } {
+export function toolArguments({ params, overrides, customerOf, roles, paginated, converter, at }: ArgumentInputs): ToolArguments & { issues: Issue[] } {
   const { issues, error, warning } = issueList();
-  const overrides = t?.parameters ?? {};
   const properties: Record<string, JsonSchema> = {};
   const required: string[] = [];
   const bindings: ParameterBinding[] = [];
@@ -45,7 +45,7 @@ export function toolArguments({ params, t, customerOf, roles, paginated, convert
   const keyMapping: Record<string, string> = {};
 
   for (const p of params) {
-    const o = overrides[p.name] ?? {};
+    const o = overrides.get(p.name) ?? {};
     const base: ParameterBinding = { name: p.name, in: p.in, argument: null, required: p.required };
     if (p.style) base.style = p.style;
     if (p.explode !== undefined) base.explode = p.explode;

@@ -1,25 +1,13 @@
 /**
  * Tool and argument names: what clients accept (^[a-zA-Z0-9_-]{1,64}$ for tools, keys within
- * ^[a-zA-Z0-9_.-]{1,64}$) and how a name is derived when the spec does not give one.
+ * ^[a-zA-Z0-9_.-]{1,64}$), and each selected operation's tool name.
  */
-import type { OperationInfo } from '../openapi/types.ts';
 import type { ConnectorSpec } from '../spec/types.ts';
+import { assignToolNames, withCounter } from '../naming.ts';
 import type { Selection } from '../select.ts';
 
 export const TOOL_NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
 export const PROPERTY_KEY_RE = /^[a-zA-Z0-9_.-]{1,64}$/;
-
-/** `<connector>_<operation id in snake case>`, without repeating the connector's name. */
-export function defaultToolName(connector: string, op: Pick<OperationInfo, 'operationId'>): string {
-  let snake = op.operationId
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
-    .replace(/[^A-Za-z0-9]+/g, '_')
-    .replace(/^_+|_+$/g, '')
-    .toLowerCase();
-  if (snake.startsWith(`${connector}_`)) snake = snake.slice(connector.length + 1);
-  return `${connector}_${snake || 'operation'}`.slice(0, 64).replace(/_+$/, '');
-}
 
 /** A client-safe argument name for a vendor parameter name: `filter[name]` -> `filter.name`. */
 export function argumentName(name: string): string {
@@ -33,16 +21,18 @@ export function argumentName(name: string): string {
 }
 
 /**
- * One unique name per selection, in selection order: a clash gets `_2`, `_3`, ... and a bulk pick
- * never takes a name that an individually listed tool claims.
+ * One unique name per selection, in selection order: the spec's own name, else the name
+ * generator/naming.ts derives for bulk picks; a clash gets a counter within 64 characters, and
+ * a bulk pick never takes a name that an individually listed tool claims.
  */
 export function toolNames(spec: Pick<ConnectorSpec, 'connector' | 'tools'>, selections: readonly Pick<Selection, 'op' | 'tool'>[]): string[] {
   const explicitNames = new Set((spec.tools ?? []).map((t) => t.name).filter(Boolean) as string[]);
+  const defaultNames = assignToolNames(spec.connector, selections.filter((s) => !s.tool?.name).map((s) => s.op), explicitNames);
   const used = new Set<string>();
   return selections.map(({ op, tool }) => {
-    const wanted = tool?.name ?? defaultToolName(spec.connector, op);
+    const wanted = tool?.name ?? defaultNames.get(`${op.method} ${op.path}`)!;
     let name = wanted;
-    for (let n = 2; used.has(name) || (explicitNames.has(name) && used.has(`explicit:${name}`)); n++) name = `${wanted}_${n}`;
+    for (let n = 2; used.has(name) || (explicitNames.has(name) && used.has(`explicit:${name}`)); n++) name = withCounter((max) => wanted.slice(0, max), n);
     used.add(name);
     if (explicitNames.has(name)) used.add(`explicit:${name}`);
     return name;

@@ -3,6 +3,7 @@
  * fits) checked against the operation's query parameters, and the role each paging parameter
  * plays, so that the runtime fills it and the model only sees `limit` and `cursor`.
  */
+import { compile as compileJmespath } from '@jmespath-community/jmespath';
 import type { Pagination, ParameterBinding } from '../../runtime/model.ts';
 import type { OperationInfo, ParameterInfo } from '../openapi/types.ts';
 import type { ConnectorSpec, PaginationSpec, ToolSpec } from '../spec/types.ts';
@@ -12,7 +13,7 @@ import { issueList, type Issue, type Path } from './issues.ts';
 export type PagingRole = NonNullable<ParameterBinding['pagination']>;
 
 const NEEDS: Record<PaginationSpec['style'], Array<keyof PaginationSpec>> = {
-  page: ['page'], offset: ['offset'], cursor: ['cursor', 'nextCursor'], link: [],
+  page: ['page'], offset: ['offset'], cursor: ['cursor', 'nextCursor'], link: [], 'next-url': ['nextUrl'],
 };
 
 export function paginationOf(
@@ -42,6 +43,17 @@ export function paginationOf(
       return { issues };
     }
   }
+  for (const r of ['nextCursor', 'nextUrl'] as const) {
+    const expr = ps[r];
+    if (expr === undefined) continue;
+    try {
+      compileJmespath(expr);
+    } catch (e) {
+      error(explicit ? [...at, 'pagination', r] : ['defaults', 'pagination', r], 'pagination/jmespath', `invalid JMESPath "${expr}": ${(e as Error).message}`,
+        r === 'nextUrl' ? 'quote a name with characters such as @ or -: \'"@odata.nextLink"\'' : 'see https://jmespath.org/specification.html');
+      return { issues };
+    }
+  }
   const sizeName = ps.size ?? ps.limit;
   const sizeParam = sizeName ? params.find((p) => p.name === sizeName) : undefined;
   const schemaMax = typeof sizeParam?.schema?.maximum === 'number' ? sizeParam.schema.maximum : undefined;
@@ -53,6 +65,7 @@ export function paginationOf(
   if (ps.limit) p.limitParam = ps.limit;
   if (ps.cursor) p.cursorParam = ps.cursor;
   if (ps.nextCursor) p.nextCursorPath = ps.nextCursor;
+  if (ps.nextUrl) p.nextUrlPath = ps.nextUrl;
   if (ps.style === 'page') p.firstPage = ps.firstPage ?? 1;
   return { pagination: p, issues };
 }

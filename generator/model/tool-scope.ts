@@ -4,15 +4,29 @@
  */
 import type { JsonSchema, OwnerParent, Ownership, ToolScope } from '../../runtime/model.ts';
 import type { ConnectorSpec, ToolSpec } from '../spec/types.ts';
-import { customerReferenceFields, scopeOf } from '../scope.ts';
+import { customerReferenceFields, isTenantScoped, scopeOf } from '../scope.ts';
 import { issueList, type Issue, type Path } from './issues.ts';
 
-export function toolScope(
-  spec: Pick<ConnectorSpec, 'customer'>, t: ToolSpec | undefined, name: string, boundNames: string[],
-  ownership: Ownership | undefined, ownerParent: OwnerParent | undefined, output: JsonSchema, at: Path,
-): { scope: ToolScope; issues: Issue[] } {
-  const { issues, warning } = issueList();
-  let scope = scopeOf(t, boundNames, ownership, ownerParent);
+export interface ScopeInputs {
+  spec: Pick<ConnectorSpec, 'customer'>;
+  t: ToolSpec | undefined;
+  name: string;
+  /** The customer-bound parameters and body fields (`body.<path>`). */
+  boundNames: string[];
+  ownership: Ownership | undefined;
+  ownerParent: OwnerParent | undefined;
+  /** Every call of the connector carries one customer's own token (auth.oauth2.tokenUrl has {customer}). */
+  customerToken: boolean;
+  output: JsonSchema;
+  at: Path;
+}
+
+export function toolScope({ spec, t, name, boundNames, ownership, ownerParent, customerToken, output, at }: ScopeInputs): { scope: ToolScope; issues: Issue[] } {
+  const { issues, error, warning } = issueList();
+  if (customerToken && isTenantScoped(t)) {
+    error([...at, t?.scope ? 'scope' : 'customer'], 'scope/conflict', `tool "${name}" cannot be tenant-wide: every call of this connector uses the customer's own token (auth.oauth2.tokenUrl has {customer})`);
+  }
+  let scope = scopeOf(t, boundNames, ownership, ownerParent, customerToken);
   if (!scope) {
     if (spec.customer) {
       warning(at, 'scope/undeclared', `tool "${name}" is neither bound to the customer, nor response-verified, nor declared tenant-wide`,

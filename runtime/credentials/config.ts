@@ -32,7 +32,7 @@ export const CONFIG_SCHEMA_FILE = fileURLToPath(new URL('./config.schema.json', 
 const SECRET_FIELDS = new Set(['key', 'token', 'password', 'privateKey', 'clientSecret']);
 const ENV_REF = /\$\{([^}]*)\}/g;
 /** The credential kinds config.schema.json knows, as its discriminator error names them. */
-const CREDENTIAL_KINDS = ['apiKey', 'bearer', 'basic', 'connectwise', 'oauth2-client-credentials'];
+const CREDENTIAL_KINDS = ['apiKey', 'bearer', 'basic', 'connectwise', 'oauth2-client-credentials', 'oauth2-password'];
 
 export class UpstreamConfigError extends Error {
   readonly problems: string[];

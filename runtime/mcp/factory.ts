@@ -10,7 +10,8 @@ import type { Catalog } from '../catalog.ts';
 import { DEFAULT_PAGE_SIZE, listToolsPage, runToolCall, visibleCatalog } from './tools.ts';
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { CallTool, CatalogSource, ListTools, McpLogger, ToolCallContext, ToolCallObservation } from './types.ts';
-import { createDiscovery, type DiscoveryOptions, type ToolsChanged } from '../discovery/endpoint.ts';
+import { createDiscovery, type DiscoveryOptions } from '../discovery/endpoint.ts';
+import type { VisibilityWatch } from '../discovery/list-changed.ts';
 import type { DescribeCaller } from './instructions.ts';
 import { registerPromptsAndResources } from './prompts-resources.ts';
 import type { TraceContext } from '../ops/tracing.ts';
@@ -36,8 +37,12 @@ export interface ServerFactoryOptions {
   describeCaller?: DescribeCaller;
   /** How long a client may reuse tools/list and server/discover answers, ms (cache hints); default 0. */
   listTtlMs?: number;
-  /** Where a connection-long server (stdio) hears that the visible tools changed. */
-  toolsChanged?: ToolsChanged;
+  /** Follows connection-long servers (stdio) to send list_changed when their caller's lists change. */
+  watch?: VisibilityWatch;
+  /** The store's visibility fingerprint (governed runtimes), polled to see grants and keys change. */
+  visibilityFingerprint?: () => Promise<string>;
+  /** How often that fingerprint is read while a session listens, ms; default 5,000. */
+  listChangedPollMs?: number;
 }
 
 export interface HostRequest {
@@ -94,7 +99,7 @@ export function createServerFactory(options: ServerFactoryOptions): McpServerFac
       instructions,
       cacheHints: cacheHintsFor(options),
     });
-    discovery.attach(server, context);
+    discovery.attach(server, context, host.headers);
     registerPromptsAndResources(server, {
       getCatalog,
       visible: async (ctx) => {

@@ -21,10 +21,23 @@ export interface GuardOptions {
   connector: string;
   baseUrl: string;
   allowList: AllowedRequest[];
-  authenticate?: (req: Request) => Promise<void> | void;
+  authenticate?: Authenticate;
   timeoutMs: number;
   maxResponseBytes: number;
 }
+
+/** Whose call a request is, for the credential broker: a per-customer token is that customer's. */
+export interface AuthCall {
+  tenant?: string;
+  /** The customer's vendor id for this connector, from the identity's grant (never a tool argument). */
+  customer?: string;
+}
+
+/**
+ * Adds credentials to a request, after the allow-list check. It may return what to do when the
+ * vendor answers 401 to this request (drop the cached token it used).
+ */
+export type Authenticate = (req: Request, call?: AuthCall) => Promise<(() => void) | void> | (() => void) | void;
 
 /** What one tool call expects and observes; handed to the fetch by `withCallScope`. */
 export interface CallScope {
@@ -39,6 +52,9 @@ export interface CallScope {
   secrets: Set<string>;
   /** The call's trace context when tracing is on: each attempt is a client span under it. */
   trace?: TraceContext;
+  /** The caller's tenant and customer (its vendor id for this connector), handed to the authenticator. */
+  tenant?: string;
+  customer?: string;
 }
 
 /** The scope of the call whose generated operation is being started right now (see withCallScope). */
@@ -140,9 +156,10 @@ export function createGuardedFetch(options: GuardOptions): GuardedFetch {
     const refusal = checkRequest(method, input.url, base, compiled, scope.expected);
     if (refusal) throw new UpstreamRefused(refusal);
 
+    let onRejected: (() => void) | void = undefined;
     if (options.authenticate) {
       const before = new Map(input.headers);
-      await options.authenticate(input);
+      onRejected = await options.authenticate(input, { tenant: scope.tenant, customer: scope.customer });
       for (const [k, v] of input.headers) {
         if (before.get(k) === v) continue;
         scope.secrets.add(v);
@@ -183,6 +200,7 @@ export function createGuardedFetch(options: GuardOptions): GuardedFetch {
         signal: abort.signal,
       });
       scope.status = response.statusCode;
+      if (response.statusCode === 401 && onRejected) onRejected();
       if (response.statusCode >= 300 && response.statusCode < 400) {
         await response.body.dump().catch(() => {});
         throw new RedirectRefused(options.connector, response.statusCode);

@@ -9,7 +9,7 @@ import type { LoadedDocument } from './openapi/types.ts';
 import { READ_METHODS } from './select.ts';
 import { assignToolNames } from './naming.ts';
 import { postReadsBlock } from './post-reads.ts';
-import { projectRoot } from './paths.ts';
+import { openapiDir, projectRoot } from './paths.ts';
 
 export interface ScaffoldOptions {
   /** Where the spec will be written (to make paths relative to it). */
@@ -32,9 +32,7 @@ export function scaffoldSpec(doc: LoadedDocument, options: ScaffoldOptions): str
   if (postReads && postReads.posts === 0) throw new Error(`${options.source} has no read operation (GET or HEAD, or a POST that may read): nothing to serve read-only`);
   const connector = options.connector ?? connectorNameFor(doc, options.source);
   const specDir = path.dirname(path.resolve(options.specFile));
-  const source = /^https?:/i.test(options.source)
-    ? options.source
-    : path.relative(specDir, path.resolve(options.source)).split(path.sep).join('/');
+  const source = documentSource(options.source, specDir);
 
   const data: Record<string, unknown> = {
     specgate: 1,
@@ -60,4 +58,19 @@ export function scaffoldSpec(doc: LoadedDocument, options: ScaffoldOptions): str
     }
   }
   return `${yamlDoc.toString({ lineWidth: 0 })}${postReads ? `\n${postReads.text}` : ''}`;
+}
+
+/**
+ * How the spec names its document: a URL as given; a file inside the OpenAPI folder through
+ * ${SPECGATE_OPENAPI_DIR}, so the spec works wherever the documents are kept; any other file
+ * relative to the spec.
+ */
+function documentSource(given: string, specDir: string): string {
+  if (/^https?:/i.test(given)) return given;
+  const file = path.resolve(given);
+  const inOpenapi = path.relative(openapiDir(), file);
+  if (inOpenapi && inOpenapi.split(path.sep)[0] !== '..' && !path.isAbsolute(inOpenapi)) {
+    return `\${SPECGATE_OPENAPI_DIR}/${inOpenapi.split(path.sep).join('/')}`;
+  }
+  return path.relative(specDir, file).split(path.sep).join('/');
 }

@@ -37,6 +37,8 @@ export interface RuntimeOptions {
   generatedDir: string;
   /** Serve every connector against a mock upstream driven by its (pruned) vendor document. */
   mock: boolean;
+  /** Fixed ports for mock upstreams, by connector (others take a free port). */
+  mockPorts?: Record<string, number>;
   /** Real upstream base URLs by connector; a connector with none falls back to its mock. */
   upstreams?: Record<string, UpstreamConfig>;
   /**
@@ -125,6 +127,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const out: Record<string, UpstreamConfig> = {};
     // Throws on a credential that does not fit the vendor's document: at startup, or (on reload) the old catalog stays.
     const configured = { ...options.upstreams, ...configureUpstreams(connectors.map((c) => c.model), options.upstreamConfig ?? {}) };
+    for (const name of Object.keys(options.mockPorts ?? {})) {
+      if (!connectors.some((c) => c.model.name === name)) {
+        throw new Error(`--mock-port ${name}=${options.mockPorts![name]}: there is no connector "${name}" (connectors: ${connectors.map((c) => c.model.name).join(', ')})`);
+      }
+    }
     for (const c of connectors) {
       const name = c.model.name;
       const real = configured[name];
@@ -143,9 +150,19 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       // Prism (and faker under it) loads only when a connector is actually mocked.
       const { startMockUpstream } = await import('./mock/upstream.ts');
       const customerId = mockCustomerId(c.model, doc);
-      const mock = await startMockUpstream(doc, { rewrite: mockOwners(c.model, customerId) });
+      const port = options.mockPorts?.[name];
+      // A fixed port is needed again by the new mock; a free one lets the old serve until the new is up.
+      if (running && port !== undefined) await running.mock.close();
+      let mock: MockUpstream;
+      try {
+        mock = await startMockUpstream(doc, { rewrite: mockOwners(c.model, customerId), ...(port !== undefined && { port }) });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (port === undefined) throw new Error(`connector "${name}": ${(err as Error).message}`);
+        throw new Error(`the mock upstream of ${name} cannot listen on port ${port}${code === 'EADDRINUSE' ? ': the port is in use' : code ? ` (${code})` : ''}; choose another with --mock-port ${name}=<port>`);
+      }
       mocks.set(name, { doc: text, mock, customerId });
-      if (running) await running.mock.close();
+      if (running && port === undefined) await running.mock.close();
       out[name] = { baseUrl: mock.url };
     }
     return out;
@@ -181,7 +198,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     },
     onError: (error) => logger.error({ err: error.message }, 'catalog reload failed; still serving the previous catalog'),
   });
-  const first = await executorsFor(watcher.current());
+  let first: Awaited<ReturnType<typeof executorsFor>>;
+  try {
+    first = await executorsFor(watcher.current());
+  } catch (err) {
+    // Nothing is returned to close them: the mocks already started and the watcher go now.
+    watcher.close();
+    for (const { mock } of mocks.values()) await mock.close();
+    throw err;
+  }
   let caller = first.shared;
   let tenantCallers = first.tenants;
   let callerVersion = watcher.current();

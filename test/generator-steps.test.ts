@@ -218,6 +218,11 @@ describe('shape and output schema', () => {
     expect(issues).toEqual([]);
     expect(shape).toEqual({ itemsPath: '@', maxItems: 5, redact: ['password', 'secret'] });
   });
+  it('a cache lifetime comes from the defaults unless the tool sets its own; 0 turns it off', () => {
+    const s = spec({ defaults: { response: { cacheMs: 60000 } } });
+    expect(responseShape(s, undefined, at).shape).toEqual({ cacheMs: 60000 });
+    expect(responseShape(s, { operation: 'x', response: { cacheMs: 0 } } as ToolSpec, at).shape).toEqual({});
+  });
   it('a bad JMESPath is an error where it was written: the tool or the defaults', () => {
     const tool = responseShape(spec(), { operation: 'x', response: { project: '[[' } } as ToolSpec, at);
     expect(tool.issues).toEqual([expect.objectContaining({ code: 'shape/jmespath', path: [...at, 'response', 'project'] })]);

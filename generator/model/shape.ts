@@ -1,5 +1,5 @@
 /**
- * How the runtime shapes a tool's response (projection, items, caps, redaction): the tool's
+ * How the runtime shapes a tool's response (projection, items, caps, redaction, caching): the tool's
  * `response:` over the connector's `defaults.response`, each JMESPath compiled once here so a
  * bad expression is a build error rather than a failing call.
  */
@@ -29,6 +29,9 @@ export function responseShape(spec: Pick<ConnectorSpec, 'defaults'>, t: ToolSpec
   if (maxItems !== undefined) shape.maxItems = maxItems;
   const tokenBudget = pick('tokenBudget');
   if (tokenBudget !== undefined) shape.tokenBudget = tokenBudget;
+  const cacheMs = pick('cacheMs');
+  // 0 turns a connector default off for one tool.
+  if (cacheMs !== undefined && cacheMs > 0) shape.cacheMs = cacheMs;
   const redact = [...new Set([...(d.redact ?? []), ...(r.redact ?? [])])].sort();
   if (redact.length) shape.redact = redact;
   return { shape, issues };

@@ -9,6 +9,19 @@
 /** A JSON Schema (draft 2020-12) as plain data. */
 export type JsonSchema = { [key: string]: unknown } | boolean;
 
+/**
+ * Any OpenAPI 3.x document, as plain data. Kept loose: real documents break every stricter type.
+ * The generator emits the pruned vendor document in this form; the mock upstream serves it.
+ */
+export type OpenApiDocument = {
+  openapi: string;
+  info: { title?: string; version?: string; [k: string]: unknown };
+  servers?: Array<{ url: string; [k: string]: unknown }>;
+  paths: Record<string, Record<string, unknown>>;
+  components?: Record<string, Record<string, unknown>>;
+  [k: string]: unknown;
+};
+
 export type HttpMethod = 'GET' | 'HEAD' | 'POST';
 export type RiskTier = 'low' | 'medium' | 'high';
 /** What sensitive data a tool returns, as the spec declares it; policies match on it. */

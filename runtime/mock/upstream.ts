@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createInstance, getHttpOperationsFromSpec } from '@stoplight/prism-http';
 import type { IHttpConfig, IHttpRequest } from '@stoplight/prism-http';
 import pino from 'pino';
-import type { OpenApiDocument } from '../../generator/openapi/types.ts';
+import type { OpenApiDocument } from '../model.ts';
 
 export interface MockUpstream {
   /** Base URL to configure as the connector's upstream (includes the document's base path). */

@@ -7,7 +7,8 @@
  */
 import type { Catalog } from './catalog.ts';
 import type { ToolModel } from './model.ts';
-import type { ToolCaller, CallToolResult } from './call.ts';
+import type { ToolCaller } from './call.ts';
+import type { CallToolResult } from './tool-call.ts';
 import { apiKeysRepo, approvalsRepo, consumeQuotaIn, createGroupCommit, quotaRepo, rateLimitsRepo, settingsRepo, tenantsRepo, usageRepo, type Store, type ApiKeysOptions, type UsageRecord } from './store/index.ts';
 import { uuidv7 } from './ids.ts';
 import type { Decision } from './policy/types.ts';
@@ -30,7 +31,7 @@ import { validateArguments } from './chain/validate.ts';
 import type { CallAudit } from './chain/audit.ts';
 import { LRUCache } from 'lru-cache';
 import { sha256Hex } from './store/canonical.ts';
-import { errorResult } from './chain/execute.ts';
+import { errorResult } from './tool-call.ts';
 import { ownershipAudit, type OwnershipReport } from './chain/ownership.ts';
 import { createResponseCache, type ResponseCacheOptions } from './chain/response-cache.ts';
 import { createVendorBudgets, type VendorBudget } from './chain/vendor-budget.ts';

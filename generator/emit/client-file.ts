@@ -101,6 +101,7 @@ function writeOperation(writer: CodeBlockWriter, op: Operation): void {
     if (op.hasBody) writer.writeLine('body: req.body as never,');
     writer.writeLine('parseAs: "text",');
     writer.writeLine('signal: req.signal,');
+    writer.writeLine('fetch: req.fetch,');
   });
   writer.writeLine('})),');
 }

@@ -2,7 +2,7 @@
  * The seam between the MCP endpoint and the tool-call executor (runtime/call.ts). The endpoint
  * knows nothing about upstreams; it hands the executor the tool, the arguments and this context.
  */
-import type { CallToolResult } from '@modelcontextprotocol/server';
+import type { CallToolResult } from '../tool-call.ts';
 import type { ToolModel } from '../model.ts';
 import type { Catalog } from '../catalog.ts';
 import type { EdgeCaller } from './edge.ts';

@@ -17,8 +17,9 @@ import { authenticate, type Identity } from './chain/authenticate.ts';
 import { createJwtVerifier } from './identity/jwt.ts';
 import type { IdentityConfig } from './identity/providers.ts';
 import { resolveTenant, tenantClaims } from './chain/tenant.ts';
-import { isCustomerBound, requireCustomerFor, scopeCustomer, type CustomerScope } from './chain/customer.ts';
-import { loadEntitlements, requireEntitled, type Entitled } from './chain/entitlement.ts';
+import { checkCustomerClaims, isCustomerBound, requireCustomerFor, scopeCustomer } from './chain/customer.ts';
+import { loadEntitlements, requireEntitled } from './chain/entitlement.ts';
+import type { Principal } from './request-context.ts';
 import { evaluatePolicy, policyInput, withObligations, type PolicyDecider } from './chain/policy.ts';
 import { checkQuota } from './chain/quota.ts';
 import { createRateLimiter } from './chain/rate-limit.ts';
@@ -29,8 +30,6 @@ import { createIdempotency, idempotencyKey, keyOwner } from './chain/idempotency
 import { argumentLimitViolation } from './chain/limits.ts';
 import { validateArguments } from './chain/validate.ts';
 import type { CallAudit } from './chain/audit.ts';
-import { LRUCache } from 'lru-cache';
-import { sha256Hex } from './store/canonical.ts';
 import { errorResult } from './tool-call.ts';
 import { ownershipAudit, type OwnershipReport } from './chain/ownership.ts';
 import { createResponseCache, type ResponseCacheOptions } from './chain/response-cache.ts';
@@ -59,23 +58,22 @@ export interface GovernanceOptions {
   vendorBudgets?: Record<string, VendorBudget>;
 }
 
-/** Who is calling, for whom: the outcome of the request-wide steps. */
-export interface Principal {
-  identity: Identity;
-  tenantId: string;
-  customer: CustomerScope;
-  entitled: Entitled;
-}
+/** A request as the chain takes it: with the edge's decisions when the edge made them. */
+export type ChainRequest = GovernanceRequest & { principal?: Principal };
 
 export interface Governance {
-  /** Step 1 alone: who the credential is (cached per request id); throws Refusal. */
+  /** Step 1 alone: who the credential is; throws Refusal. */
   identify(req: GovernanceRequest): Promise<Identity>;
-  /** Steps 1-3 for a request; throws Refusal. The HTTP layer may call it first to answer 401. */
-  principal(req: GovernanceRequest, connectors: string[]): Promise<Principal>;
+  /**
+   * Steps 1-4 for a request; throws Refusal. The HTTP edge runs it once per request (to answer
+   * 401/403 before the body is read) with the identity it verified, and the request context
+   * carries the outcome to the call.
+   */
+  principal(req: GovernanceRequest, connectors: string[], known?: Identity): Promise<Principal>;
   /** The catalog's tools this caller may call, in catalog order. Throws Refusal when the request itself is refused. */
-  visibleTools(req: GovernanceRequest, catalog: Catalog): Promise<ToolModel[]>;
+  visibleTools(req: ChainRequest, catalog: Catalog): Promise<ToolModel[]>;
   /** One governed tools/call; refusals come back as isError results, and every call is audited. */
-  call(req: GovernanceRequest, tool: ToolModel, args: Record<string, unknown>, callId: string): Promise<CallToolResult>;
+  call(req: ChainRequest, tool: ToolModel, args: Record<string, unknown>, callId: string): Promise<CallToolResult>;
 }
 
 export function createGovernance(options: GovernanceOptions): Governance {
@@ -104,19 +102,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
     ? createJwtVerifier(options.identity, { now, knownTenant: async (id) => (await tenants.getTenant(id)) !== undefined })
     : undefined;
 
-  // The HTTP layer authenticates a request before MCP handling (to answer 401 with the challenge)
-  // and the call then builds its principal: one verification of the credential per request.
-  const identities = new LRUCache<string, Promise<Identity>>({ max: 2_000, ttl: 10_000 });
-  function identityOf(req: GovernanceRequest): Promise<Identity> {
-    const key = sha256Hex(`${req.requestId}\n${req.headers.authorization ?? ''}`);
-    let identity = identities.get(key);
-    if (!identity) {
-      identity = authenticate({ keys, ...(jwt && { jwt }) }, req.headers);
-      identities.set(key, identity);
-      identity.catch(() => identities.delete(key));
-    }
-    return identity;
-  }
+  const identityOf = (req: GovernanceRequest): Promise<Identity> => authenticate({ keys, ...(jwt && { jwt }) }, req.headers);
 
   /** `known`: the identity the caller already verified for this request (no second look-up). */
   async function principal(req: GovernanceRequest, connectors: string[], known?: Identity): Promise<Principal> {
@@ -125,6 +111,21 @@ export function createGovernance(options: GovernanceOptions): Governance {
     const customer = await step(req, 'customer', () => scopeCustomer(tenants, tenantId, req, connectors));
     const entitled = await step(req, 'entitlement', () => loadEntitlements(settings, tenantId));
     return { identity, tenantId, customer, entitled };
+  }
+
+  /**
+   * The principal of this message: the edge's, once what the message adds (tenant and customer
+   * claims in its `_meta`) is checked against it; else steps 1-4 decided here (stdio).
+   */
+  async function principalOf(req: ChainRequest, connectors: string[], known?: Identity): Promise<Principal> {
+    const edge = req.principal;
+    if (!edge) return principal(req, connectors, known);
+    // Each step still shows in the trace, in order: steps 1 and 4 reuse the edge's answer.
+    await step(req, 'authenticate', () => edge.identity);
+    await step(req, 'tenant', () => resolveTenant(edge.identity, tenantClaims(req)));
+    await step(req, 'customer', () => checkCustomerClaims(req));
+    await step(req, 'entitlement', () => edge.entitled);
+    return edge;
   }
 
   /** Steps 2 (argument claims) to 5 for one tool; the one decision path for listing and calling. */
@@ -141,7 +142,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
     principal,
 
     async visibleTools(req, catalog) {
-      const p = await principal(req, catalog.connectors.map((c) => c.model.name));
+      const p = await principalOf(req, catalog.connectors.map((c) => c.model.name));
       const time = now().toISOString();
       const visible: ToolModel[] = [];
       for (const tool of catalog.tools) {
@@ -178,8 +179,8 @@ export function createGovernance(options: GovernanceOptions): Governance {
     const outOfBounds = argumentLimitViolation(args);
     if (outOfBounds) c.args = { [OMITTED]: outOfBounds };
     // Known first, so that a refusal by a later step is recorded in the caller's own tenant chain.
-    c.identity = await step(req, 'authenticate', () => identityOf(req));
-    const p = c.p = await principal(req, [tool.connector], c.identity);
+    c.identity = req.principal?.identity ?? await step(req, 'authenticate', () => identityOf(req));
+    const p = c.p = await principalOf(req, [tool.connector], c.identity);
     if (outOfBounds) throw new Refusal('arguments', 'limits', `Refused: ${outOfBounds}; send a smaller call`, 400);
     const key = idempotencyKey(req);
     if (key === undefined) return governed(c);
@@ -321,7 +322,7 @@ function errorText(result: CallToolResult): string {
 
 interface CallSubject {
   callId: string;
-  req: GovernanceRequest;
+  req: ChainRequest;
   tool: ToolModel;
   /** As audited: the caller's arguments, or a note in their place when they were out of bounds. */
   args: Record<string, unknown>;

@@ -3,7 +3,6 @@
  * connection (a `server/discover` opening pins the 2026-07-28 era, an `initialize` opening pins a
  * 2025-era instance). stdout carries protocol frames only, so every log line goes to stderr.
  */
-import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { serveStdio as sdkServeStdio, type ServeStdioOptions, type StdioServerHandle } from '@modelcontextprotocol/server/stdio';
 import { createServerFactory } from './factory.ts';
@@ -49,7 +48,7 @@ export function serveStdio(catalog: CatalogSource, callTool: CallTool, options: 
     ...(options.listTtlMs !== undefined && { listTtlMs: options.listTtlMs }),
     ...(options.describeCaller && { describeCaller: options.describeCaller }),
     ...(options.toolsChanged && { toolsChanged: options.toolsChanged }),
-    ...(options.headers && { requestOf: () => ({ id: randomUUID(), headers: { ...options.headers } }) }),
+    ...(options.headers && { headers: options.headers }),
   });
   return sdkServeStdio(factory, {
     legacy: 'serve',

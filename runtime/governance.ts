@@ -1,7 +1,8 @@
 /**
- * The governance chain: authenticate, resolve tenant, scope customer, check entitlement, evaluate
- * policy, rate limit, validate the arguments, approval, quota, then the caller's execute / shape,
- * then meter and audit. The arguments' bounds (chain/limits.ts) are checked before all of it.
+ * The governance chain, steps numbered as in docs/architecture.md (runtime flow, step 6):
+ * 1 argument bounds, 2 authenticate, 3 tenant, 4 customer, 5 entitlement, 6 idempotency,
+ * 7 policy, 8 rate limit, 9 validate, 10 approval and quota, 11 response cache, 12 vendor budget
+ * and the executor, 13 meter and audit. Every outcome (refusal, replay, error) ends in step 13.
  * Listing and calling share `prepare` and `authorize`, so a tool is listed exactly when those
  * steps would let a call through (quota aside, which is about how often, not what).
  */
@@ -62,10 +63,10 @@ export interface GovernanceOptions {
 export type ChainRequest = GovernanceRequest & { principal?: Principal };
 
 export interface Governance {
-  /** Step 1 alone: who the credential is; throws Refusal. */
+  /** Step 2 alone: who the credential is; throws Refusal. */
   identify(req: GovernanceRequest): Promise<Identity>;
   /**
-   * Steps 1-4 for a request; throws Refusal. The HTTP edge runs it once per request (to answer
+   * Steps 2-5 for a request; throws Refusal. The HTTP edge runs it once per request (to answer
    * 401/403 before the body is read) with the identity it verified, and the request context
    * carries the outcome to the call.
    */
@@ -115,12 +116,12 @@ export function createGovernance(options: GovernanceOptions): Governance {
 
   /**
    * The principal of this message: the edge's, once what the message adds (tenant and customer
-   * claims in its `_meta`) is checked against it; else steps 1-4 decided here (stdio).
+   * claims in its `_meta`) is checked against it; else steps 2-5 decided here (stdio).
    */
   async function principalOf(req: ChainRequest, connectors: string[], known?: Identity): Promise<Principal> {
     const edge = req.principal;
     if (!edge) return principal(req, connectors, known);
-    // Each step still shows in the trace, in order: steps 1 and 4 reuse the edge's answer.
+    // Each step still shows in the trace, in order: steps 2 and 5 reuse the edge's answer.
     await step(req, 'authenticate', () => edge.identity);
     await step(req, 'tenant', () => resolveTenant(edge.identity, tenantClaims(req)));
     await step(req, 'customer', () => checkCustomerClaims(req));
@@ -128,7 +129,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
     return edge;
   }
 
-  /** Steps 2 (argument claims) to 5 for one tool; the one decision path for listing and calling. */
+  /** Steps 3 (argument claims), 4, 5 and 7 for one tool; the one decision path for listing and calling. */
   async function authorize(p: Principal, req: GovernanceRequest, tool: ToolModel, time: string, args?: Record<string, unknown>): Promise<Decision> {
     if (args) resolveTenant(p.identity, tenantClaims(req, tool, args));
     requireCustomerFor(tool, p.customer);
@@ -175,13 +176,14 @@ export function createGovernance(options: GovernanceOptions): Governance {
 
   async function run(c: CallSubject): Promise<CallToolResult> {
     const { req, tool, args } = c;
-    // First, before any other step reads the arguments: later walkers rely on these bounds.
+    // 1. First, before any other step reads the arguments: later walkers rely on these bounds.
     const outOfBounds = argumentLimitViolation(args);
     if (outOfBounds) c.args = { [OMITTED]: outOfBounds };
-    // Known first, so that a refusal by a later step is recorded in the caller's own tenant chain.
+    // 2-5. Known first, so that a refusal by a later step is recorded in the caller's own tenant chain.
     c.identity = req.principal?.identity ?? await step(req, 'authenticate', () => identityOf(req));
     const p = c.p = await principalOf(req, [tool.connector], c.identity);
     if (outOfBounds) throw new Refusal('arguments', 'limits', `Refused: ${outOfBounds}; send a smaller call`, 400);
+    // 6. A re-delivered call runs once.
     const key = idempotencyKey(req);
     if (key === undefined) return governed(c);
     // A replay is decided like a fresh call: a result is only ever returned to a caller who may make this call now.
@@ -226,7 +228,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
     return errorResult(reason);
   }
 
-  /** Steps 2 to 11 for one execution of a call whose principal is known. */
+  /** Steps 7 to 13 for one execution of a call whose principal is known. */
   async function governed(c: CallSubject, decided?: Decision): Promise<CallToolResult> {
     const { req, tool, args } = c;
     const p = c.p!;
@@ -234,6 +236,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
     let approvalId: string | undefined;
     try {
       const at = now();
+      // 7-10.
       decision = decided ?? await step(req, 'policy', () => authorize(p, req, tool, at.toISOString(), args));
       await step(req, 'rate-limit', () => rateLimiter.check(p.identity, p.tenantId, at));
       // Before approval and quota: a call that could never run asks no one and spends nothing.
@@ -251,7 +254,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
     }
 
     const started = performance.now();
-    // After every check: a cached answer is still a governed, metered and audited call.
+    // 11. After every check: a cached answer is still a governed, metered and audited call.
     const ttl = responseCache?.ttlOf(tool.name);
     const cacheKey = ttl !== undefined ? responseCache!.key(p.tenantId, p.customer.customerId, tool.name, args) : undefined;
     const hit = cacheKey !== undefined ? responseCache!.get(cacheKey) : undefined;
@@ -265,6 +268,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
       );
       return hit;
     }
+    // 12.
     try {
       await vendorBudgets.take(tool.connector, p.tenantId);
     } catch (e) {
@@ -288,6 +292,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
     const outcome = ownership.refused ? 'refused' : !result.isError ? 'ok' : req.signal?.aborted ? 'cancelled' : 'error';
     if (execution) endSpan(execution, outcome === 'error' ? new Error('tool error') : undefined, { 'specgate.outcome': outcome });
     if (cacheKey !== undefined && outcome === 'ok') responseCache!.set(cacheKey, result, ttl!);
+    // 13.
     await step(req, 'meter-audit', () => record(
       {
         ...audited(c), decisionId: decision.id, outcome, ...(approvalId && { approvalId }),

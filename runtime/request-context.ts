@@ -23,7 +23,7 @@ export interface Authenticated {
   principal: Principal;
 }
 
-/** Who is calling, for whom: the outcome of the request-wide governance steps (1 to 4). */
+/** Who is calling, for whom: the outcome of the request-wide governance steps (2 to 5). */
 export interface Principal {
   identity: Identity;
   tenantId: string;

@@ -5,9 +5,10 @@
  */
 import { compile as compileJmespath } from '@jmespath-community/jmespath';
 import type {
-  AllowedRequest, AuthModel, ConnectorModel, JsonSchema, Pagination, ParameterBinding, Sensitivity, Shape, ToolModel,
+  AllowedRequest, ConnectorModel, JsonSchema, Pagination, ParameterBinding, Sensitivity, Shape, ToolModel,
 } from '../runtime/model.ts';
-import type { Diagnostic, LoadedSpec, PaginationSpec, ResponseShape, ToolSpec } from './spec/types.ts';
+import type { Diagnostic, LoadedSpec, PaginationSpec, ParameterOverride, ResponseShape, ToolSpec } from './spec/types.ts';
+import { ALL_PARAMETERS } from './spec/types.ts';
 import type { LoadedDocument, OperationInfo, ParameterInfo } from './openapi/types.ts';
 import type { SelectResult, Selection } from './select.ts';
 import { looksLikeWrite, suggest } from './select.ts';
@@ -18,6 +19,8 @@ import {
   bodyCustomerFields, checkNamedId, checkOwnerParent, checkTemplate, customerReferenceFields, isTenantScoped, ownerParentOf, ownershipOf, parameterCustomer, scopeOf,
 } from './scope.ts';
 import { promptsOf, resourcesOf } from './prompts-resources.ts';
+import { authModel, checkAuth, credentialHeaders } from './auth.ts';
+import { hasCustomerToken } from '../runtime/credentials/customer-token.ts';
 
 export const TOOL_NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
 export const PROPERTY_KEY_RE = /^[a-zA-Z0-9_.-]{1,64}$/;
@@ -49,10 +52,11 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
     diagnostics.push({ severity, code, message, hint, ...loaded.positionOf(path) });
   };
 
-  const auth = authModel(doc);
-  const credentialParams = new Set(
-    auth.schemes.filter((s) => s.type === 'apiKey' && s.paramName).map((s) => `${s.in}:${s.paramName!.toLowerCase()}`),
-  );
+  const auth = authModel(doc, spec.auth);
+  checkAuth(auth, report);
+  const credentialParams = credentialHeaders(auth);
+  // Every call of such a connector carries one customer's token, so every tool is that customer's.
+  const customerToken = hasCustomerToken(auth);
 
   const usedNames = new Set<string>();
   const explicitNames = new Set((spec.tools ?? []).map((t) => t.name).filter(Boolean) as string[]);
@@ -136,7 +140,18 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
       if (p.in === 'header' && RESERVED_HEADERS.has(p.name.toLowerCase())) return false;
       return !credentialParams.has(`${p.in}:${p.name.toLowerCase()}`);
     });
-    for (const key of Object.keys(overrides)) {
+    // `"*"` reaches every optional parameter the spec does not name: hiding all but a few.
+    const { [ALL_PARAMETERS]: every, ...named } = overrides;
+    if (every) {
+      const extra = Object.keys(every).filter((k) => k !== 'hide');
+      if (extra.length) {
+        fail([...at, 'parameters', ALL_PARAMETERS, extra[0]!], 'tool/wildcard-override', `"${ALL_PARAMETERS}" can only set \`hide\`, not \`${extra[0]}\``,
+          'name the parameter to give it a value, a name or a description');
+      }
+    }
+    const overrideOf = (p: ParameterInfo): ParameterOverride =>
+      named[p.name] ?? (every?.hide !== undefined && !p.required ? { hide: every.hide } : {});
+    for (const key of Object.keys(named)) {
       if (!params.some((p) => p.name === key)) {
         fail([...at, 'parameters', key], 'tool/unknown-parameter', `${op.method} ${op.path} has no parameter "${key}"`,
           suggest(key, params.map((p) => p.name), 'parameter'));
@@ -189,7 +204,7 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
     const keyMapping: Record<string, string> = {};
 
     for (const p of params) {
-      const o = overrides[p.name] ?? {};
+      const o = overrideOf(p);
       const base: ParameterBinding = { name: p.name, in: p.in, argument: null, required: p.required };
       if (p.style) base.style = p.style;
       if (p.explode !== undefined) base.explode = p.explode;
@@ -315,7 +330,10 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
     const ownership = ownershipOf(spec, t, at, fail);
     const ownerParent = ownerParentOf(t);
     const boundNames = [...bound.map((p) => p.name), ...(customerFields ?? []).map((f) => `body.${f.path.join('.')}`)];
-    let scope = scopeOf(t, boundNames, ownership, ownerParent);
+    if (customerToken && isTenantScoped(t)) {
+      fail([...at, t?.scope ? 'scope' : 'customer'], 'scope/conflict', `tool "${name}" cannot be tenant-wide: every call of this connector uses the customer's own token (auth.oauth2.tokenUrl has {customer})`);
+    }
+    let scope = scopeOf(t, boundNames, ownership, ownerParent, customerToken);
     if (!scope) {
       if (spec.customer) {
         report('warning', at, 'scope/undeclared', `tool "${name}" is neither bound to the customer, nor response-verified, nor declared tenant-wide`,
@@ -421,11 +439,22 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
       return undefined;
     }
     const needs: Record<PaginationSpec['style'], Array<keyof PaginationSpec>> = {
-      page: ['page'], offset: ['offset'], cursor: ['cursor', 'nextCursor'], link: [],
+      page: ['page'], offset: ['offset'], cursor: ['cursor', 'nextCursor'], link: [], 'next-url': ['nextUrl'],
     };
     for (const r of needs[ps.style]) {
       if (ps[r] === undefined) {
         if (explicit) fail([...at, 'pagination'], 'pagination/incomplete', `pagination style "${ps.style}" needs \`${r}\``);
+        return undefined;
+      }
+    }
+    for (const r of ['nextCursor', 'nextUrl'] as const) {
+      const expr = ps[r];
+      if (expr === undefined) continue;
+      try {
+        compileJmespath(expr);
+      } catch (e) {
+        fail(explicit ? [...at, 'pagination', r] : ['defaults', 'pagination', r], 'pagination/jmespath', `invalid JMESPath "${expr}": ${(e as Error).message}`,
+          r === 'nextUrl' ? 'quote a name with characters such as @ or -: \'"@odata.nextLink"\'' : 'see https://jmespath.org/specification.html');
         return undefined;
       }
     }
@@ -440,6 +469,7 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
     if (ps.limit) p.limitParam = ps.limit;
     if (ps.cursor) p.cursorParam = ps.cursor;
     if (ps.nextCursor) p.nextCursorPath = ps.nextCursor;
+    if (ps.nextUrl) p.nextUrlPath = ps.nextUrl;
     if (ps.style === 'page') p.firstPage = ps.firstPage ?? 1;
     return p;
   }
@@ -495,25 +525,4 @@ function clean(text: string, max: number): string {
 
 function asObject(s: unknown): Record<string, unknown> {
   return s && typeof s === 'object' ? (s as Record<string, unknown>) : {};
-}
-
-export function authModel(doc: LoadedDocument): AuthModel {
-  const schemes = (doc.document.components?.securitySchemes ?? {}) as Record<string, Record<string, any>>;
-  return {
-    schemes: Object.keys(schemes).sort().map((name) => {
-      const s = schemes[name] ?? {};
-      const type = (['apiKey', 'http', 'oauth2', 'openIdConnect', 'mutualTLS'].includes(s.type) ? s.type : 'http') as AuthModel['schemes'][number]['type'];
-      const out: AuthModel['schemes'][number] = { name, type };
-      if (type === 'apiKey') {
-        if (['header', 'query', 'cookie'].includes(s.in)) out.in = s.in;
-        if (typeof s.name === 'string') out.paramName = s.name;
-      }
-      if (type === 'http' && typeof s.scheme === 'string') out.scheme = s.scheme.toLowerCase();
-      if (type === 'oauth2') {
-        const url = s.flows?.clientCredentials?.tokenUrl;
-        if (typeof url === 'string') out.tokenUrl = url;
-      }
-      return out;
-    }),
-  };
 }

@@ -5,6 +5,7 @@
  */
 import type { ConnectorModel, ToolModel } from '../runtime/model.ts';
 import { describeScope } from '../runtime/scope.ts';
+import { describeAuth } from './auth.ts';
 
 const firstSentence = (text: string) => {
   const m = /^(.+?[.!?])(\s|$)/.exec(text.replace(/\s+/g, ' ').trim());
@@ -39,7 +40,7 @@ export function renderCatalogPage(models: ConnectorModel[], docsLinks: Record<st
     lines.push(`**${m.title}**${m.description ? `: ${m.description}` : ''}`, '');
     lines.push(`- Document: \`${m.document.source}\`, version ${m.document.version}, OpenAPI ${m.document.openapi}, sha256 \`${m.document.sha256}\``);
     lines.push(`- Servers: ${m.servers.map((s) => `\`${s}\``).join(', ') || '(set per tenant)'}`);
-    lines.push(`- Authentication: ${m.auth.schemes.map((s) => `${s.name} (${s.type}${s.paramName ? ` \`${s.paramName}\`` : ''}${s.scheme ? ` ${s.scheme}` : ''})`).join(', ') || 'none declared'}`);
+    lines.push(`- Authentication: ${describeAuth(m.auth)}`);
     if (docsLinks[m.name]) lines.push(`- Notes: [${docsLinks[m.name]}](${docsLinks[m.name]})`);
     lines.push('', '| tool | returns | scope | tokens |', '| --- | --- | --- | --- |');
     for (const t of m.tools) lines.push(toolRow(t));

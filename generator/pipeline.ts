@@ -11,7 +11,8 @@ import { loadSpec } from './spec/load.ts';
 import { loadDocument } from './openapi/load.ts';
 import { pruneDocument } from './openapi/prune.ts';
 import { selectOperations, type Skipped } from './select.ts';
-import { authModel, buildModel, RESERVED_HEADERS } from './build-model.ts';
+import { buildModel, RESERVED_HEADERS } from './build-model.ts';
+import { authModel, credentialHeaders } from './auth.ts';
 import { openapiDir } from './paths.ts';
 
 export interface ConnectorBuild {
@@ -47,7 +48,7 @@ export interface BuildOutcome {
  * by openapi-typescript, they made the generated client fail to compile (vtex.local's documents).
  */
 function withoutCredentialParameters(doc: OpenApiDocument, auth: AuthModel): OpenApiDocument {
-  const owned = new Set(auth.schemes.filter((s) => s.type === 'apiKey' && s.paramName).map((s) => `${s.in}:${s.paramName!.toLowerCase()}`));
+  const owned = credentialHeaders(auth);
   for (const name of RESERVED_HEADERS) owned.add(`header:${name}`);
   const parameterLists = (d: OpenApiDocument) => Object.values(d.paths).flatMap((item) => Object.entries(item).flatMap(([key, value]) => {
     if (key === 'parameters') return Array.isArray(value) ? [{ holder: item as Record<string, unknown>, key }] : [];
@@ -115,7 +116,7 @@ export async function buildConnector(specFile: string, options: BuildOptions = {
   diagnostics.push(...selection.diagnostics);
   // The tools are exactly the selected operations whenever the build succeeds (a tool that fails
   // is an error), so the typed client's input is known before the model is built.
-  const pruned = withoutCredentialParameters(pruneDocument(document.document, selection.selections.map((s) => s.op)), authModel(document));
+  const pruned = withoutCredentialParameters(pruneDocument(document.document, selection.selections.map((s) => s.op)), authModel(document, loaded.spec.auth));
   if (selection.selections.length && !diagnostics.some((d) => d.severity === 'error')) options.onPruned?.(pruned);
   const { model, diagnostics: modelDiagnostics } = buildModel(loaded, document, selection);
   diagnostics.push(...modelDiagnostics);

@@ -110,12 +110,18 @@ export function checkOwnerParent(tool: ToolModel, tools: ToolModel[]): string | 
   return undefined;
 }
 
-/** The declared scope; undefined when the tool has none (the caller reports it). */
-export function scopeOf(t: ToolSpec | undefined, bound: string[], ownership: Ownership | undefined, parent?: OwnerParent): ToolScope | undefined {
+/** The declared scope; undefined when the tool has none (the caller reports it). `credential`: the connector's token is the customer's own. */
+export function scopeOf(t: ToolSpec | undefined, bound: string[], ownership: Ownership | undefined, parent?: OwnerParent, credential = false): ToolScope | undefined {
   if (t?.scope) return { kind: 'tenant', reason: t.scope.tenant, ...(t.scope.customerRecords && { customerRecords: true }) };
   if (t?.customer === false) return { kind: 'tenant', reason: 'declared with the deprecated `customer: false`' };
-  if (bound.length || ownership || parent) {
-    return { kind: 'customer', ...(bound.length && { bound }), ...(ownership && { verified: ownership.field }), ...(parent && { parent: parent.tool }) };
+  if (bound.length || ownership || parent || credential) {
+    return {
+      kind: 'customer',
+      ...(bound.length && { bound }),
+      ...(ownership && { verified: ownership.field }),
+      ...(parent && { parent: parent.tool }),
+      ...(credential && { credential: true as const }),
+    };
   }
   return undefined;
 }

@@ -70,8 +70,21 @@ export function selectOperations(loaded: LoadedSpec, doc: LoadedDocument): Selec
   const byRef = new Map(doc.operations.map((o) => [`${o.method} ${o.path}`, o]));
   const key = (o: OperationInfo) => `${o.method} ${o.path}`;
 
+  const shared = new Map<string, OperationInfo[]>();
+  for (const o of doc.operations) {
+    if (o.sharedOperationId !== undefined) shared.set(o.sharedOperationId, [...(shared.get(o.sharedOperationId) ?? []), o]);
+  }
+
   const find = (entry: { operationId?: string; operation?: string }, path: Array<string | number>) => {
     if (entry.operationId !== undefined) {
+      const namesakes = shared.get(entry.operationId);
+      if (namesakes) {
+        // Taking the first would pick one of several operations without the author knowing which.
+        error([...path, 'operationId'], 'select/ambiguous-operation-id',
+          `operationId "${entry.operationId}" is ambiguous: the document declares it on ${namesakes.length} operations (${namesakes.map(key).join(', ')})`,
+          `select one by method and path instead, e.g. \`operation: ${key(namesakes[0]!)}\``);
+        return undefined;
+      }
       const op = byId.get(entry.operationId);
       if (!op) {
         error([...path, 'operationId'], 'select/not-found', `operationId "${entry.operationId}" is not in the document`,
@@ -210,7 +223,7 @@ function excludeMatcher(entry: string): (op: OperationInfo) => boolean {
     const glob = picomatch(entry, { dot: true });
     return (op) => op.path === entry || glob(op.path);
   }
-  return (op) => op.operationId === entry;
+  return (op) => op.operationId === entry || op.sharedOperationId === entry;
 }
 
 /** A "did you mean" hint from the closest candidates. */

@@ -6,7 +6,7 @@
 import type { GeneratedConnector, ToolModel } from './model.ts';
 import { executeTool, type ConnectorRuntime } from './chain/execute.ts';
 import { errorResult, type CallToolResult, type ToolCallContext, type UpstreamEvent } from './tool-call.ts';
-import { createUpstreamGuard } from './upstream/guard.ts';
+import { createUpstreamGuard, type Authenticate } from './upstream/guard.ts';
 import { createUpstreamPolicy } from './upstream/resilience.ts';
 import { createCursorSigner, cursorKeysFrom } from './upstream/cursor.ts';
 
@@ -14,7 +14,7 @@ import { createCursorSigner, cursorKeysFrom } from './upstream/cursor.ts';
 export interface UpstreamConfig {
   baseUrl: string;
   /** Adds credentials to an outgoing request; called only after the allow-list check passed. */
-  authenticate?: (req: Request) => Promise<void> | void;
+  authenticate?: Authenticate;
 }
 
 export interface CallerOptions {

@@ -93,7 +93,8 @@ export interface OwnerParent {
  * (each returned record's owner is checked), both, or tenant-wide on purpose with a reason.
  */
 export type ToolScope =
-  | { kind: 'customer'; bound?: string[]; verified?: string; parent?: string }
+  /** `credential`: every call uses the customer's own token (the connector's token URL has `{customer}`). */
+  | { kind: 'customer'; bound?: string[]; verified?: string; parent?: string; credential?: true }
   | { kind: 'tenant'; reason: string; customerRecords?: boolean };
 
 /**
@@ -103,7 +104,7 @@ export type ToolScope =
  * Link URL in it.
  */
 export interface Pagination {
-  style: 'page' | 'offset' | 'cursor' | 'link';
+  style: 'page' | 'offset' | 'cursor' | 'link' | 'next-url';
   /** Vendor parameter names, by role. */
   pageParam?: string;
   sizeParam?: string;
@@ -112,6 +113,11 @@ export interface Pagination {
   cursorParam?: string;
   /** JMESPath into the raw response for the next cursor token (style cursor). */
   nextCursorPath?: string;
+  /**
+   * JMESPath into the raw response for the next page's URL (style next-url). The runtime follows
+   * only its query, on the tool's own origin and path, and refuses one that leaves them.
+   */
+  nextUrlPath?: string;
   /** First page number for style page (0 or 1). */
   firstPage?: number;
   defaultLimit: number;
@@ -201,6 +207,21 @@ export interface AuthModel {
     scheme?: string;
     tokenUrl?: string;
   }>;
+  /** The API key header the spec declares; wins over the document's apiKey schemes. */
+  apiKey?: {
+    header: string;
+    /** Written before the secret on the wire (`ApiToken `); never part of the stored secret. */
+    prefix?: string;
+  };
+  /** The OAuth2 grant the spec declares; wins over the document's oauth2 scheme. */
+  oauth2?: {
+    grant: 'client_credentials' | 'password';
+    /** May hold `{customer}` (the call's customer's vendor id: one token per customer) and the upstream's `{variables}`. */
+    tokenUrl?: string;
+    scope?: string;
+    /** A public client id the vendor publishes; the credential's own wins. */
+    clientId?: string;
+  };
 }
 
 /** An MCP prompt declared in the spec; listed to a caller who may call every tool it names. */

@@ -21,6 +21,7 @@ export function describeScope(tool: Pick<ToolModel, 'scope' | 'customerParameter
     scope.bound?.length ? `bound (${scope.bound.map((b) => `\`${b}\``).join(', ')})` : '',
     scope.verified ? `verified (\`${scope.verified}\`)` : '',
     scope.parent ? `verified via \`${scope.parent}\`` : '',
+    scope.credential ? 'credential (per-customer token)' : '',
   ]
     .filter(Boolean).join(' + ');
 }

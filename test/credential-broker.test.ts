@@ -216,7 +216,7 @@ for (const [name, available, make] of backends) {
         expect(error?.message).toMatch(message);
         expect(error?.message).not.toContain(SECRET);
       };
-      await refused('hudu', { kind: 'apiKy', key: SECRET }, 'credential for tenant "ta", connector "hudu": credential: kind "apiKy" is not one of apiKey, bearer, basic, connectwise, oauth2-client-credentials');
+      await refused('hudu', { kind: 'apiKy', key: SECRET }, 'credential for tenant "ta", connector "hudu": credential: kind "apiKy" is not one of apiKey, bearer, basic, connectwise, oauth2-client-credentials, oauth2-password');
       await refused('hudu', { kind: 'basic', username: 'u' }, 'credential for tenant "ta", connector "hudu": credential: needs password');
       await refused('hudu', { kind: 'apiKey', key: SECRET, note: SECRET }, 'credential.note: is not a known setting');
       await refused('hudu', { baseUrl: 'https://x.example.com' }, 'credential for tenant "ta", connector "hudu": needs a credential');

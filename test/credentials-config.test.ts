@@ -86,7 +86,7 @@ tenants:
     const e = configError(() => loadUpstreamConfig(file, env));
     expect(e.problems).toEqual([
       `${file}:4:5: upstreams.halopsa.credential: needs clientSecret`,
-      `${file}:8:25: upstreams.hudu.credential: kind "password" is not one of apiKey, bearer, basic, connectwise, oauth2-client-credentials`,
+      `${file}:8:25: upstreams.hudu.credential: kind "password" is not one of apiKey, bearer, basic, connectwise, oauth2-client-credentials, oauth2-password`,
       `${file}:10:5: upstreams.itglue.regoin: is not a known setting`,
     ]);
   });

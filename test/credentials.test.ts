@@ -22,7 +22,7 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => echo.close(() => r())));
 
-async function send(auth: (req: Request) => Promise<void>, path = '/api/x'): Promise<Record<string, string>> {
+async function send(auth: (req: Request) => Promise<unknown>, path = '/api/x'): Promise<Record<string, string>> {
   const req = new Request(`${echoUrl}${path}`);
   await auth(req);
   return (await (await fetch(req)).json()) as Record<string, string>;
@@ -188,9 +188,9 @@ describe('token URLs', () => {
   });
 
   it('refuses a token URL it cannot fill or that is not https', () => {
-    expect(() => resolveTokenUrl(pax8, 'https://{region}.pax8.com/token', 'https://api.pax8.com/v1')).toThrow(/template variables that the base URL cannot fill/);
+    expect(() => resolveTokenUrl(pax8, 'https://{region}.pax8.com/token', 'https://api.pax8.com/v1')).toThrow(/template variables that neither the upstream's variables nor its base URL fill/);
     expect(() => resolveTokenUrl(pax8, 'http://tokens.example.com/token', 'https://api.pax8.com/v1')).toThrow(/must use https/);
-    expect(() => resolveTokenUrl(pax8, undefined, 'https://api.pax8.com/v1')).toThrow(/no token URL/);
+    expect(() => resolveTokenUrl(pax8, undefined, 'https://api.pax8.com/v1')).toThrow(/declares no OAuth2 token URL/);
   });
 });
 

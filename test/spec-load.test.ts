@@ -121,7 +121,7 @@ describe('bad input gives file:line:column and a clear message', () => {
     expect(diagnostics.map((d) => `${d.line}:${d.column} ${d.message}`)).toEqual([
       '5:5 select[0] needs at least one of `tags`, `methods`, `paths`, `operationId`, `operation`',
       '8:17 tools[0].pagination must be a mapping (pagination settings) or false, found the string "yes"',
-      '11:14 tools[1].pagination.style is "pages", which is not one of page, offset, cursor, link',
+      '11:14 tools[1].pagination.style is "pages", which is not one of page, offset, cursor, link, next-url',
       '12:7 unknown key "pageSize" in tools[1].pagination',
       '14:5 tools[2].pagination is missing the required key "style"',
     ]);
@@ -327,6 +327,7 @@ const everyField: ConnectorSpec = {
     { operation: 'GET /c', pagination: { style: 'cursor', cursor: 'c', limit: 'l', nextCursor: 'next' }, owner: { parent: { tool: 'get-a', arguments: { id: 'a_id' } } } },
     { operation: 'POST /search', effect: 'read', reason: 'a search', body: { customer: { field: 'filter.companyId', id: 'siteUid' } }, owner: false },
     { operation: 'OPTIONS /d', pagination: { style: 'link' } },
+    { operation: 'GET /n', pagination: { style: 'next-url', nextUrl: 'pageDetails.nextPageUrl', limit: 'max' } },
     { operationId: 'e', pagination: false },
   ],
   lint: { maxDefinitionTokens: 1500, ignore: ['lint/x'] },

@@ -32,12 +32,13 @@ interface SetOpts extends KeyOpts {
   generated: string;
 }
 
-const KINDS = ['apiKey', 'bearer', 'basic', 'connectwise', 'oauth2-client-credentials'];
+const KINDS = ['apiKey', 'bearer', 'basic', 'connectwise', 'oauth2-client-credentials', 'oauth2-password'];
 /** Which field of each kind holds the secret, and which flags fill the others. */
-const SECRET_FIELD: Record<string, string> = { apiKey: 'key', bearer: 'token', basic: 'password', connectwise: 'privateKey', 'oauth2-client-credentials': 'clientSecret' };
+const SECRET_FIELD: Record<string, string> = { apiKey: 'key', bearer: 'token', basic: 'password', connectwise: 'privateKey', 'oauth2-client-credentials': 'clientSecret', 'oauth2-password': 'password' };
 const PLAIN_FIELDS: Record<string, Array<keyof SetOpts>> = {
   apiKey: [], bearer: [], basic: ['username'], connectwise: ['companyId', 'publicKey', 'clientId'],
   'oauth2-client-credentials': ['clientId', 'scope', 'audience', 'tokenUrl'],
+  'oauth2-password': ['username', 'clientId', 'scope', 'tokenUrl'],
 };
 
 export function registerCredential(program: Command): void {
@@ -51,7 +52,7 @@ export function registerCredential(program: Command): void {
     .addOption(new Option('--type <kind>', 'build the credential from flags').choices(KINDS))
     .option('--value-env <VAR>', "with --type: the environment variable holding the secret (key, token, password, private key or client secret)")
     .option('--value-stdin', 'with --type: read the secret from stdin (one line)')
-    .option('--username <name>', 'basic: user name')
+    .option('--username <name>', 'basic / oauth2-password: user name')
     .option('--client-id <id>', 'oauth2 / connectwise: client id')
     .option('--company-id <id>', 'connectwise: company id')
     .option('--public-key <key>', 'connectwise: public key')

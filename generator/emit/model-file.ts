@@ -29,13 +29,13 @@ const TOOL: Order = {
       item: { keys: ['name', 'in', 'argument', 'required', 'fixed', 'default', 'customer', 'customerTemplate', 'customerId', 'pagination', 'style', 'explode'] },
     },
     body: { keys: ['argument', 'contentType', 'required', 'customerFields'], children: { customerFields: { item: { keys: ['path', 'customerId'] } } } },
-    scope: { keys: ['kind', 'bound', 'verified', 'parent', 'reason', 'customerRecords'] },
+    scope: { keys: ['kind', 'bound', 'verified', 'parent', 'credential', 'reason', 'customerRecords'] },
     ownership: { keys: ['field', 'items', 'customerId', 'optionalReason'] },
     ownerParent: { keys: ['tool', 'arguments'], children: { arguments: { sorted: true } } },
     keyMapping: { sorted: true },
     pagination: {
       keys: ['style', 'pageParam', 'sizeParam', 'offsetParam', 'limitParam', 'cursorParam', 'nextCursorPath',
-        'firstPage', 'defaultLimit', 'maxLimit'],
+        'nextUrlPath', 'firstPage', 'defaultLimit', 'maxLimit'],
     },
     shape: { keys: ['project', 'itemsPath', 'maxItems', 'tokenBudget', 'redact'] },
   },
@@ -46,8 +46,12 @@ const CONNECTOR: Order = {
   children: {
     document: { keys: ['source', 'sha256', 'version', 'openapi'] },
     auth: {
-      keys: ['schemes'],
-      children: { schemes: { item: { keys: ['name', 'type', 'in', 'paramName', 'scheme', 'tokenUrl'] } } },
+      keys: ['schemes', 'apiKey', 'oauth2'],
+      children: {
+        schemes: { item: { keys: ['name', 'type', 'in', 'paramName', 'scheme', 'tokenUrl'] } },
+        apiKey: { keys: ['header', 'prefix'] },
+        oauth2: { keys: ['grant', 'tokenUrl', 'scope', 'clientId'] },
+      },
     },
     customer: { keys: ['description', 'ids'] },
     tools: { item: TOOL },

@@ -33,13 +33,15 @@ export function analyzeOperations(doc: OpenApiDocument): OperationList {
 
   // Declared ids are claimed first, so a derived id never takes a name the vendor uses.
   const used = new Set<string>();
-  const ids: Array<string | undefined> = found.map(({ op, method, path }) => {
+  /** Declared ids used more than once: the operations (indexes into found) that declare each. */
+  const sharing = new Map<string, number[]>();
+  const ids: Array<string | undefined> = found.map(({ op }, i) => {
     const id = op.operationId;
     if (typeof id !== 'string' || id.trim() === '') return undefined;
-    if (used.has(id)) {
-      notes.push({ severity: 'warning', code: 'operation/duplicate-id', message: `operationId "${id}" is used again by ${method} ${path}: a new one is derived there`, pointer: pointer('paths', path, method.toLowerCase(), 'operationId') });
-      return undefined;
-    }
+    const users = sharing.get(id);
+    if (users) users.push(i);
+    else sharing.set(id, [i]);
+    if (used.has(id)) return undefined;
     used.add(id);
     return id;
   });
@@ -54,11 +56,13 @@ export function analyzeOperations(doc: OpenApiDocument): OperationList {
       for (let n = 2; used.has(operationId); n++) operationId = `${base}${n}`;
       used.add(operationId);
     }
+    const declared = found[i]!.op.operationId;
     const info: OperationInfo = {
       method,
       path,
       operationId,
       derivedOperationId: derived,
+      ...(typeof declared === 'string' && sharing.get(declared)!.length > 1 && { sharedOperationId: declared }),
       tags: Array.isArray(op.tags) ? op.tags.filter((t): t is string => typeof t === 'string') : [],
       deprecated: op.deprecated === true,
       parameters: mergeParameters(doc, item.parameters, op.parameters, at, notes),
@@ -76,6 +80,18 @@ export function analyzeOperations(doc: OpenApiDocument): OperationList {
     }
     return info;
   });
+  // One warning per shared id, pointing at its second use: the count and the operations say what
+  // to select by instead.
+  for (const [id, users] of sharing) {
+    if (users.length < 2) continue;
+    const second = found[users[1]!]!;
+    const list = users.map((i) => `${found[i]!.method} ${found[i]!.path}${operations[i]!.operationId === id ? '' : ` (as ${operations[i]!.operationId})`}`);
+    notes.push({
+      severity: 'warning', code: 'operation/duplicate-id',
+      message: `operationId "${id}" is used by ${users.length} operations: ${list.join(', ')}; the first keeps it, the others get derived ids`,
+      pointer: pointer('paths', second.path, second.method.toLowerCase(), 'operationId'),
+    });
+  }
   return { operations, notes };
 }
 

@@ -36,6 +36,11 @@ export interface OperationInfo {
   operationId: string;
   /** True when the document had none and one was derived from method and path. */
   derivedOperationId: boolean;
+  /**
+   * The operationId the document declares here when other operations declare it too (the first
+   * keeps it as operationId, the others get derived ones): selecting by it is ambiguous.
+   */
+  sharedOperationId?: string;
   tags: string[];
   summary?: string;
   description?: string;

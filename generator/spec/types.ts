@@ -65,7 +65,7 @@ export interface ResponseShape {
 }
 
 export interface PaginationSpec {
-  style: 'page' | 'offset' | 'cursor' | 'link';
+  style: 'page' | 'offset' | 'cursor' | 'link' | 'next-url';
   page?: string;
   size?: string;
   offset?: string;
@@ -73,10 +73,15 @@ export interface PaginationSpec {
   cursor?: string;
   /** JMESPath to the next cursor in the response (style cursor). */
   nextCursor?: string;
+  /** JMESPath to the next page's URL in the response (style next-url). */
+  nextUrl?: string;
   firstPage?: number;
   defaultLimit?: number;
   maxLimit?: number;
 }
+
+/** The `parameters` key that reaches every optional parameter a tool entry does not name (only `hide`). */
+export const ALL_PARAMETERS = '*';
 
 export type ToolSpec = OperationRef & {
   name?: string;
@@ -119,6 +124,11 @@ export interface PromptSpec {
 /** An MCP resource (fixed `uri`) or template (`uriTemplate`), backed by one tool: as the model carries it. */
 export type ResourceSpec = ResourceModel;
 
+export interface AuthSpec {
+  apiKey?: { header: string; prefix?: string };
+  oauth2?: { grant: 'client_credentials' | 'password'; tokenUrl?: string; scope?: string; clientId?: string };
+}
+
 export interface ConnectorSpec {
   specgate: 1;
   prompts?: PromptSpec[];
@@ -144,6 +154,8 @@ export interface ConnectorSpec {
     ids?: string[];
     description?: string;
   };
+  /** How the vendor authenticates, beyond (or instead of) its document's security schemes. */
+  auth?: AuthSpec;
   defaults?: {
     riskTier?: RiskTier;
     sensitivity?: Sensitivity | 'none';

@@ -25,7 +25,13 @@ export interface CustomerScope {
 /** Whether the tool reads one customer's data (bound or response-verified) and so needs a selected customer. */
 export function isCustomerBound(tool: ToolModel): boolean {
   return tool.customerParameters.length > 0 || tool.parameters.some((p) => p.customer === true)
-    || tool.ownership !== undefined || tool.ownerParent !== undefined || (tool.body?.customerFields?.length ?? 0) > 0;
+    || tool.ownership !== undefined || tool.ownerParent !== undefined || (tool.body?.customerFields?.length ?? 0) > 0
+    || usesCustomerToken(tool);
+}
+
+/** The connector's token is the customer's own (its token URL has `{customer}`): the call needs the customer's unnamed id. */
+function usesCustomerToken(tool: ToolModel): boolean {
+  return tool.scope?.kind === 'customer' && tool.scope.credential === true;
 }
 
 /** The names of the customer's vendor ids the tool uses: '' for the unnamed one. */
@@ -34,6 +40,7 @@ export function idNamesOf(tool: ToolModel): string[] {
   for (const p of tool.parameters) if (p.customer) names.add(p.customerId ?? '');
   for (const f of tool.body?.customerFields ?? []) names.add(f.customerId ?? '');
   if (tool.ownership) names.add(tool.ownership.customerId ?? '');
+  if (usesCustomerToken(tool)) names.add('');
   return [...names].sort();
 }
 

@@ -30,6 +30,12 @@ export interface ConnectorRuntime {
   onUpstream?: (e: UpstreamEvent) => void;
 }
 
+/** The tenant and the customer's vendor id for the tool's connector: a per-customer token is chosen by them. */
+function whose(tool: ToolModel, ctx: ToolCallContext): Pick<CallScope, 'tenant' | 'customer'> {
+  const customer = ctx.customerIds?.[tool.connector];
+  return { ...(ctx.tenantId && { tenant: ctx.tenantId }), ...(customer && { customer }) };
+}
+
 /**
  * Reads the parent record of the tool's records with the parent tool and checks its owner; the
  * refusal when it is another customer's (or cannot be read), else undefined. The parent's answer
@@ -48,7 +54,7 @@ async function checkParentOwner(rt: ConnectorRuntime, tool: ToolModel, given: Re
     args[parentArg] = given[own];
   }
   const { request } = buildUpstreamRequest(parent, args, ctx);
-  const scope: CallScope = { expected: { method: parent.operation.method, path: parent.operation.path }, bytes: 0, secrets: outer.secrets, ...(ctx.trace && { trace: ctx.trace }) };
+  const scope: CallScope = { ...whose(parent, ctx), expected: { method: parent.operation.method, path: parent.operation.path }, bytes: 0, secrets: outer.secrets, ...(ctx.trace && { trace: ctx.trace }) };
   let outcome: UpstreamResult;
   try {
     outcome = await rt.policy.run(parent.operation.method, () => operation({ ...request, fetch: rt.guard.fetchFor(scope) }), ctx.signal);
@@ -71,7 +77,7 @@ export async function executeTool(
   args: Record<string, unknown> | undefined,
   ctx: ToolCallContext,
 ): Promise<CallToolResult> {
-  const scope: CallScope = { expected: { method: tool.operation.method, path: tool.operation.path }, bytes: 0, secrets: new Set(), ...(ctx.trace && { trace: ctx.trace }) };
+  const scope: CallScope = { ...whose(tool, ctx), expected: { method: tool.operation.method, path: tool.operation.path }, bytes: 0, secrets: new Set(), ...(ctx.trace && { trace: ctx.trace }) };
   let sent = false;
   const started = performance.now();
   try {
@@ -81,7 +87,7 @@ export async function executeTool(
     if (!valid.ok) return errorResult(valid.message);
     // A cursor is good only for this tool, called for this tenant and customer.
     const binding: CursorBinding = { tool: tool.name, ...(ctx.tenantId && { tenantId: ctx.tenantId }), ...(ctx.customerIds?.[tool.connector] && { customer: ctx.customerIds[tool.connector] }) };
-    const { request, page } = buildUpstreamRequest(tool, given, ctx, (cursor) => rt.cursors.open(binding, cursor));
+    const { request, page } = buildUpstreamRequest(tool, given, ctx, (cursor) => rt.cursors.open(binding, cursor), rt.baseUrl);
     const operation = rt.client[tool.operation.operationId];
     if (!operation) {
       return errorResult(`The ${rt.name} connector has no operation "${tool.operation.operationId}"; regenerate the connector`);
@@ -113,9 +119,9 @@ export async function executeTool(
       withheld = owned.report.withheld;
     }
     const shaped = shapeResult(tool, visible, (counts) => {
-      const next = tool.pagination && page ? nextCursor(tool.pagination, page, raw, response, list && counts ? vendorCounts(list, counts) : counts, rt.baseUrl) : undefined;
+      const next = tool.pagination && page ? nextCursor(tool.pagination, page, raw, response, list && counts ? { ...vendorCounts(list, counts), shown: counts } : counts, rt.baseUrl) : undefined;
       return next === undefined ? undefined : rt.cursors.seal(binding, next);
-    }, withheld);
+    }, withheld, page?.skip);
     return conformResult(tool, shaped.result);
   } catch (err) {
     const message = err instanceof ToolCallError ? err.message : describeFailure(err, rt.name);

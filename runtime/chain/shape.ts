@@ -78,6 +78,8 @@ export function shapeResult(
   nextCursor?: (counts: PageCounts | undefined) => string | undefined,
   /** Items of other customers the ownership check left out, said in the truncation marker. */
   withheld = 0,
+  /** Items at the start of the list the model saw in an earlier result (a resumed vendor page). */
+  skip = 0,
 ): Shaped {
   const c = compiledFor(tool);
   const redacted = tool.shape.redact?.length ? redact(raw, new Set(tool.shape.redact.map((k) => k.toLowerCase()))) : raw;
@@ -90,17 +92,20 @@ export function shapeResult(
     }
   }
   const itemsAt = locateItems(tool, c, projected);
-  const items = itemsAt ? (getAt(projected, itemsAt) as unknown[]) : undefined;
+  const listed = itemsAt ? (getAt(projected, itemsAt) as unknown[]) : undefined;
+  const seen = listed ? Math.min(skip, listed.length) : 0;
+  const items = listed && seen ? listed.slice(seen) : listed;
   const available = items?.length ?? 0;
   const capped = Math.min(available, tool.shape.maxItems ?? Infinity);
 
   const resultSchema = resultSchemaOf(tool);
   const root = tool.outputSchema;
   const build = (n: number): CallToolResult & { structuredContent: Record<string, unknown> } => {
-    const sliced = itemsAt && n < available ? replaceAt(projected, itemsAt, items!.slice(0, n)) : projected;
+    const sliced = itemsAt && (n < available || seen) ? replaceAt(projected, itemsAt, items!.slice(0, n)) : projected;
     // Within the root schema, so that a $ref in the result's schema still resolves.
     const result = compactValue(sliced, resultSchema, root);
-    const counts = itemsAt ? { available, returned: n } : undefined;
+    // Positions in the whole list, so that a cursor goes on after the last item shown.
+    const counts = itemsAt ? { available: available + seen, returned: seen + n } : undefined;
     const next = nextCursor?.(counts);
     const structured: Record<string, unknown> = { result: result ?? null };
     let truncated: Truncation | undefined;
@@ -135,7 +140,7 @@ export function shapeResult(
     out = build(n);
   }
   out._meta = { [TOKENS_META]: countTokens(out.content.map((c) => c.text).join('\n')) };
-  return { result: out, counts: itemsAt ? { available, returned: n } : undefined };
+  return { result: out, counts: itemsAt ? { available: available + seen, returned: seen + n } : undefined };
 }
 
 function fits(r: CallToolResult, budget: number): boolean {

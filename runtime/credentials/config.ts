@@ -189,8 +189,8 @@ export function explain(e: ErrorObject): string {
     case 'additionalProperties': return 'is not a known setting';
     case 'required': return `needs ${String(params.missingProperty)}`;
     case 'discriminator': return params.error === 'mapping'
-      ? `kind ${JSON.stringify(params.tagValue)} is not one of apiKey, bearer, basic, connectwise, oauth2-client-credentials`
-      : 'needs a kind (apiKey, bearer, basic, connectwise, oauth2-client-credentials)';
+      ? `kind ${JSON.stringify(params.tagValue)} is not one of apiKey, bearer, basic, connectwise, oauth2-client-credentials, oauth2-password`
+      : 'needs a kind (apiKey, bearer, basic, connectwise, oauth2-client-credentials, oauth2-password)';
     case 'propertyNames': return 'a connector name is lower-case letters, digits and underscores';
     case 'enum': return `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     default: return e.message ?? e.keyword;

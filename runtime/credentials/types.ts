@@ -18,6 +18,18 @@ export type VendorCredential =
       audience?: string;
       /** Overrides the model's token URL; may be relative to the base URL's origin. */
       tokenUrl?: string;
+    }
+  /** OAuth2 password grant (Datto RMM: the API key as username, the secret key as password). */
+  | {
+      kind: 'oauth2-password';
+      username: string;
+      password: string;
+      /** Overrides the spec's public client id. */
+      clientId?: string;
+      clientSecret?: string;
+      scope?: string;
+      /** Overrides the model's token URL; may be relative to the base URL's origin. */
+      tokenUrl?: string;
     };
 
 export type CredentialKind = VendorCredential['kind'];

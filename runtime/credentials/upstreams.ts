@@ -20,7 +20,7 @@ export function configureUpstreams(
     if (!entry) continue;
     const baseUrl = resolveBaseUrl(model, entry);
     out[model.name] = entry.credential
-      ? { baseUrl, authenticate: createAuthenticator(model, entry.credential, { baseUrl, ...options }) }
+      ? { baseUrl, authenticate: createAuthenticator(model, entry.credential, { baseUrl, ...(entry.variables && { variables: entry.variables }), ...options }) }
       : { baseUrl };
   }
   return out;

@@ -1,9 +1,10 @@
 /**
- * The opaque pagination cursor: base64url JSON holding exactly one of the vendor's page number,
- * offset, cursor token or Link URL, sealed with an HMAC bound to the tool and the caller (tenant
+ * The opaque pagination cursor: base64url JSON holding the vendor's page number, offset, cursor
+ * token, Link URL or next-page URL (none for the first page), and how many items of that vendor
+ * page the model has already seen, sealed with an HMAC bound to the tool and the caller (tenant
  * and customer). The model only ever passes back what a result gave it, so anything else (a
  * forged, altered or another tool's or caller's cursor) is refused with a clear error, never sent:
- * a Link cursor's query parameters reach the vendor only when the gateway itself issued them.
+ * a Link or next-page URL's query parameters reach the vendor only when the gateway itself issued them.
  */
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { search } from '@jmespath-community/jmespath';
@@ -12,7 +13,16 @@ import type { Pagination } from '../model.ts';
 import { loadKeyring, type Keyring } from '../credentials/keyring.ts';
 import { InvalidArguments } from './errors.ts';
 
-export type Cursor = { p: number } | { o: number } | { c: string } | { u: string };
+/** Where a vendor page starts: page number, offset, cursor token, Link URL or next-page URL. */
+export type Position = { p: number } | { o: number } | { c: string } | { u: string } | { n: string };
+/**
+ * A position (absent: the first page) and `s`, the items of that page the model has seen: a page
+ * larger than what one result shows is resumed within, never skipped.
+ */
+export type Cursor = (Position & { s?: number }) | { s: number };
+
+/** The cursor field that carries each style's position. */
+export const POSITION_KEY = { page: 'p', offset: 'o', cursor: 'c', link: 'u', 'next-url': 'n' } as const satisfies Record<Pagination['style'], string>;
 
 const MAX_CURSOR = 4096;
 
@@ -101,26 +111,34 @@ export function decodeCursor(text: string): Cursor {
     throw bad('not JSON');
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw bad('not an object');
-  const keys = Object.keys(value);
-  if (keys.length !== 1) throw bad('unexpected fields');
-  const v = value as Record<string, unknown>;
+  const { s, ...rest } = value as Record<string, unknown>;
+  const keys = Object.keys(rest);
+  if (keys.length > 1 || (keys.length === 0 && s === undefined)) throw bad('unexpected fields');
+  let seen: { s?: number } = {};
+  if (s !== undefined) {
+    if (typeof s !== 'number' || !Number.isSafeInteger(s) || s < 1) throw bad('not a positive item count');
+    seen = { s };
+    if (keys.length === 0) return { s };
+  }
+  const v = rest;
   if ('p' in v || 'o' in v) {
     const n = v.p ?? v.o;
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw bad('not a non-negative integer');
-    return 'p' in v ? { p: n } : { o: n };
+    return 'p' in v ? { p: n, ...seen } : { o: n, ...seen };
   }
   if ('c' in v) {
     if (typeof v.c !== 'string' || !v.c) throw bad('empty token');
-    return { c: v.c };
+    return { c: v.c, ...seen };
   }
-  if ('u' in v) {
-    if (typeof v.u !== 'string' || !/^https?:\/\//i.test(v.u)) throw bad('not a URL');
+  if ('u' in v || 'n' in v) {
+    const url = v.u ?? v.n;
+    if (typeof url !== 'string' || !/^https?:\/\//i.test(url)) throw bad('not a URL');
     try {
-      new URL(v.u);
+      new URL(url);
     } catch {
       throw bad('not a URL');
     }
-    return { u: v.u };
+    return 'u' in v ? { u: url, ...seen } : { n: url, ...seen };
   }
   throw bad('unknown kind');
 }
@@ -131,12 +149,24 @@ export interface PageState {
   size: number;
   page?: number;
   offset?: number;
+  /** The position this page was fetched from (absent: the first page), to come back to it. */
+  at?: Position;
+  /** Items at the start of this vendor page the model saw in an earlier result. */
+  skip?: number;
 }
 
-/** What shaping observed: items in the page before any cap, and how many were kept. */
+/**
+ * What shaping observed: items in the vendor's page before any cap, and how far into it the model
+ * has now seen (the skipped items included).
+ */
 export interface PageCounts {
   available: number;
   returned: number;
+  /**
+   * The same counts in the list shaping saw, when the ownership check withheld items of other
+   * customers from it (then `available` and `returned` above are positions in the vendor's list).
+   */
+  shown?: { available: number; returned: number };
 }
 
 /** The cursor for the page after this one, or undefined at the end. */
@@ -149,6 +179,14 @@ export function nextCursor(
   /** Resolves a relative Link URL. */
   baseUrl?: string,
 ): string | undefined {
+  // Items of this vendor page are left (a cap or the token budget cut it): come back to the same
+  // page and go on after them, rather than to the next page, which would skip them. Offsets already
+  // continue right after what the model saw.
+  const shown = counts?.shown ?? counts;
+  if (pagination.style !== 'offset' && shown && shown.returned < shown.available) {
+    // An item too large for the token budget on its own is passed over, not offered forever.
+    return encodeCursor({ ...state.at, s: Math.max(shown.returned, (state.skip ?? 0) + 1) });
+  }
   switch (pagination.style) {
     case 'page': {
       if (!counts || counts.available < state.size) return undefined;
@@ -174,16 +212,32 @@ export function nextCursor(
       }
       return undefined;
     }
-    case 'link': {
-      const next = parseLinkHeader(response.headers.get('link')).next;
-      if (!next) return undefined;
+    case 'link':
+      return urlCursor('u', parseLinkHeader(response.headers.get('link')).next, baseUrl);
+    case 'next-url': {
+      if (!pagination.nextUrlPath) return undefined;
+      let next: unknown;
       try {
-        return encodeCursor({ u: new URL(next, baseUrl).toString() });
+        next = search(raw as JSONValue, pagination.nextUrlPath);
       } catch {
         return undefined;
       }
+      // Checked when it is followed (runtime/upstream/next-url.ts), with the request it would become.
+      return typeof next === 'string' ? urlCursor('n', next, baseUrl) : undefined;
     }
   }
+}
+
+function urlCursor(key: 'u' | 'n', next: string | undefined, baseUrl: string | undefined): string | undefined {
+  if (!next) return undefined;
+  let url: URL;
+  try {
+    url = new URL(next, baseUrl);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+  return encodeCursor(key === 'u' ? { u: url.toString() } : { n: url.toString() });
 }
 
 /** RFC 8288 Link header -> rel -> URL (first wins), tolerant of spacing and quoting. */

@@ -17,10 +17,23 @@ export interface GuardOptions {
   connector: string;
   baseUrl: string;
   allowList: AllowedRequest[];
-  authenticate?: (req: Request) => Promise<void> | void;
+  authenticate?: Authenticate;
   timeoutMs: number;
   maxResponseBytes: number;
 }
+
+/** Whose call a request is, for the credential broker: a per-customer token is that customer's. */
+export interface AuthCall {
+  tenant?: string;
+  /** The customer's vendor id for this connector, from the identity's grant (never a tool argument). */
+  customer?: string;
+}
+
+/**
+ * Adds credentials to a request, after the allow-list check. It may return what to do when the
+ * vendor answers 401 to this request (drop the cached token it used).
+ */
+export type Authenticate = (req: Request, call?: AuthCall) => Promise<(() => void) | void> | (() => void) | void;
 
 /** What one tool call expects and observes; bound into the fetch of each of its requests. */
 export interface CallScope extends WireObservation {
@@ -32,6 +45,9 @@ export interface CallScope extends WireObservation {
   secrets: Set<string>;
   /** The call's trace context when tracing is on: each attempt is a client span under it. */
   trace?: TraceContext;
+  /** The caller's tenant and customer (its vendor id for this connector), handed to the authenticator. */
+  tenant?: string;
+  customer?: string;
 }
 
 export type ScopedFetch = (input: Request) => Promise<Response>;
@@ -55,9 +71,10 @@ export function createUpstreamGuard(options: GuardOptions): UpstreamGuard {
     const refusal = checkRequest(method, input.url, base, compiled, scope.expected);
     if (refusal) throw new UpstreamRefused(refusal);
 
+    let onRejected: (() => void) | void = undefined;
     if (options.authenticate) {
       const before = new Map(input.headers);
-      await options.authenticate(input);
+      onRejected = await options.authenticate(input, { tenant: scope.tenant, customer: scope.customer });
       for (const [k, v] of input.headers) {
         if (before.get(k) === v) continue;
         scope.secrets.add(v);
@@ -73,6 +90,7 @@ export function createUpstreamGuard(options: GuardOptions): UpstreamGuard {
     scope.dispatched = true;
     try {
       const response = await transport.send(input, scope);
+      if (response.status === 401 && onRejected) onRejected();
       if (span) endSpan(span, response.status >= 500 ? new Error(`HTTP ${response.status}`) : undefined, { 'http.response.status_code': response.status });
       return response;
     } catch (err) {

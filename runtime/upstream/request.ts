@@ -6,8 +6,9 @@
  */
 import type { ParameterBinding, ParameterLocation, ToolModel, UpstreamRequest } from '../model.ts';
 import type { ToolCallContext } from '../tool-call.ts';
-import { decodeCursor, type Cursor, type PageState } from './cursor.ts';
+import { POSITION_KEY, decodeCursor, type Cursor, type PageState } from './cursor.ts';
 import { CustomerRequired, InvalidArguments } from './errors.ts';
+import { followNextUrl } from './next-url.ts';
 
 export interface BuiltRequest {
   request: UpstreamRequest;
@@ -17,9 +18,10 @@ export interface BuiltRequest {
 /**
  * `openCursor` checks a cursor the caller handed back (its seal) and gives its payload; without it
  * the cursor is taken as an unsealed payload (for callers that never hand cursors to a client).
+ * `baseUrl` is the connector's upstream, which a vendor's next-page URL must stay on.
  */
 export function buildUpstreamRequest(
-  tool: ToolModel, args: Record<string, unknown>, ctx: ToolCallContext, openCursor: (cursor: string) => string = (c) => c,
+  tool: ToolModel, args: Record<string, unknown>, ctx: ToolCallContext, openCursor: (cursor: string) => string = (c) => c, baseUrl?: string,
 ): BuiltRequest {
   const request: UpstreamRequest = { path: {}, query: {}, header: {}, cookie: {}, signal: ctx.signal };
   const put = (binding: Pick<ParameterBinding, 'name' | 'in'>, value: unknown, source: string) => {
@@ -54,6 +56,8 @@ export function buildUpstreamRequest(
   if (tool.body?.customerFields?.length) {
     request.body = bindBodyFields(request.body, tool.body.customerFields.map((f) => ({ path: f.path, value: customerVendorId(tool, ctx, f.customerId) })));
   }
+  // Last: the next-page URL is checked against the request as the runtime's rules made it.
+  if (page?.at && 'n' in page.at) followNextUrl(tool, request, page.at.n, baseUrl);
   return { request, page };
 }
 
@@ -120,8 +124,10 @@ function applyPagination(tool: ToolModel, args: Record<string, unknown>, request
   // Asking the vendor for more than shaping would show only loses items between pages.
   const size = Math.max(1, Math.min(limit, p.maxLimit, tool.shape.maxItems ?? Infinity));
   const cursor: Cursor | undefined = typeof args.cursor === 'string' ? decodeCursor(openCursor(args.cursor)) : undefined;
-  const kind: Record<typeof p.style, string> = { page: 'p', offset: 'o', cursor: 'c', link: 'u' };
-  if (cursor && !(kind[p.style] in cursor)) {
+  // A cursor names this style's position, or none (the first page) with items already seen in it;
+  // offsets never need the latter.
+  const positionKeys = cursor ? Object.keys(cursor).filter((k) => k !== 's') : [];
+  if (cursor && (positionKeys.length ? positionKeys[0] !== POSITION_KEY[p.style] : p.style === 'offset')) {
     throw new InvalidArguments('Invalid arguments: "cursor" was returned by another tool; omit it to start from the first page');
   }
   const locate = (name: string | undefined) => {
@@ -135,9 +141,11 @@ function applyPagination(tool: ToolModel, args: Record<string, unknown>, request
   };
   const sizeName = p.sizeParam ?? p.limitParam;
   const state: PageState = { style: p.style, size };
+  if (cursor?.s) state.skip = cursor.s;
   switch (p.style) {
     case 'page':
       state.page = cursor && 'p' in cursor ? cursor.p : (p.firstPage ?? 1);
+      state.at = { p: state.page };
       send(p.pageParam, state.page);
       send(sizeName, size);
       break;
@@ -147,10 +155,19 @@ function applyPagination(tool: ToolModel, args: Record<string, unknown>, request
       send(sizeName, size);
       break;
     case 'cursor':
-      if (cursor && 'c' in cursor) send(p.cursorParam, cursor.c);
+      if (cursor && 'c' in cursor) {
+        state.at = { c: cursor.c };
+        send(p.cursorParam, cursor.c);
+      }
       send(sizeName, size);
       break;
+    case 'next-url':
+      // The URL itself is checked and applied once the customer binding is in place.
+      if (cursor && 'n' in cursor) state.at = { n: cursor.n };
+      else send(sizeName, size);
+      break;
     case 'link':
+      if (cursor && 'u' in cursor) state.at = { u: cursor.u };
       send(sizeName, size);
       if (cursor && 'u' in cursor) {
         // Only the query of the vendor's next link is used: host and path stay the tool's own.

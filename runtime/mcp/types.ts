@@ -9,7 +9,6 @@ import type { Authenticated, RequestContext } from '../request-context.ts';
 
 export type { CallToolResult };
 
-
 /** The tools this request's caller may see; when set, tools/list shows only these. */
 export type ListTools = (ctx: RequestContext) => Promise<ToolModel[]>;
 

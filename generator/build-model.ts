@@ -21,6 +21,7 @@ import {
 import { promptsOf, resourcesOf } from './prompts-resources.ts';
 import { authModel, checkAuth, credentialHeaders } from './auth.ts';
 import { hasCustomerToken } from '../runtime/credentials/customer-token.ts';
+import { assignToolNames, MAX_TOOL_NAME, operationIdName, withCounter } from './naming.ts';
 
 export const TOOL_NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
 export const PROPERTY_KEY_RE = /^[a-zA-Z0-9_.-]{1,64}$/;
@@ -60,6 +61,7 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
 
   const usedNames = new Set<string>();
   const explicitNames = new Set((spec.tools ?? []).map((t) => t.name).filter(Boolean) as string[]);
+  const defaultNames = assignToolNames(spec.connector, selection.selections.filter((s) => !s.tool?.name).map((s) => s.op), explicitNames);
   const tools: ToolModel[] = [];
   for (const sel of selection.selections) {
     const tool = buildTool(sel);
@@ -122,7 +124,7 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
       report('error', path, code, message, hint);
     };
 
-    const name = uniqueName(t?.name ?? defaultToolName(spec.connector, op));
+    const name = uniqueName(t?.name ?? defaultNames.get(`${op.method} ${op.path}`)!);
     if (!TOOL_NAME_RE.test(name)) {
       report('warning', t?.name ? [...at, 'name'] : at, 'lint/tool-name',
         `tool name "${name}" ${name.length > 64 ? `is ${name.length} characters (clients allow 64)` : 'has characters outside ^[a-zA-Z0-9_-]+$'}`,
@@ -389,7 +391,7 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
   function uniqueName(wanted: string): string {
     let name = wanted;
     // A bulk pick never takes a name that an individually listed tool claims.
-    for (let n = 2; usedNames.has(name) || (explicitNames.has(name) && usedNames.has(`explicit:${name}`)); n++) name = `${wanted}_${n}`;
+    for (let n = 2; usedNames.has(name) || (explicitNames.has(name) && usedNames.has(`explicit:${name}`)); n++) name = withCounter((max) => wanted.slice(0, max), n);
     usedNames.add(name);
     if (explicitNames.has(name)) usedNames.add(`explicit:${name}`);
     return name;
@@ -415,6 +417,9 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
     if (maxItems !== undefined) shape.maxItems = maxItems;
     const tokenBudget = pick('tokenBudget');
     if (tokenBudget !== undefined) shape.tokenBudget = tokenBudget;
+    const cacheMs = pick('cacheMs');
+    // 0 turns a connector default off for one tool.
+    if (cacheMs !== undefined && cacheMs > 0) shape.cacheMs = cacheMs;
     const redact = [...new Set([...(d.redact ?? []), ...(r.redact ?? [])])].sort();
     if (redact.length) shape.redact = redact;
     return shape;
@@ -475,16 +480,9 @@ export function buildModel(loaded: LoadedSpec, doc: LoadedDocument, selection: S
   }
 }
 
-/** `<connector>_<operation id in snake case>`, without repeating the connector's name. */
+/** `<connector>_<operation id in snake case>`, without repeating the connector's name, cut to 64 characters. */
 export function defaultToolName(connector: string, op: Pick<OperationInfo, 'operationId'>): string {
-  let snake = op.operationId
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
-    .replace(/[^A-Za-z0-9]+/g, '_')
-    .replace(/^_+|_+$/g, '')
-    .toLowerCase();
-  if (snake.startsWith(`${connector}_`)) snake = snake.slice(connector.length + 1);
-  return `${connector}_${snake || 'operation'}`.slice(0, 64).replace(/_+$/, '');
+  return operationIdName(connector, op).slice(0, MAX_TOOL_NAME).replace(/_+$/, '');
 }
 
 /** A client-safe argument name for a vendor parameter name: `filter[name]` -> `filter.name`. */

@@ -10,7 +10,8 @@ import type { LoadedDocument, OpenApiDocument } from './openapi/types.ts';
 import { loadSpec } from './spec/load.ts';
 import { loadDocument } from './openapi/load.ts';
 import { pruneDocument } from './openapi/prune.ts';
-import { selectOperations, type Skipped } from './select.ts';
+import { findDanglingRefs, locateRefs } from './openapi/dangling-refs.ts';
+import { selectOperations, type Selection, type Skipped } from './select.ts';
 import { buildModel, RESERVED_HEADERS } from './build-model.ts';
 import { authModel, credentialHeaders } from './auth.ts';
 import { openapiDir } from './paths.ts';
@@ -114,6 +115,8 @@ export async function buildConnector(specFile: string, options: BuildOptions = {
 
   const selection = selectOperations(loaded, document);
   diagnostics.push(...selection.diagnostics);
+  diagnostics.push(...danglingRefDiagnostics(loaded, document, selection.selections));
+  if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   // The tools are exactly the selected operations whenever the build succeeds (a tool that fails
   // is an error), so the typed client's input is known before the model is built.
   const pruned = withoutCredentialParameters(pruneDocument(document.document, selection.selections.map((s) => s.op)), authModel(document, loaded.spec.auth));
@@ -126,4 +129,22 @@ export async function buildConnector(specFile: string, options: BuildOptions = {
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
 
   return { build: { specFile: file, spec: loaded, document, model, pruned, skipped: selection.skipped }, diagnostics };
+}
+
+/** A `$ref` to nothing among what the tools reach: the typed client could not be built. */
+function danglingRefDiagnostics(loaded: LoadedSpec, document: LoadedDocument, selections: Selection[]): Diagnostic[] {
+  const dangling = findDanglingRefs(document.document, selections.map((s) => s.op));
+  if (dangling.length === 0) return [];
+  const local = !/^https?:/i.test(document.location) && !(loaded.spec.document.overlays?.length || loaded.spec.document.merge?.length);
+  const located = local ? locateRefs(document.location, dangling) : new Map<string, { line: number; column: number }>();
+  const selectedBy = new Map(selections.map((s) => [`${s.op.method} ${s.op.path}`, s.specPath]));
+  return dangling.map((d) => {
+    const at = located.get(d.pointer);
+    return {
+      severity: 'error' as const, code: 'document/dangling-ref',
+      message: `$ref "${d.ref}" at ${d.pointer} points at nothing in the document (reached from ${d.operation})`,
+      hint: 'add the missing component or drop the reference with an overlay (document.overlays), or leave the operation out',
+      ...(at ? { file: document.location, ...at } : loaded.positionOf(selectedBy.get(d.operation) ?? [])),
+    };
+  });
 }

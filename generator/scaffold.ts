@@ -7,8 +7,9 @@ import path from 'node:path';
 import { Document, isMap } from 'yaml';
 import type { LoadedDocument } from './openapi/types.ts';
 import { READ_METHODS } from './select.ts';
-import { defaultToolName } from './build-model.ts';
-import { projectRoot } from './paths.ts';
+import { assignToolNames } from './naming.ts';
+import { postReadsBlock } from './post-reads.ts';
+import { openapiDir, projectRoot } from './paths.ts';
 
 export interface ScaffoldOptions {
   /** Where the spec will be written (to make paths relative to it). */
@@ -27,12 +28,11 @@ export function connectorNameFor(doc: LoadedDocument, source: string): string {
 
 export function scaffoldSpec(doc: LoadedDocument, options: ScaffoldOptions): string {
   const reads = doc.operations.filter((o) => READ_METHODS.has(o.method));
-  if (reads.length === 0) throw new Error(`${options.source} has no read operation (GET or HEAD): nothing to serve read-only`);
+  const postReads = reads.length === 0 ? postReadsBlock(doc, options.connector ?? connectorNameFor(doc, options.source)) : undefined;
+  if (postReads && postReads.posts === 0) throw new Error(`${options.source} has no read operation (GET or HEAD, or a POST that may read): nothing to serve read-only`);
   const connector = options.connector ?? connectorNameFor(doc, options.source);
   const specDir = path.dirname(path.resolve(options.specFile));
-  const source = /^https?:/i.test(options.source)
-    ? options.source
-    : path.relative(specDir, path.resolve(options.source)).split(path.sep).join('/');
+  const source = documentSource(options.source, specDir);
 
   const data: Record<string, unknown> = {
     specgate: 1,
@@ -40,10 +40,13 @@ export function scaffoldSpec(doc: LoadedDocument, options: ScaffoldOptions): str
     title: String(doc.document.info?.title ?? connector),
     document: { source, sha256: doc.sha256 },
   };
-  if (options.allReads) {
+  if (postReads) {
+    // Nothing is selected until the author vouches for a POST: the block below says how.
+  } else if (options.allReads) {
     data.select = [{ methods: ['GET', 'HEAD'] }];
   } else {
-    data.tools = reads.map((o) => ({ operation: `${o.method} ${o.path}`, name: defaultToolName(connector, o) }));
+    const names = assignToolNames(connector, reads);
+    data.tools = reads.map((o) => ({ operation: `${o.method} ${o.path}`, name: names.get(`${o.method} ${o.path}`) }));
   }
   const yamlDoc = new Document(data);
   const schema = path.relative(specDir, path.join(projectRoot, 'generator', 'spec', 'spec.schema.json')).split(path.sep).join('/');
@@ -54,5 +57,20 @@ export function scaffoldSpec(doc: LoadedDocument, options: ScaffoldOptions): str
       (tools as { commentBefore?: string }).commentBefore = ' One entry per read operation: delete what a technician does not need, then rename and describe the rest.';
     }
   }
-  return yamlDoc.toString({ lineWidth: 0 });
+  return `${yamlDoc.toString({ lineWidth: 0 })}${postReads ? `\n${postReads.text}` : ''}`;
+}
+
+/**
+ * How the spec names its document: a URL as given; a file inside the OpenAPI folder through
+ * ${SPECGATE_OPENAPI_DIR}, so the spec works wherever the documents are kept; any other file
+ * relative to the spec.
+ */
+function documentSource(given: string, specDir: string): string {
+  if (/^https?:/i.test(given)) return given;
+  const file = path.resolve(given);
+  const inOpenapi = path.relative(openapiDir(), file);
+  if (inOpenapi && inOpenapi.split(path.sep)[0] !== '..' && !path.isAbsolute(inOpenapi)) {
+    return `\${SPECGATE_OPENAPI_DIR}/${inOpenapi.split(path.sep).join('/')}`;
+  }
+  return path.relative(specDir, file).split(path.sep).join('/');
 }

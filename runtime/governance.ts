@@ -94,7 +94,8 @@ export function createGovernance(options: GovernanceOptions): Governance {
   const rateLimiter = createRateLimiter(rateLimitsRepo(store));
   const approvals = approvalsRepo(store, { now, ...(options.approvalTtlMs !== undefined && { ttlMs: options.approvalTtlMs }) });
   const recorder = createCallRecorder(group, now);
-  const responseCache = options.responseCache && createResponseCache(options.responseCache);
+  // Always there: tools opt in in their spec; the operator's --cache rules only adjust.
+  const responseCache = createResponseCache(options.responseCache ?? {});
   const vendorBudgets = createVendorBudgets(options.vendorBudgets ?? {});
   const idempotency = createIdempotency({
     ranCall: usageRepo(store, now).ranCall,
@@ -255,9 +256,9 @@ export function createGovernance(options: GovernanceOptions): Governance {
 
     const started = performance.now();
     // 11. After every check: a cached answer is still a governed, metered and audited call.
-    const ttl = responseCache?.ttlOf(tool.name);
-    const cacheKey = ttl !== undefined ? responseCache!.key(p.tenantId, p.customer.customerId, tool.name, args) : undefined;
-    const hit = cacheKey !== undefined ? responseCache!.get(cacheKey) : undefined;
+    const ttl = responseCache.ttlOf(tool);
+    const cacheKey = ttl !== undefined ? responseCache.key(p.tenantId, p.customer.customerId, tool.name, args, decision.obligations) : undefined;
+    const hit = cacheKey !== undefined ? responseCache.get(cacheKey) : undefined;
     if (hit) {
       await record(
         { ...audited(c), decisionId: decision.id, outcome: 'cached', ...(approvalId && { approvalId }) },
@@ -291,7 +292,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
     // A caller that hung up did not meet a failure of ours or the vendor's: say so apart.
     const outcome = ownership.refused ? 'refused' : !result.isError ? 'ok' : req.signal?.aborted ? 'cancelled' : 'error';
     if (execution) endSpan(execution, outcome === 'error' ? new Error('tool error') : undefined, { 'specgate.outcome': outcome });
-    if (cacheKey !== undefined && outcome === 'ok') responseCache!.set(cacheKey, result, ttl!);
+    if (cacheKey !== undefined && outcome === 'ok') responseCache.set(cacheKey, result, ttl!);
     // 13.
     await step(req, 'meter-audit', () => record(
       {

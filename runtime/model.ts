@@ -135,6 +135,8 @@ export interface Shape {
   tokenBudget?: number;
   /** Field names removed wherever they occur (secrets such as password values). */
   redact?: string[];
+  /** How long a successful result may be reused for the same tenant, customer and arguments, ms. */
+  cacheMs?: number;
 }
 
 /** Reversible mapping of property keys that clients reject, per input schema. */

@@ -28,6 +28,10 @@ export interface BuildServerOptions {
   describeCaller?: DescribeCaller;
   /** Progressive discovery (runtime/discovery); default off. */
   discovery?: DiscoveryOptions;
+  /** The store's visibility fingerprint, polled so that listening sessions hear grant and key changes. */
+  visibilityFingerprint?: () => Promise<string>;
+  /** Its poll interval, ms; default 5,000. */
+  listChangedPollMs?: number;
   /** The ttlMs of the tools/list and server/discover cache hints; default 0. */
   listTtlMs?: number;
   /** The protected-resource metadata's trusted issuers and resource id (with `authenticate`). */
@@ -105,6 +109,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     ...(options.authenticate && { authenticate: options.authenticate }),
     ...(options.describeCaller && { describeCaller: options.describeCaller }),
     ...(options.discovery && { discovery: options.discovery }),
+    ...(options.visibilityFingerprint && { visibilityFingerprint: options.visibilityFingerprint }),
+    ...(options.listChangedPollMs !== undefined && { listChangedPollMs: options.listChangedPollMs }),
     ...(options.listTtlMs !== undefined && { listTtlMs: options.listTtlMs }),
     ...(options.protectedResource && { protectedResource: options.protectedResource }),
     ...(options.publicUrl && { publicUrl: options.publicUrl }),

@@ -39,6 +39,8 @@ export interface RuntimeOptions {
   generatedDir: string;
   /** Serve every connector against a mock upstream driven by its (pruned) vendor document. */
   mock: boolean;
+  /** Fixed ports for mock upstreams, by connector (others take a free port). */
+  mockPorts?: Record<string, number>;
   /** Real upstream base URLs by connector; a connector with none falls back to its mock. */
   upstreams?: Record<string, UpstreamConfig>;
   /**
@@ -90,6 +92,8 @@ export interface Runtime {
   /** Set when the governance chain is on: per-caller visibility and request authentication. */
   listTools?: ListTools;
   authenticate?: AuthenticateRequest;
+  /** Set with the governance chain: changes whenever the store's grants, keys or customers do (list_changed). */
+  visibilityFingerprint?: () => Promise<string>;
   /** Set with the governance chain: the tenant and customer a request acts for (server instructions). */
   describeCaller?: DescribeCaller;
   /** What /.well-known/oauth-protected-resource announces: the trusted issuers and this resource's id. */
@@ -125,6 +129,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const out: Record<string, UpstreamConfig> = {};
     // Throws on a credential that does not fit the vendor's document: at startup, or (on reload) the old catalog stays.
     const configured = { ...options.upstreams, ...configureUpstreams(connectors.map((c) => c.model), options.upstreamConfig ?? {}) };
+    for (const name of Object.keys(options.mockPorts ?? {})) {
+      if (!connectors.some((c) => c.model.name === name)) {
+        throw new Error(`--mock-port ${name}=${options.mockPorts![name]}: there is no connector "${name}" (connectors: ${connectors.map((c) => c.model.name).join(', ')})`);
+      }
+    }
     for (const c of connectors) {
       const name = c.model.name;
       const real = configured[name];
@@ -143,9 +152,19 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       // Prism (and faker under it) loads only when a connector is actually mocked.
       const { startMockUpstream } = await import('./mock/upstream.ts');
       const customerId = mockCustomerId(c.model, doc);
-      const mock = await startMockUpstream(doc, { rewrite: mockOwners(c.model, customerId) });
+      const port = options.mockPorts?.[name];
+      // A fixed port is needed again by the new mock; a free one lets the old serve until the new is up.
+      if (running && port !== undefined) await running.mock.close();
+      let mock: MockUpstream;
+      try {
+        mock = await startMockUpstream(doc, { rewrite: mockOwners(c.model, customerId), ...(port !== undefined && { port }) });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (port === undefined) throw new Error(`connector "${name}": ${(err as Error).message}`);
+        throw new Error(`the mock upstream of ${name} cannot listen on port ${port}${code === 'EADDRINUSE' ? ': the port is in use' : code ? ` (${code})` : ''}; choose another with --mock-port ${name}=<port>`);
+      }
       mocks.set(name, { doc: text, mock, customerId });
-      if (running) await running.mock.close();
+      if (running && port === undefined) await running.mock.close();
       out[name] = { baseUrl: mock.url };
     }
     return out;
@@ -181,7 +200,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     },
     onError: (error) => logger.error({ err: error.message }, 'catalog reload failed; still serving the previous catalog'),
   });
-  const first = await executorsFor(watcher.current());
+  let first: Awaited<ReturnType<typeof executorsFor>>;
+  try {
+    first = await executorsFor(watcher.current());
+  } catch (err) {
+    // Nothing is returned to close them: the mocks already started and the watcher go now.
+    watcher.close();
+    for (const { mock } of mocks.values()) await mock.close();
+    throw err;
+  }
   let caller = first.shared;
   let tenantCallers = first.tenants;
   let callerVersion = watcher.current();
@@ -212,6 +239,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     return ids;
   }
 
+  /** In mock mode the mock customer holds every named id the connector declares (Datto RMM's siteId), all the same value. */
+  function customerNamedIdsFor(catalog: Catalog): Record<string, Record<string, string>> {
+    const named: Record<string, Record<string, string>> = {};
+    for (const c of catalog.connectors) {
+      const id = where[c.model.name]?.mock ? mocks.get(c.model.name)?.customerId : undefined;
+      const names = c.model.customer?.ids ?? [];
+      if (id !== undefined && names.length) named[c.model.name] = Object.fromEntries(names.map((n) => [n, id]));
+    }
+    return named;
+  }
+
   // Through `caller` at call time, so a hot reload's new executor is the one used.
   // Loaded only with a store: the chain brings the store drivers and the policy engine.
   const governance = options.governance
@@ -238,6 +276,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const governed = governance
     ? {
       auditRefusal: (refusal: EdgeRefusal) => edgeAuditor!.record(refusal),
+      visibilityFingerprint: (await import('./discovery/list-changed.ts')).visibilityFingerprint(options.governance!.store.db),
       listTools: ((ctx) => governance.visibleTools(ctx, callerVersion)) as ListTools,
       authenticate: (async (ctx) => {
         const req = { headers: ctx.headers, requestId: ctx.requestId };
@@ -270,7 +309,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     // The executor's result is a structural subset of the SDK's CallToolResult.
     callTool: (tool, args, ctx) => (governance
       ? governance.call(ctx, tool, args, ctx.requestId)
-      : caller.callTool(tool, args, { ...ctx, customerIds: customerIdsFor(callerVersion) })) as ReturnType<CallTool>,
+      : caller.callTool(tool, args, { ...ctx, customerIds: customerIdsFor(callerVersion), customerNamedIds: customerNamedIdsFor(callerVersion) })) as ReturnType<CallTool>,
     customerIds: () => customerIdsFor(callerVersion),
     reloadCredentials: () => swap(callerVersion, 'credentials'),
     upstreams: () => where,
@@ -311,6 +350,8 @@ export interface HttpOptions {
   metricsTenantLabel?: boolean;
   discovery?: DiscoveryOptions;
   listTtlMs?: number;
+  /** How often listening sessions' visible lists are checked against the store, ms; default 5,000. */
+  listChangedPollMs?: number;
   /** Run when the server closes, after the runtime (whose last audit checkpoint needs the store): e.g. closing the store. */
   onClosed?: () => Promise<void>;
 }
@@ -334,6 +375,8 @@ export async function startHttp(runtime: Runtime, options: HttpOptions): Promise
     ...(runtime.describeCaller ? { describeCaller: runtime.describeCaller } : {}),
     ...(options.discovery ? { discovery: options.discovery } : {}),
     ...(options.listTtlMs !== undefined ? { listTtlMs: options.listTtlMs } : {}),
+    ...(runtime.visibilityFingerprint ? { visibilityFingerprint: runtime.visibilityFingerprint } : {}),
+    ...(options.listChangedPollMs !== undefined ? { listChangedPollMs: options.listChangedPollMs } : {}),
     ...(runtime.protectedResource ? { protectedResource: runtime.protectedResource } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(options.logger ? { logger: options.logger } : {}),

@@ -118,7 +118,9 @@ describe.skipIf(!haveVendorDocs || specFiles.length === 0)(`the catalog in specs
           // Numeric, so that it also fits vendors' integer id fields where the owner is written back.
           const forced = `9${connectors.findIndex((c) => c.model.name === tool.connector)}0417`;
           current = { connector: tool.connector, owner: forced };
-          const ctx = { requestId: tool.name, signal: new AbortController().signal, customerIds: { [tool.connector]: forced } };
+          // A connector's named ids (Datto RMM's siteId) are the same forced value.
+          const names = connectors.find((c) => c.model.name === tool.connector)!.model.customer?.ids ?? [];
+          const ctx = { requestId: tool.name, signal: new AbortController().signal, customerIds: { [tool.connector]: forced }, customerNamedIds: { [tool.connector]: Object.fromEntries(names.map((n) => [n, forced])) } };
           const args = sampleArguments(tool.inputSchema as Record<string, unknown>);
           const before = recorder.requests.length;
           const ok = await caller.callTool(tool, args, ctx);

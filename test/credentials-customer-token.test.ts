@@ -165,7 +165,7 @@ describe('a per-customer token endpoint, governed, over MCP', () => {
   it('keeps concurrent sessions for two customers apart', async () => {
     const [sa, sb] = await Promise.all([session('cust-a'), session('cust-b')]);
     server.delayMs = 30;
-    const plan = Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? ['a', sa] : ['b', sb]) as const);
+    const plan = Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? (['a', sa] as const) : (['b', sb] as const)));
     const answers = await Promise.all(plan.map(([, s]) => callTool(s.client, 'entra_list_users')));
     server.delayMs = 0;
     answers.forEach((r, i) => {

@@ -1,5 +1,5 @@
 /**
- * Customer isolation on every tool of the launch catalog, end to end: the five specs generated
+ * Customer isolation on every tool of the catalog, end to end: every spec in specs/ generated
  * from the vendors' real documents, served by the governed runtime over HTTP to the official MCP
  * client, acting for customer A, against a recording upstream that answers each request with
  * records of customers A and B built from the tool's own raw response schema (test/helpers/owned.ts,
@@ -9,6 +9,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import fc from 'fast-check';
 import type { Client } from '@modelcontextprotocol/client';
@@ -26,18 +28,28 @@ import { sampleArguments } from './helpers/sample-args.ts';
 const TENANT = 'iso-msp';
 const A = { id: 'contoso', vendorId: '4101' };
 const B = { id: 'fabrikam', vendorId: '4202' };
-const specFiles = ['connectwise', 'halopsa', 'hudu', 'itglue', 'pax8'].map((c) => path.join(root, 'specs', `${c}.yaml`));
+// Every spec in specs/, so that a new connector is covered as soon as it is added.
+const specsDir = path.join(root, 'specs');
+const specFiles = fs.readdirSync(specsDir).filter((f) => f.endsWith('.yaml')).sort().map((f) => path.join(specsDir, f));
+
+/** The connector a spec file declares (its `connector:` line). */
+function connectorOf(file: string): string {
+  const m = /^connector:\s*(\S+)/m.exec(fs.readFileSync(file, 'utf8'));
+  if (!m) throw new Error(`${file}: no connector name`);
+  return m[1]!;
+}
 
 /** Who owns each record the upstream returns for a tool: A, B or nobody (the owner field left out). */
 type Owner = 'A' | 'B' | 'none';
 
-describe.skipIf(!haveVendorDocs)(`customer isolation on every launch tool${haveVendorDocs ? '' : ` (${vendorDocsMissing})`}`, () => {
+describe.skipIf(!haveVendorDocs)(`customer isolation on every catalog tool${haveVendorDocs ? '' : ` (${vendorDocsMissing})`}`, () => {
   const dir = tempDir('isolation-catalog');
   let catalog: Catalog;
   let store: Store;
   let recorder: Recorder;
   let app: FastifyInstance;
   let client: Client;
+  let tokens: { url: string; paths: string[]; close(): Promise<void> };
   const docs: Record<string, Record<string, unknown>> = {};
   /** Owners of the records the next answer for a tool carries; default one record of A. */
   const plan = new Map<string, Owner[]>();
@@ -65,13 +77,18 @@ describe.skipIf(!haveVendorDocs)(`customer isolation on every launch tool${haveV
       return { body };
     }, '');
 
+    tokens = await startTokenEndpoint();
     store = await openStore(`sqlite:${path.join(dir, 'store.db')}`);
     const tenants = tenantsRepo(store);
     await tenants.createTenant({ id: TENANT, name: 'Isolation MSP' });
     const settings = settingsRepo(store);
     for (const c of [A, B]) {
       await tenants.createCustomer({ id: c.id, tenantId: TENANT, name: c.id });
-      for (const conn of catalog.connectors) await tenants.setVendorId(c.id, conn.model.name, c.vendorId);
+      for (const conn of catalog.connectors) {
+        await tenants.setVendorId(c.id, conn.model.name, c.vendorId);
+        // Named ids (Datto RMM's siteId) hold the same value, so one owner check fits them all.
+        for (const name of conn.model.customer?.ids ?? []) await tenants.setVendorId(c.id, conn.model.name, c.vendorId, name);
+      }
     }
     for (const conn of catalog.connectors) await settings.grant(TENANT, conn.model.name, '*');
     // security-admin: the password-metadata tools are reserved for it, and every tool is under test.
@@ -79,6 +96,9 @@ describe.skipIf(!haveVendorDocs)(`customer isolation on every launch tool${haveV
     ({ app } = await serveGoverned(store, {
       generatedDir: out,
       upstreams: Object.fromEntries(catalog.connectors.map((c) => [c.model.name, { baseUrl: `${recorder.origin}/${c.model.name}` }])),
+      // Connectors whose token is the customer's own (Graph) get it from the local token endpoint.
+      upstreamConfig: Object.fromEntries(catalog.connectors.filter((c) => c.model.tools.some((t) => t.scope?.kind === 'customer' && t.scope.credential))
+        .map((c) => [c.model.name, { baseUrl: `${recorder.origin}/${c.model.name}`, credential: { kind: 'oauth2-client-credentials' as const, clientId: 'iso', clientSecret: 'iso-secret', tokenUrl: `${tokens.url}/{customer}/token` } }])),
     }).then(async (s) => {
       client = await governedClient(s.url, { authorization: `Bearer ${key}`, 'specgate-customer': A.id });
       return s;
@@ -88,6 +108,7 @@ describe.skipIf(!haveVendorDocs)(`customer isolation on every launch tool${haveV
     await client?.close();
     await app?.close();
     await recorder?.close();
+    await tokens?.close();
     await store?.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -107,8 +128,9 @@ describe.skipIf(!haveVendorDocs)(`customer isolation on every launch tool${haveV
   const requestsFor = (tool: ToolModel, from: number) => recorder.requests.slice(from)
     .filter((r) => toolForRequest([tool], r.method, new URL(r.url, 'http://x').pathname.replace(/^\/[^/]+/, '')));
 
-  it('declares how every one of the 81 tools is scoped, and no tool returns customer records unscoped', () => {
-    expect(catalog.tools).toHaveLength(81);
+  it('declares how every tool is scoped, and no tool returns customer records unscoped', () => {
+    expect(catalog.connectors.map((c) => c.model.name)).toEqual(expect.arrayContaining(['connectwise', 'datto_rmm', 'halopsa', 'hudu', 'itglue', 'ninjaone', 'pax8']));
+    expect(catalog.tools.length).toBeGreaterThanOrEqual(124);
     for (const t of catalog.tools) {
       expect(t.scope, t.name).toBeDefined();
       if (t.scope!.kind === 'tenant') {
@@ -116,12 +138,12 @@ describe.skipIf(!haveVendorDocs)(`customer isolation on every launch tool${haveV
         // Reference data: nothing in what it returns looks like a customer reference.
         if (!t.scope!.customerRecords) expect(customerReferenceFields(t.outputSchema), t.name).toEqual([]);
       } else {
-        expect(t.customerParameters.length > 0 || t.ownership || t.ownerParent, t.name).toBeTruthy();
+        expect(t.customerParameters.length > 0 || t.ownership || t.ownerParent || t.scope!.credential, t.name).toBeTruthy();
       }
     }
   });
 
-  describe.each(['connectwise', 'halopsa', 'hudu', 'itglue', 'pax8'])('%s', (connector) => {
+  describe.each(specFiles.map((f) => connectorOf(f)))('%s', (connector) => {
     const toolsOf = (pred: (t: ToolModel) => boolean) => catalog.tools.filter((t) => t.connector === connector && pred(t));
 
     it('lists: A\'s items come through, B\'s and owner-less ones are withheld, counted and audited', async () => {
@@ -184,8 +206,20 @@ describe.skipIf(!haveVendorDocs)(`customer isolation on every launch tool${haveV
       }
     });
 
+    it('tools scoped by a per-customer token: every request carries A\'s token, fetched from A\'s token URL, never B\'s', async () => {
+      for (const t of toolsOf((x) => x.scope?.kind === 'customer' && !!x.scope.credential)) {
+        const before = recorder.requests.length;
+        const r = await call(t);
+        expect(r.isError, `${t.name}: ${r.content[0]?.text}`).toBeFalsy();
+        const sent = requestsFor(t, before);
+        expect(sent, t.name).toHaveLength(1);
+        expect(sent[0]!.headers.authorization, t.name).toBe(`Bearer token-of-${A.vendorId}`);
+        expect(tokens.paths.filter((p) => !p.startsWith(`/${A.vendorId}/`)), t.name).toEqual([]);
+      }
+    });
+
     it('bound tools whose records name no owner: every request names A\'s id and never B\'s', async () => {
-      for (const t of toolsOf((x) => x.scope?.kind === 'customer' && !x.ownership && !x.ownerParent)) {
+      for (const t of toolsOf((x) => x.scope?.kind === 'customer' && !x.ownership && !x.ownerParent && !x.scope.credential)) {
         const before = recorder.requests.length;
         const r = await call(t);
         expect(r.isError, `${t.name}: ${r.content[0]?.text}`).toBeFalsy();
@@ -239,3 +273,19 @@ describe.skipIf(!haveVendorDocs)(`customer isolation on every launch tool${haveV
     return Array.isArray(sampleFromSchema(doc, responseSchema(doc, t)));
   }
 });
+
+/** A local OAuth2 token endpoint for per-customer token URLs: the token names the customer in the path. */
+async function startTokenEndpoint(): Promise<{ url: string; paths: string[]; close(): Promise<void> }> {
+  const paths: string[] = [];
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      paths.push(req.url ?? '');
+      const customer = /^\/([^/]+)\/token$/.exec(req.url ?? '')?.[1];
+      res.writeHead(customer ? 200 : 404, { 'content-type': 'application/json' })
+        .end(JSON.stringify(customer ? { token_type: 'Bearer', expires_in: 3600, access_token: `token-of-${decodeURIComponent(customer)}` } : { error: 'not_found' }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, paths, close: () => new Promise((r) => server.close(() => r())) };
+}

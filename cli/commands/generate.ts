@@ -4,7 +4,7 @@ import type { SchemaThread } from '../../generator/emit/schema-thread.ts';
 import path from 'node:path';
 import { defaultGeneratedDir } from '../../generator/paths.ts';
 import { resolveSpecFiles } from '../specs.ts';
-import { printDiagnostics } from '../report.ts';
+import { printDiagnostics, writeDiagnosticsFile } from '../report.ts';
 
 export function registerGenerate(program: Command): void {
   program
@@ -14,7 +14,9 @@ export function registerGenerate(program: Command): void {
     .option('--out <dir>', 'output folder', defaultGeneratedDir)
     .option('--check', 'write nothing; fail when the output folder is stale')
     .option('--typecheck', 'also run the TypeScript compiler over the output')
-    .action(async (args: string[], opts: { out: string; check?: boolean; typecheck?: boolean }) => {
+    .option('--verbose', 'list every warning, also when a rule has many (default: one summary line per rule)')
+    .option('--diagnostics-file <file>', 'write every error and warning, one per line, to this file')
+    .action(async (args: string[], opts: GenerateFlags) => {
       // Started before the generator loads, so that the typing thread's own loading overlaps it.
       const { SchemaThread } = await import('../../generator/emit/schema-thread.ts');
       const schemaThread = new SchemaThread();
@@ -26,7 +28,9 @@ export function registerGenerate(program: Command): void {
     });
 }
 
-async function generateCommand(args: string[], opts: { out: string; check?: boolean; typecheck?: boolean }, schemaThread: SchemaThread): Promise<void> {
+interface GenerateFlags { out: string; check?: boolean; typecheck?: boolean; verbose?: boolean; diagnosticsFile?: string }
+
+async function generateCommand(args: string[], opts: GenerateFlags, schemaThread: SchemaThread): Promise<void> {
   const { generate } = await import('../../generator/generate.ts');
   const { formatDiff } = await import('../../generator/diff.ts');
   const files = resolveSpecFiles(args);
@@ -42,7 +46,8 @@ async function generateCommand(args: string[], opts: { out: string; check?: bool
       process.stderr.write(`[${e.index}/${e.total}] ${path.relative(process.cwd(), e.specFile)} -> ${what} (${Math.round(e.ms)} ms)\n`);
     },
   });
-  const { errors } = printDiagnostics(result.diagnostics);
+  if (opts.diagnosticsFile) writeDiagnosticsFile(opts.diagnosticsFile, result.diagnostics);
+  const { errors } = printDiagnostics(result.diagnostics, process.stderr, { verbose: opts.verbose, detailsFile: opts.diagnosticsFile });
   if (errors) {
     process.stderr.write(`generation failed: ${errors} error(s)\n`);
     process.exitCode = 1;

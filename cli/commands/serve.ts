@@ -14,6 +14,7 @@ export function registerServe(program: Command): void {
     .option('--port <n>', 'port', (v) => Number.parseInt(v, 10), 3000)
     .option('--host <h>', 'interface to listen on', '127.0.0.1')
     .option('--mock', 'serve every connector against a mock upstream driven by its document')
+    .option('--mock-port <connector=port...>', 'listen port of a connector\'s mock upstream (default: a free port)')
     .option('--generated <dir>', 'folder of generated connectors', defaultGeneratedDir)
     .option('--allow-origin <origin...>', 'browser origins allowed to call /mcp (default: localhost only)')
     .option('--customer <connector=id...>', "the customer's id in a vendor, forced on customer-bound tools (mock mode: 1)")
@@ -28,19 +29,21 @@ export function registerServe(program: Command): void {
     .option('--metrics-tenant-label', 'label tool-call metrics with the caller\'s tenant (one series per tenant and tool: mind the cardinality)')
     .option('--public-metrics', 'serve /metrics on the MCP port without a token (default without --store only; env SPECGATE_METRICS_TOKEN puts it behind a bearer token instead)')
     .option('--list-ttl <ms>', 'how long a client may reuse tools/list and the server instructions (2026-07-28 cache hints); list_changed still reaches listening clients at once', '5000')
+    .option('--list-changed-poll <ms>', 'with --store: how often listening sessions are checked for grant, key and customer changes (list_changed)', '5000')
     .option('--discovery <mode>', 'progressive discovery: auto (meta-tools when a caller may use more tools than --discovery-threshold), on, off', 'auto')
     .option('--discovery-threshold <tools>', 'with --discovery auto: list the meta-tools above this many visible tools', String(DEFAULT_DISCOVERY_THRESHOLD))
-    .option('--cache <tool=ms...>', 'with --store: reuse the results of these tools (names or globs) for this many ms, per tenant, customer and arguments')
+    .option('--cache <tool=ms...>', 'with --store: reuse the results of these tools (names or globs) for this many ms, per tenant, customer and arguments, over their spec\'s response.cacheMs (0: never)')
     .option('--vendor-budget <connector=requests/seconds...>', 'with --store: refuse calls to a connector past this many requests per window, per tenant (e.g. autotask=9000/3600)')
     .option('--admin-port <n>', 'serve the admin HTTP API (/admin/v1) on this port, a listener of its own (needs --store; admin keys from `specgate admin-key create`, or env SPECGATE_ADMIN_TOKEN)', (v) => Number.parseInt(v, 10))
     .option('--admin-host <h>', 'interface the admin API listens on; keep it private', '127.0.0.1')
-    .action(async (opts: { port: number; host: string; mock?: boolean; generated: string; allowOrigin?: string[]; customer?: string[]; config?: string; store?: string; createStore?: boolean; policies: string; masterKeyFile?: string; publicUrl?: string; metricsPort?: number; metricsHost: string; publicMetrics?: boolean; metricsTenantLabel?: boolean; adminPort?: number; adminHost: string; discovery: string; discoveryThreshold: string; listTtl: string; cache?: string[]; vendorBudget?: string[] }) => {
+    .action(async (opts: { port: number; host: string; mock?: boolean; mockPort?: string[]; generated: string; allowOrigin?: string[]; customer?: string[]; config?: string; store?: string; createStore?: boolean; policies: string; masterKeyFile?: string; publicUrl?: string; metricsPort?: number; metricsHost: string; publicMetrics?: boolean; metricsTenantLabel?: boolean; adminPort?: number; adminHost: string; discovery: string; discoveryThreshold: string; listTtl: string; listChangedPoll: string; cache?: string[]; vendorBudget?: string[] }) => {
       const { identity, ...config } = await readConfig(opts.config);
       const store = opts.store ?? process.env.SPECGATE_STORE;
       if (identity && !store) throw new Error(`${opts.config}: identity providers authenticate callers of the governance chain: give --store too`);
       if (opts.adminPort !== undefined && !store) throw new Error('--admin-port serves the governance store over HTTP: give --store too');
       const publicUrl = parsePublicUrl(opts.publicUrl ?? process.env.SPECGATE_PUBLIC_URL);
       const metricsToken = process.env.SPECGATE_METRICS_TOKEN || undefined;
+      const mockPorts = parseMockPorts(opts.mockPort);
       const cacheTools = parseCache(opts.cache);
       const vendorBudgets = parseVendorBudgets(opts.vendorBudget);
       if ((cacheTools || vendorBudgets) && !store) throw new Error('--cache and --vendor-budget are steps of the governance chain: give --store too');
@@ -50,12 +53,12 @@ export function registerServe(program: Command): void {
       const { startHttp, startRuntime, upstreamsFromEnv } = await import('../../runtime/start.ts');
       const { createLogger } = await import('../../runtime/ops/logging.ts');
       const logger = createLogger();
-      const runtime = await startRuntime({ generatedDir: path.resolve(opts.generated), mock: !!opts.mock, upstreams: upstreamsFromEnv(), ...config, logger, customerIds: parseCustomers(opts.customer), ...(governance ? { governance } : {}), ...(credentials ? { tenantCredentials: credentials.tenantUpstreams } : {}) });
+      const runtime = await startRuntime({ generatedDir: path.resolve(opts.generated), mock: !!opts.mock, ...(mockPorts && { mockPorts }), upstreams: upstreamsFromEnv(), ...config, logger, customerIds: parseCustomers(opts.customer), ...(governance ? { governance } : {}), ...(credentials ? { tenantCredentials: credentials.tenantUpstreams } : {}) });
       // /metrics on the MCP port: never beside a metrics listener; behind the token when there is one;
       // open when asked, or by default without a store (a local, ungoverned runtime).
       const metricsExposure = opts.metricsPort !== undefined ? 'off' : metricsToken ? 'token' : opts.publicMetrics || !governance ? 'open' : 'off';
       const app = await startHttp(runtime, {
-        port: opts.port, host: opts.host, logger, metricsExposure, discovery: discoveryOf(opts), listTtlMs: listTtlOf(opts.listTtl), ...(metricsToken && { metricsToken }), ...(publicUrl && { publicUrl }),
+        port: opts.port, host: opts.host, logger, metricsExposure, discovery: discoveryOf(opts), listTtlMs: listTtlOf(opts.listTtl), listChangedPollMs: pollOf(opts.listChangedPoll), ...(metricsToken && { metricsToken }), ...(publicUrl && { publicUrl }),
         ...(opts.allowOrigin ? { allowedOrigins: opts.allowOrigin } : {}),
         ...(governance && { onClosed: () => governance.store.close() }),
         ...(opts.metricsTenantLabel && { metricsTenantLabel: true }),
@@ -107,10 +110,11 @@ export function registerServe(program: Command): void {
     .option('--policies <dir>', 'policy folder for the governance chain', defaultPoliciesDir())
     .option('--master-key-file <file>', 'master keys that open the stored vendor credentials (default: env SPECGATE_MASTER_KEYS)')
     .option('--list-ttl <ms>', 'how long a client may reuse tools/list and the server instructions (2026-07-28 cache hints); list_changed still reaches listening clients at once', '5000')
+    .option('--list-changed-poll <ms>', 'with --store: how often listening sessions are checked for grant, key and customer changes (list_changed)', '5000')
     .option('--discovery <mode>', 'progressive discovery: auto (meta-tools when a caller may use more tools than --discovery-threshold), on, off', 'auto')
     .option('--discovery-threshold <tools>', 'with --discovery auto: list the meta-tools above this many visible tools', String(DEFAULT_DISCOVERY_THRESHOLD))
     .option('--select-customer <id>', 'with --store: the customer (of the key\'s tenant) this session acts for (env SPECGATE_CUSTOMER)')
-    .action(async (opts: { mock?: boolean; generated: string; customer?: string[]; config?: string; store?: string; createStore?: boolean; policies: string; masterKeyFile?: string; selectCustomer?: string; discovery: string; discoveryThreshold: string; listTtl: string }) => {
+    .action(async (opts: { mock?: boolean; generated: string; customer?: string[]; config?: string; store?: string; createStore?: boolean; policies: string; masterKeyFile?: string; selectCustomer?: string; discovery: string; discoveryThreshold: string; listTtl: string; listChangedPoll: string }) => {
       const { identity, ...config } = await readConfig(opts.config);
       const store = opts.store ?? process.env.SPECGATE_STORE;
       // The key comes from the environment, never the command line, where `ps` would show it.
@@ -136,6 +140,7 @@ export function registerServe(program: Command): void {
       if (credentialHeaders && runtime.authenticate) await runtime.authenticate({ headers: credentialHeaders, requestId: 'stdio-startup' });
       serveStdio(() => runtime.catalog(), runtime.callTool, {
         logger, discovery: discoveryOf(opts), listTtlMs: listTtlOf(opts.listTtl), ...(runtime.listTools && { listTools: runtime.listTools }), ...(headers && { headers }),
+        listChangedPollMs: pollOf(opts.listChangedPoll), ...(runtime.visibilityFingerprint && { visibilityFingerprint: runtime.visibilityFingerprint }),
         ...(runtime.describeCaller && { describeCaller: runtime.describeCaller }),
         // One connection per process, for the process's life: nothing to unsubscribe.
         toolsChanged: (listener) => {
@@ -151,6 +156,12 @@ export function registerServe(program: Command): void {
 function listTtlOf(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0) throw new Error(`--list-ttl: expected a whole number of milliseconds (0 or more), got '${value}'`);
+  return n;
+}
+
+function pollOf(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 10 || n > 3_600_000) throw new Error(`--list-changed-poll: expected a whole number of milliseconds from 10 to 3600000, got '${value}'`);
   return n;
 }
 
@@ -213,6 +224,20 @@ function parsePublicUrl(value: string | undefined): string | undefined {
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error(`--public-url ${value}: must be an http(s) URL`);
   if (u.search || u.hash) throw new Error(`--public-url ${value}: must not carry a query or fragment`);
   return value.replace(/\/+$/, '');
+}
+
+/** `--mock-port connector=port`: fixed ports for mock upstreams (a browser or another tool can then be pointed at them). */
+export function parseMockPorts(entries: string[] | undefined): Record<string, number> | undefined {
+  if (!entries) return undefined;
+  const out: Record<string, number> = {};
+  for (const e of entries) {
+    const m = /^([a-z][a-z0-9_]*)=(\d{1,5})$/.exec(e);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port < 1 || port > 65535) throw new Error(`--mock-port ${e}: expected <connector>=<port from 1 to 65535>, e.g. halopsa=9101`);
+    if (Object.values(out).includes(port)) throw new Error(`--mock-port ${e}: port ${port} is already given to another connector`);
+    out[m[1]!] = port;
+  }
+  return out;
 }
 
 export function parseCustomers(entries: string[] | undefined): Record<string, string> | undefined {

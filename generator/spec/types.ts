@@ -62,6 +62,8 @@ export interface ResponseShape {
   tokenBudget?: number;
   /** Field names removed wherever they occur. */
   redact?: string[];
+  /** Reuse a successful result this many ms (per tenant, customer and arguments); 0: never. */
+  cacheMs?: number;
 }
 
 export interface PaginationSpec {

@@ -17,6 +17,8 @@ import { discoveryActive, type DiscoveryOptions } from './mode.ts';
 import { META_TOOL_ENTRIES, META_TOOL_NAMES, runMetaTool } from './meta-tools.ts';
 import { parseToolsets, toolsInToolsets, TOOLSETS_HEADER } from './toolsets.ts';
 
+import type { ListKind, VisibilityWatch } from './list-changed.ts';
+
 export type { DiscoveryOptions } from './mode.ts';
 
 /** Subscribes a listener to "the visible tools may have changed"; returns the unsubscribe. */
@@ -28,7 +30,8 @@ export interface DiscoveryEndpointOptions {
   discovery?: DiscoveryOptions;
   listTools?: ListTools;
   describeCaller?: DescribeCaller;
-  toolsChanged?: ToolsChanged;
+  /** Follows connection-long sessions (stdio) to tell them when their lists change. */
+  watch?: VisibilityWatch;
   logger?: McpLogger;
 }
 
@@ -111,11 +114,19 @@ export function createDiscovery(options: DiscoveryEndpointOptions) {
       return runMetaTool(name, args, { catalog, visible: () => visibleFor(catalog, ctx), callReal });
     },
 
-    /** A server that lives as long as its connection (stdio) hears list changes directly. */
-    attach(server: Server, context: McpRequestContext): void {
-      if (!options.toolsChanged || context.requestInfo) return;
-      const off = options.toolsChanged(() => {
-        void server.sendToolListChanged().catch(() => undefined);
+    /**
+     * A server that lives as long as its connection (stdio) is followed with its caller's headers
+     * and hears directly when its own lists change (HTTP streams are followed by the endpoint's bus).
+     */
+    attach(server: Server, context: McpRequestContext, headers: RequestContext['headers']): void {
+      if (!options.watch || context.requestInfo) return;
+      const send: Record<ListKind, () => Promise<void>> = {
+        tools: () => server.sendToolListChanged(),
+        prompts: () => server.sendPromptListChanged(),
+        resources: () => server.sendResourceListChanged(),
+      };
+      const off = options.watch.follow(headers, (kinds) => {
+        for (const k of kinds) void send[k]().catch(() => undefined);
       });
       const previous = server.onclose;
       server.onclose = () => {

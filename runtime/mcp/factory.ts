@@ -11,7 +11,8 @@ import { DEFAULT_PAGE_SIZE, listToolsPage, runToolCall, visibleCatalog } from '.
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { CallTool, CatalogSource, ListTools, McpLogger, ToolCallObservation } from './types.ts';
 import { contextOf, type RequestContext } from '../request-context.ts';
-import { createDiscovery, type DiscoveryOptions, type ToolsChanged } from '../discovery/endpoint.ts';
+import { createDiscovery, type DiscoveryOptions } from '../discovery/endpoint.ts';
+import type { VisibilityWatch } from '../discovery/list-changed.ts';
 import type { DescribeCaller } from './instructions.ts';
 import { registerPromptsAndResources } from './prompts-resources.ts';
 
@@ -36,8 +37,12 @@ export interface ServerFactoryOptions {
   describeCaller?: DescribeCaller;
   /** How long a client may reuse tools/list and server/discover answers, ms (cache hints); default 0. */
   listTtlMs?: number;
-  /** Where a connection-long server (stdio) hears that the visible tools changed. */
-  toolsChanged?: ToolsChanged;
+  /** Follows connection-long servers (stdio) to send list_changed when their caller's lists change. */
+  watch?: VisibilityWatch;
+  /** The store's visibility fingerprint (governed runtimes), polled to see grants and keys change. */
+  visibilityFingerprint?: () => Promise<string>;
+  /** How often that fingerprint is read while a session listens, ms; default 5,000. */
+  listChangedPollMs?: number;
 }
 
 export function catalogGetter(source: CatalogSource): () => Catalog {
@@ -84,13 +89,14 @@ export function createServerFactory(options: ServerFactoryOptions): McpServerFac
   const run = { callTool: options.callTool, ...(options.observe && { observe: options.observe }), ...(options.logger && { logger: options.logger }) };
 
   return async (context: McpRequestContext) => {
-    const instructions = await discovery.instructions(messageContext(options, context.authInfo, context.requestInfo, new AbortController().signal, undefined));
+    const first = messageContext(options, context.authInfo, context.requestInfo, new AbortController().signal, undefined);
+    const instructions = await discovery.instructions(first);
     const server = new Server(SERVER_INFO, {
       capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true } },
       instructions,
       cacheHints: cacheHintsFor(options),
     });
-    discovery.attach(server, context);
+    discovery.attach(server, context, first.headers);
     registerPromptsAndResources(server, {
       getCatalog,
       visible: async (ctx) => {

@@ -25,7 +25,8 @@ import type { AuthenticateRequest } from './types.ts';
 import { authInfoOf, type EdgeCaller, type RequestContext } from '../request-context.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { createServerFactory, type ServerFactoryOptions } from './factory.ts';
+import { catalogGetter, createServerFactory, type ServerFactoryOptions } from './factory.ts';
+import { createCallerBus, createVisibilityWatch } from '../discovery/list-changed.ts';
 import { SpanKind, contextOf, endSpan, extractContext, startSpan, type TraceContext } from '../ops/tracing.ts';
 import type { Span } from '@opentelemetry/api';
 
@@ -67,8 +68,10 @@ export interface ProtectedResourceMetadata {
 }
 
 export interface McpEndpoint {
-  /** Tell clients holding a `subscriptions/listen` stream that the tool list changed (hot reload). */
+  /** The catalog was reloaded: tell each `subscriptions/listen` stream whose caller's lists changed. */
   toolsChanged(): void;
+  /** Listening sessions followed for list_changed (open `subscriptions/listen` streams). */
+  followers(): number;
   /** Aborts in-flight modern exchanges (the last step of a shutdown). */
   close(): Promise<void>;
 }
@@ -164,8 +167,19 @@ async function sendResponse(reply: FastifyReply, response: Response): Promise<Fa
 async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<void> {
   const routePath = options.path ?? '/mcp';
   const factory = createServerFactory(options);
+  // subscriptions/listen streams are followed per caller: each hears only its own lists change.
+  const watch = createVisibilityWatch({
+    getCatalog: catalogGetter(options.catalog),
+    ...(options.listTools && { listTools: options.listTools }),
+    ...(options.discovery && { discovery: options.discovery }),
+    ...(options.visibilityFingerprint && { fingerprint: options.visibilityFingerprint }),
+    ...(options.listChangedPollMs !== undefined && { intervalMs: options.listChangedPollMs }),
+    ...(options.logger && { logger: options.logger }),
+  });
+  const bus = createCallerBus(watch);
   const handler = createMcpHandler(factory, {
     legacy: 'stateless',
+    bus,
     ...(options.bodyLimit !== undefined && { maxRequestBodySize: options.bodyLimit }),
     onerror: (error) => app.log.debug({ err: error }, 'mcp request rejected or failed'),
   });
@@ -191,8 +205,12 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
     }
   };
   app.decorate('mcp', {
-    toolsChanged: () => handler.notify.toolsChanged(),
-    close: () => handler.close(),
+    toolsChanged: () => void watch.check(),
+    followers: () => watch.followers,
+    close: async () => {
+      watch.close();
+      await handler.close();
+    },
   } satisfies McpEndpoint);
 
   const allowed = normalizeAllowedOrigins(options.allowedOrigins ?? localhostAllowedOrigins());
@@ -250,7 +268,7 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
     try {
       response = request.method === 'POST' && parsedBody !== undefined && (await isLegacyRequest(web, parsedBody))
         ? await serveLegacyJson(web, parsedBody, authInfo)
-        : await handler.fetch(web, parsedBody === undefined ? { authInfo } : { parsedBody, authInfo });
+        : await bus.within(headers, () => handler.fetch(web, parsedBody === undefined ? { authInfo } : { parsedBody, authInfo }));
     } catch (error) {
       if (span) endSpan(span.span, error);
       throw error;

@@ -5,7 +5,8 @@
  */
 import pino from 'pino';
 import { serveStdio as sdkServeStdio, type ServeStdioOptions, type StdioServerHandle } from '@modelcontextprotocol/server/stdio';
-import { createServerFactory } from './factory.ts';
+import { catalogGetter, createServerFactory } from './factory.ts';
+import { createVisibilityWatch } from '../discovery/list-changed.ts';
 import type { CallTool, CatalogSource, ListTools, McpLogger, ToolCallObservation } from './types.ts';
 import { createLogger } from '../ops/logging.ts';
 import type { DiscoveryOptions, ToolsChanged } from '../discovery/endpoint.ts';
@@ -29,15 +30,30 @@ export interface ServeStdioOptionsSpecgate {
   listTtlMs?: number;
   /** Who the session acts for, named in the server instructions. */
   describeCaller?: DescribeCaller;
-  /** Where the connection hears that the visible tools changed, to send list_changed. */
+  /** Where the connection hears that the catalog was reloaded. */
   toolsChanged?: ToolsChanged;
+  /** The store's visibility fingerprint (governed runtimes): polled to see grants and keys change. */
+  visibilityFingerprint?: () => Promise<string>;
+  /** How often that fingerprint is read, ms; default 5,000. */
+  listChangedPollMs?: number;
   /** A custom transport (tests, sockets); default the process's stdin/stdout. */
   transport?: ServeStdioOptions['transport'];
 }
 
 export function serveStdio(catalog: CatalogSource, callTool: CallTool, options: ServeStdioOptionsSpecgate = {}): StdioServerHandle {
   const logger = options.logger ?? createLogger({ destination: pino.destination(2) });
+  // The connection is told when what its caller may see changes: a reload, a grant, a revoked key.
+  const watch = createVisibilityWatch({
+    getCatalog: catalogGetter(catalog),
+    ...(options.listTools && { listTools: options.listTools }),
+    ...(options.discovery && { discovery: options.discovery }),
+    ...(options.visibilityFingerprint && { fingerprint: options.visibilityFingerprint }),
+    ...(options.listChangedPollMs !== undefined && { intervalMs: options.listChangedPollMs }),
+    logger,
+  });
+  options.toolsChanged?.(() => void watch.check());
   const factory = createServerFactory({
+    watch,
     catalog,
     callTool,
     logger,
@@ -47,7 +63,6 @@ export function serveStdio(catalog: CatalogSource, callTool: CallTool, options: 
     ...(options.discovery && { discovery: options.discovery }),
     ...(options.listTtlMs !== undefined && { listTtlMs: options.listTtlMs }),
     ...(options.describeCaller && { describeCaller: options.describeCaller }),
-    ...(options.toolsChanged && { toolsChanged: options.toolsChanged }),
     ...(options.headers && { headers: options.headers }),
   });
   return sdkServeStdio(factory, {

@@ -45,7 +45,8 @@ export function sampleFromSchema(doc: Doc, schema: any, depth = 0, marker = 'x')
 /** The raw 2xx response schema of a tool's operation in the (pruned) vendor document. */
 export function responseSchema(doc: Doc, tool: ToolModel): unknown {
   const op = doc.paths?.[tool.operation.path]?.[tool.operation.method.toLowerCase()];
-  const ok = Object.entries(op?.responses ?? {}).find(([code]) => /^2/.test(code))?.[1] as any;
+  // As the generator picks it: the first 2xx, else `default` (NinjaOne puts its bodies there).
+  const ok = (Object.entries(op?.responses ?? {}).find(([code]) => /^2/.test(code))?.[1] ?? op?.responses?.default) as any;
   const r = deref(doc, ok);
   const content = r?.content ? Object.values(r.content)[0] as any : undefined;
   return content?.schema ?? {};

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { loadDocument } from '../generator/openapi/load.ts';
 import { scaffoldSpec } from '../generator/scaffold.ts';
 import { runTimed, type TimedRun } from './child.ts';
+import { benchGraph } from './generator-graph.ts';
 import { cacheDir, ensureOctokitDocument } from './octokit.ts';
 import type { BenchOptions } from './options.ts';
 import type { SectionResult } from './report.ts';
@@ -58,10 +59,13 @@ export async function benchGenerator(options: BenchOptions, log: (line: string) 
       ? { section, metric: 'type-check generated code', value: `${round(typecheck.result.ms / 1000)} s, ${typecheck.result.problems} problems, peak RSS ${Math.round(typecheck.peakRssMiB)} MiB` }
       : { section, metric: 'type-check generated code', value: 'skipped (short run)' },
   ];
+  const graph = await benchGraph(options, log);
+  rows.push(...graph.rows);
   return {
     name: 'generator',
     rows,
     details: {
+      graph: graph.details,
       document: { package: '@octokit/openapi', version: octokit.version, file: 'generated/api.github.com.json', operations: doc.operations.length, getOperations: gets },
       tools,
       targetMs: TARGET_MS,

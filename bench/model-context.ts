@@ -1,10 +1,10 @@
 /**
  * Section "context": what a model sees before the user says anything. Over real HTTP with the
  * official client, the tokens of the initial tool context (the tools/list entries plus the server
- * instructions, as a client puts them in the prompt) in each mode, for the launch catalog and for
- * the launch catalog plus a roadmap-sized synthetic one; and the search quality of discovery on a
- * fixed set of technician questions (bench/fixtures/technician-questions.json), each naming the
- * tool of the real launch catalog that answers it.
+ * instructions, as a client puts them in the prompt) in each mode, for the launch catalog, for
+ * the launch catalog plus the roadmap connectors (whatever else specs/ generated), and for both
+ * plus 400 synthetic tools; and the search quality of discovery on a fixed set of technician
+ * questions (bench/fixtures/technician-questions.json), each naming the real tool that answers it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,13 +20,20 @@ import type { SectionResult } from './report.ts';
 import { syntheticConnectors } from './synthetic-catalog.ts';
 
 const projectDir = path.resolve(import.meta.dirname, '..');
-/** Synthetic tools added to the launch catalog: more than the roadmap connectors would bring. */
+/** Synthetic tools added on top: a catalog far larger than any MSP's, for the token target. */
 const ROADMAP_TOOLS = 400;
 export const QUESTIONS_FILE = path.join(projectDir, 'bench', 'fixtures', 'technician-questions.json');
 export const DISCOVERY_TARGET_TOKENS = 3_000;
 export const TOP3_TARGET = 0.9;
 
-export interface Question { question: string; tool: string }
+/** The connectors specgate launched with; every other generated connector is the roadmap's. */
+export const LAUNCH_CONNECTORS: readonly string[] = ['connectwise', 'halopsa', 'hudu', 'itglue', 'pax8'];
+
+/**
+ * `tool` answers the question from the launch catalog; `roadmapTool`, when set, is the better
+ * answer once the roadmap connectors are there (an RMM's patch report rather than the PSA's assets).
+ */
+export interface Question { question: string; tool: string; roadmapTool?: string }
 
 export interface ContextTokens { tools: number; toolTokens: number; instructionTokens: number; total: number }
 
@@ -78,13 +85,29 @@ export function loadQuestions(): Question[] {
   return JSON.parse(fs.readFileSync(QUESTIONS_FILE, 'utf8')) as Question[];
 }
 
+/** The questions a catalog can answer, each with the tool expected from that catalog. */
+export function questionsFor(catalog: Catalog, questions: Question[], roadmap: boolean): Question[] {
+  return questions
+    .map((q) => ({ question: q.question, tool: (roadmap && q.roadmapTool) || q.tool }))
+    .filter((q) => catalog.byName.has(q.tool));
+}
+
+/** The catalogs the section measures: launch, launch + roadmap (when specs/ has more), and + synthetic. */
+export function benchCatalogs(generated: Catalog): Array<{ label: string; catalog: Catalog; roadmap: boolean }> {
+  const launch = buildCatalog(generated.connectors.filter((c) => LAUNCH_CONNECTORS.includes(c.model.name)));
+  const roadmapNames = generated.connectors.map((c) => c.model.name).filter((n) => !LAUNCH_CONNECTORS.includes(n));
+  const out = [{ label: 'launch', catalog: launch, roadmap: false }];
+  if (roadmapNames.length > 0) out.push({ label: `launch + roadmap (${roadmapNames.join(', ')})`, catalog: generated, roadmap: true });
+  out.push({ label: `${roadmapNames.length > 0 ? 'launch + roadmap' : 'launch'} + ${ROADMAP_TOOLS} synthetic`, catalog: buildCatalog([...generated.connectors, ...syntheticConnectors(ROADMAP_TOOLS)]), roadmap: true });
+  return out;
+}
+
 export async function benchModelContext(_options: BenchOptions, log: (line: string) => void): Promise<SectionResult> {
-  const launch = await loadCatalog(path.join(projectDir, 'generated'));
-  const roadmap = buildCatalog([...launch.connectors, ...syntheticConnectors(ROADMAP_TOOLS)]);
+  const generated = await loadCatalog(path.join(projectDir, 'generated'));
   const questions = loadQuestions();
   const rows: SectionResult['rows'] = [];
   const details: Record<string, unknown> = {};
-  for (const [label, catalog] of [['launch', launch], [`launch + ${ROADMAP_TOOLS} synthetic`, roadmap]] as const) {
+  for (const { label, catalog, roadmap } of benchCatalogs(generated)) {
     const section = `initial tool context, ${label} (${catalog.tools.length} tools)`;
     log(`tokens of the initial context: ${label}`);
     const full = await initialContext(catalog, { mode: 'off', threshold: 0 });
@@ -98,7 +121,7 @@ export async function benchModelContext(_options: BenchOptions, log: (line: stri
       },
       { section, metric: 'discovery on, toolset halopsa pinned', value: `${pinned.total.toLocaleString('en')} tokens (${pinned.tools} tools)` },
     );
-    const quality = searchQuality(catalog, questions);
+    const quality = searchQuality(catalog, questionsFor(catalog, questions, roadmap));
     rows.push({
       section: `search quality, ${label}`,
       metric: `${quality.questions} technician questions: right tool in top 3 (top 1)`,

@@ -28,7 +28,12 @@ export function summarizeDiagnostics(diagnostics: readonly Diagnostic[], verbose
   const sorted = sortDiagnostics(diagnostics);
   if (verbose) return { listed: sorted, summaries: [] };
   const byRule = new Map<string, Diagnostic[]>();
-  for (const d of sorted) if (d.severity === 'warning') byRule.set(d.code, [...(byRule.get(d.code) ?? []), d]);
+  for (const d of sorted) {
+    if (d.severity !== 'warning') continue;
+    const list = byRule.get(d.code);
+    if (list) list.push(d);
+    else byRule.set(d.code, [d]);
+  }
   const summarised = new Set([...byRule].filter(([, list]) => list.length > SUMMARY_THRESHOLD).map(([code]) => code));
   const summaries = [...summarised].sort().map((code) => ({ code, count: byRule.get(code)!.length, first: byRule.get(code)![0] }));
   return { listed: sorted.filter((d) => d.severity === 'error' || !summarised.has(d.code)), summaries };

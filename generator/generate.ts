@@ -5,12 +5,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ConnectorModel } from '../runtime/model.ts';
+import type { OpenApiDocument } from './openapi/types.ts';
 import type { Diagnostic } from './spec/types.ts';
 import { buildConnector, type ConnectorBuild } from './pipeline.ts';
 import { emitCatalog, emitConnector } from './emit/emit.ts';
 import { writeGenerated } from './emit/write.ts';
 import { SchemaThread } from './emit/schema-thread.ts';
 import { diffModels, loadPreviousModel, type ModelDiff } from './diff.ts';
+import { isLargeConnector } from './emit/large.ts';
+import { HTTP_METHODS } from './openapi/normalize.ts';
 
 export interface GenerateOptions {
   outDir: string;
@@ -59,6 +62,8 @@ async function generateWith(thread: SchemaThread, specFiles: string[], options: 
     const started = performance.now();
     const outcome = await buildConnector(specFile, {
       onPruned: (pruned) => {
+        // A large connector has no schema.ts (emit/large.ts): nothing to type.
+        if (isLargeConnector(countOperations(pruned))) return;
         const typed = thread.type(pruned, specRelative(outDir, specFile));
         // Awaited only if the build succeeds; a failed build's job must not surface as unhandled.
         typed.catch(() => {});
@@ -117,4 +122,8 @@ async function generateWith(thread: SchemaThread, specFiles: string[], options: 
  */
 function specRelative(outDir: string, specFile: string): string {
   return path.relative(path.dirname(outDir), path.resolve(specFile)).split(path.sep).join('/');
+}
+
+function countOperations(doc: OpenApiDocument): number {
+  return Object.values(doc.paths).reduce((n, item) => n + HTTP_METHODS.filter((m) => item[m] !== undefined).length, 0);
 }

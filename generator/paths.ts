@@ -31,6 +31,16 @@ export function openapiDir(): string {
   return path.resolve(projectRoot, '..', 'shared', 'openapi');
 }
 
+/**
+ * The variables a document source's `${VAR}` is expanded from: the environment, with
+ * SPECGATE_OPENAPI_DIR defaulted to openapiDir(), since specs point at
+ * `${SPECGATE_OPENAPI_DIR}/<vendor>.json` so that a user's own copy of a vendor document lives
+ * outside the repository. The environment itself is left as it is.
+ */
+export function documentVariables(env: NodeJS.ProcessEnv = process.env): Readonly<Record<string, string | undefined>> {
+  return env.SPECGATE_OPENAPI_DIR === undefined ? { ...env, SPECGATE_OPENAPI_DIR: openapiDir() } : env;
+}
+
 export const defaultSpecsDir = path.resolve('specs');
 export const defaultGeneratedDir = path.resolve('generated');
 export const defaultDocsDir = path.resolve('docs');

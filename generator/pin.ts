@@ -3,14 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { loadDocument } from './openapi/load.ts';
-import { openapiDir } from './paths.ts';
 
 export async function pinSpec(file: string): Promise<{ changed: boolean; sha256: string }> {
   const text = fs.readFileSync(file, 'utf8');
   const doc = parseDocument(text);
   const source = doc.getIn(['document', 'source']);
   if (typeof source !== 'string') throw new Error(`${file}: document.source is missing`);
-  process.env.SPECGATE_OPENAPI_DIR ??= openapiDir();
   const loaded = await loadDocument(source, { baseDir: path.dirname(path.resolve(file)) });
   if (doc.getIn(['document', 'sha256']) === loaded.sha256) return { changed: false, sha256: loaded.sha256 };
   doc.setIn(['document', 'sha256'], loaded.sha256);

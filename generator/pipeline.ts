@@ -12,9 +12,9 @@ import { loadDocument } from './openapi/load.ts';
 import { pruneDocument } from './openapi/prune.ts';
 import { findDanglingRefs, locateRefs } from './openapi/dangling-refs.ts';
 import { selectOperations, type Selection, type Skipped } from './select.ts';
-import { buildModel, RESERVED_HEADERS } from './build-model.ts';
+import { buildModel } from './build-model.ts';
 import { authModel, credentialHeaders } from './auth.ts';
-import { openapiDir } from './paths.ts';
+import { isOwnedParameter } from './model/auth.ts';
 
 export interface ConnectorBuild {
   specFile: string;
@@ -49,8 +49,7 @@ export interface BuildOutcome {
  * by openapi-typescript, they made the generated client fail to compile (vtex.local's documents).
  */
 function withoutCredentialParameters(doc: OpenApiDocument, auth: AuthModel): OpenApiDocument {
-  const owned = credentialHeaders(auth);
-  for (const name of RESERVED_HEADERS) owned.add(`header:${name}`);
+  const credentialKeys = credentialHeaders(auth);
   const parameterLists = (d: OpenApiDocument) => Object.values(d.paths).flatMap((item) => Object.entries(item).flatMap(([key, value]) => {
     if (key === 'parameters') return Array.isArray(value) ? [{ holder: item as Record<string, unknown>, key }] : [];
     const params = value && typeof value === 'object' ? (value as { parameters?: unknown }).parameters : undefined;
@@ -62,7 +61,7 @@ function withoutCredentialParameters(doc: OpenApiDocument, auth: AuthModel): Ope
     const resolved = param.$ref?.startsWith('#/components/parameters/')
       ? ((d.components?.parameters ?? {}) as Record<string, { in?: string; name?: string }>)[param.$ref.slice('#/components/parameters/'.length)]
       : param;
-    return !!resolved && owned.has(`${resolved.in}:${String(resolved.name).toLowerCase()}`);
+    return !!resolved && isOwnedParameter(credentialKeys, { in: String(resolved.in), name: String(resolved.name) });
   };
   // Most documents have none of these: no copy then.
   if (!parameterLists(doc).some(({ holder, key }) => (holder[key] as unknown[]).some(dropped(doc)))) return doc;
@@ -78,9 +77,6 @@ export async function buildConnector(specFile: string, options: BuildOptions = {
   if (!loaded || diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   const { spec } = loaded;
 
-  // Specs point at `${SPECGATE_OPENAPI_DIR}/<vendor>.json`, so a user's own copy of a vendor
-  // document lives outside the repository; the default is resolved here, once.
-  process.env.SPECGATE_OPENAPI_DIR ??= openapiDir();
   let document: LoadedDocument;
   try {
     document = await loadDocument(spec.document.source, {

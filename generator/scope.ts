@@ -97,7 +97,7 @@ export function ownerParentOf(t: ToolSpec | undefined): OwnerParent | undefined 
 }
 
 /** What the runtime needs of a parent tool: it exists, verifies a record field and has no parent of its own, and the arguments exist on both sides. */
-export function checkOwnerParent(tool: ToolModel, tools: ToolModel[]): string | undefined {
+export function checkOwnerParent(tool: ToolModel, tools: readonly ToolModel[]): string | undefined {
   const p = tool.ownerParent!;
   const parent = tools.find((t) => t.name === p.tool);
   if (!parent) return `owner.parent names tool "${p.tool}", which this spec does not build`;

@@ -9,6 +9,19 @@
 /** A JSON Schema (draft 2020-12) as plain data. */
 export type JsonSchema = { [key: string]: unknown } | boolean;
 
+/**
+ * Any OpenAPI 3.x document, as plain data. Kept loose: real documents break every stricter type.
+ * The generator emits the pruned vendor document in this form; the mock upstream serves it.
+ */
+export type OpenApiDocument = {
+  openapi: string;
+  info: { title?: string; version?: string; [k: string]: unknown };
+  servers?: Array<{ url: string; [k: string]: unknown }>;
+  paths: Record<string, Record<string, unknown>>;
+  components?: Record<string, Record<string, unknown>>;
+  [k: string]: unknown;
+};
+
 export type HttpMethod = 'GET' | 'HEAD' | 'POST';
 export type RiskTier = 'low' | 'medium' | 'high';
 /** What sensitive data a tool returns, as the spec declares it; policies match on it. */
@@ -135,6 +148,8 @@ export interface Shape {
   tokenBudget?: number;
   /** Field names removed wherever they occur (secrets such as password values). */
   redact?: string[];
+  /** How long a successful result may be reused for the same tenant, customer and arguments, ms. */
+  cacheMs?: number;
 }
 
 /** Reversible mapping of property keys that clients reject, per input schema. */
@@ -278,6 +293,11 @@ export interface UpstreamRequest {
   cookie: Record<string, string>;
   body?: unknown;
   signal?: AbortSignal;
+  /**
+   * The fetch of the call this request belongs to (its scope bound in: the tool's expected
+   * operation, what it received, the secrets to scrub). Without it the client's own fetch is used.
+   */
+  fetch?: (input: Request) => Promise<Response>;
 }
 
 /** What a generated operation returns: openapi-fetch's result, body read as text. */
@@ -293,7 +313,10 @@ export type OperationCall = (request: UpstreamRequest) => Promise<UpstreamResult
 
 export interface ClientOptions {
   baseUrl: string;
-  /** The runtime's fetch: allow-list, credentials, timeout and size cap live there. */
+  /**
+   * The fetch for requests that carry none of their own; the runtime's refuses them, since each
+   * call passes its own scoped fetch with the request (UpstreamRequest.fetch).
+   */
   fetch: (input: Request) => Promise<Response>;
 }
 

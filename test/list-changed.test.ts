@@ -179,6 +179,36 @@ describe('list_changed over Streamable HTTP (2026-07-28 subscriptions/listen)', 
   });
 });
 
+describe('list_changed on a catalog reload', () => {
+  it('a regenerated catalog with a new tool reaches the listening client with the new list', async () => {
+    const reloadDir = path.join(dir, 'reload');
+    const specFile = path.join(reloadDir, 'helpdesk.yaml');
+    fs.mkdirSync(reloadDir, { recursive: true });
+    const withoutArticle = HELPDESK_SPEC.slice(0, HELPDESK_SPEC.indexOf('  - operationId: getArticle'));
+    fs.writeFileSync(specFile, withoutArticle);
+    await generateInto([specFile], path.join(reloadDir, 'generated'));
+    const logger = pino({ level: 'silent' });
+    const runtime = await startRuntime({ generatedDir: path.join(reloadDir, 'generated'), mock: false, logger, upstreams: { helpdesk: { baseUrl: upstream.url } } });
+    const app = await startHttp(runtime, { port: 0, host: '127.0.0.1', logger, discovery: { mode: 'off', threshold: 40 }, listTtlMs: 0 });
+    const address = app.server.address();
+    const heard = new Heard();
+    const client = listeningClient(heard, { mode: 'auto' });
+    try {
+      await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/mcp`)));
+      expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(['helpdesk_get_ticket', 'helpdesk_list_tickets']);
+      await expect.poll(() => app.mcp.followers()).toBe(1);
+      fs.writeFileSync(specFile, HELPDESK_SPEC);
+      await generateInto([specFile], path.join(reloadDir, 'generated'));
+      // The generator writes file by file: the last notification carries the finished catalog.
+      await heard.toolsAt(1);
+      await expect.poll(() => heard.tools.at(-1), { timeout: 60_000 }).toEqual(['helpdesk_get_article', 'helpdesk_get_ticket', 'helpdesk_list_tickets']);
+    } finally {
+      await client.close();
+      await app.close();
+    }
+  });
+});
+
 describe('list_changed over stdio', () => {
   for (const era of ['legacy', 'modern'] as const) {
     it(`${era}: a grant and its revoke reach the connection with the changed list`, async () => {

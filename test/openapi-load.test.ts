@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDocument } from '../generator/openapi/load.ts';
+import { expandEnv, loadDocument } from '../generator/openapi/load.ts';
+import { documentVariables, openapiDir } from '../generator/paths.ts';
 import { applyOverlay, toJsonPathPlus } from '../generator/openapi/overlay.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -63,6 +64,22 @@ describe('loadDocument: sources', () => {
     const doc = await loadDocument('${SPECGATE_TEST_FIXTURES}/params.yaml');
     expect(doc.location).toBe(path.join(fixtures, 'params.yaml'));
     await expect(loadDocument('${SPECGATE_TEST_UNSET_VAR}/x.yaml')).rejects.toThrow(/SPECGATE_TEST_UNSET_VAR is not set/);
+  });
+
+  it('expands from the variables it is given, defaults SPECGATE_OPENAPI_DIR without writing the environment', async () => {
+    const doc = await loadDocument('${FIXTURES}/params.yaml', { env: { FIXTURES: fixtures } });
+    expect(doc.location).toBe(path.join(fixtures, 'params.yaml'));
+    await expect(loadDocument('${SPECGATE_TEST_FIXTURES}/params.yaml', { env: {} })).rejects.toThrow(/SPECGATE_TEST_FIXTURES is not set/);
+    const saved = process.env.SPECGATE_OPENAPI_DIR;
+    delete process.env.SPECGATE_OPENAPI_DIR;
+    try {
+      expect(documentVariables().SPECGATE_OPENAPI_DIR).toBe(openapiDir());
+      expect(expandEnv('${SPECGATE_OPENAPI_DIR}/x.json')).toBe(`${openapiDir()}/x.json`);
+      expect(process.env.SPECGATE_OPENAPI_DIR).toBeUndefined();
+      expect(documentVariables({ SPECGATE_OPENAPI_DIR: 'mine' }).SPECGATE_OPENAPI_DIR).toBe('mine');
+    } finally {
+      if (saved !== undefined) process.env.SPECGATE_OPENAPI_DIR = saved;
+    }
   });
 
   it('bundles external file refs and keeps local ones', async () => {

@@ -304,6 +304,8 @@ const everyField: ConnectorSpec = {
   },
   server: 'http://127.0.0.1:8080/api',
   customer: { parameters: ['client_id', 'site_id'], ids: ['siteUid'], description: 'customer id' },
+  // Both forms, for the schema only: the generator refuses a connector that declares both.
+  auth: { apiKey: { header: 'Authorization', prefix: 'ApiToken ' }, oauth2: { grant: 'password', tokenUrl: 'https://{platform}-api.example.com/auth/oauth/token', scope: 's', clientId: 'public-client' } },
   defaults: {
     riskTier: 'high',
     sensitivity: 'personal',

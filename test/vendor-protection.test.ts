@@ -139,12 +139,19 @@ describe('response cache', () => {
     }
   });
 
-  it('refuses a TTL outside 1 ms to 10 minutes, naming the rule, and copies entries each way', () => {
-    expect(() => createResponseCache({ tools: { x: 0 } })).toThrow(/TTL of 'x'/);
+  it("refuses a TTL outside 0 to 10 minutes, naming the rule; the operator's rule wins over the spec; copies entries each way", () => {
+    expect(() => createResponseCache({ tools: { x: -1 } })).toThrow(/TTL of 'x'/);
     expect(() => createResponseCache({ tools: { x: 3_600_000 } })).toThrow(/TTL of 'x'/);
-    const cache = createResponseCache({ tools: { 'a_*': 1000 } });
-    expect(cache.ttlOf('a_b')).toBe(1000);
-    expect(cache.ttlOf('b')).toBeUndefined();
+    const cache = createResponseCache({ tools: { 'a_*': 1000, 'off_*': 0 } });
+    expect(cache.ttlOf({ name: 'a_b', shape: {} })).toBe(1000);
+    expect(cache.ttlOf({ name: 'a_b', shape: { cacheMs: 60_000 } })).toBe(1000);
+    expect(cache.ttlOf({ name: 'b', shape: {} })).toBeUndefined();
+    expect(cache.ttlOf({ name: 'b', shape: { cacheMs: 30_000 } })).toBe(30_000);
+    expect(cache.ttlOf({ name: 'off_x', shape: { cacheMs: 30_000 } })).toBeUndefined();
+    // A model carrying more than the bound (hand-edited) is capped, never trusted.
+    expect(cache.ttlOf({ name: 'b', shape: { cacheMs: 86_400_000 } })).toBe(600_000);
+    // The policy's obligations are part of the key: a result redacted for one caller is not another's.
+    expect(cache.key('t', 'c1', 'a_b', { x: 1 }, { redact: ['email'] })).not.toBe(cache.key('t', 'c1', 'a_b', { x: 1 }, {}));
     expect(cache.key('t', 'c1', 'a_b', { x: 1, y: 2 })).toBe(cache.key('t', 'c1', 'a_b', { y: 2, x: 1 }));
     expect(cache.key('t', 'c1', 'a_b', { x: 1 })).not.toBe(cache.key('t', 'c2', 'a_b', { x: 1 }));
     const result = { content: [{ type: 'text' as const, text: 'v' }] };

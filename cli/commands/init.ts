@@ -24,7 +24,16 @@ export function registerInit(program: Command): void {
       fs.mkdirSync(path.dirname(out), { recursive: true });
       fs.writeFileSync(out, text);
       process.stderr.write(`wrote ${path.relative(process.cwd(), out)}: connector "${connector}" from ${doc.operations.length} operations (OpenAPI ${doc.originalVersion})\n`);
-      if (!doc.operations.some((o) => o.method === 'GET' || o.method === 'HEAD')) {
+      const reads = doc.operations.filter((o) => o.method === 'GET' || o.method === 'HEAD');
+      const { isLargeConnector } = await import('../../generator/emit/large.ts');
+      if (opts.allReads && isLargeConnector(reads.length)) {
+        const byTag = new Map<string, number>();
+        for (const o of reads) for (const t of o.tags.length ? o.tags : ['(untagged)']) byTag.set(t, (byTag.get(t) ?? 0) + 1);
+        const biggest = [...byTag].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 8).map(([t, n]) => `${t} (${n})`).join(', ');
+        process.stderr.write(`${reads.length} reads make a large connector: no typed client, no mock upstream (docs/spec-reference.md, "Large and unusual documents"); `
+          + `to select fewer, pick by tag (\`select: [{ tags: [...] }]\`), the biggest: ${biggest}\n`);
+      }
+      if (reads.length === 0) {
         process.stderr.write('the document reads by POST only: the spec lists the POSTs that look like reads, commented out; uncomment each one that only reads and give it a `reason:` (`effect: read` is the author vouching that it changes nothing)\n');
       }
       process.stderr.write(`next: specgate check ${path.relative(process.cwd(), out)} && specgate generate ${path.relative(process.cwd(), out)}\n`);

@@ -32,7 +32,7 @@ export function registerServe(program: Command): void {
     .option('--list-changed-poll <ms>', 'with --store: how often listening sessions are checked for grant, key and customer changes (list_changed)', '5000')
     .option('--discovery <mode>', 'progressive discovery: auto (meta-tools when a caller may use more tools than --discovery-threshold), on, off', 'auto')
     .option('--discovery-threshold <tools>', 'with --discovery auto: list the meta-tools above this many visible tools', String(DEFAULT_DISCOVERY_THRESHOLD))
-    .option('--cache <tool=ms...>', 'with --store: reuse the results of these tools (names or globs) for this many ms, per tenant, customer and arguments')
+    .option('--cache <tool=ms...>', 'with --store: reuse the results of these tools (names or globs) for this many ms, per tenant, customer and arguments, over their spec\'s response.cacheMs (0: never)')
     .option('--vendor-budget <connector=requests/seconds...>', 'with --store: refuse calls to a connector past this many requests per window, per tenant (e.g. autotask=9000/3600)')
     .option('--admin-port <n>', 'serve the admin HTTP API (/admin/v1) on this port, a listener of its own (needs --store; admin keys from `specgate admin-key create`, or env SPECGATE_ADMIN_TOKEN)', (v) => Number.parseInt(v, 10))
     .option('--admin-host <h>', 'interface the admin API listens on; keep it private', '127.0.0.1')

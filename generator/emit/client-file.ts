@@ -23,7 +23,12 @@ interface Operation {
 const LOCATIONS: ParameterLocation[] = ['path', 'query', 'header', 'cookie'];
 const METHODS: ReadonlySet<string> = new Set<HttpMethod>(['GET', 'HEAD', 'POST']);
 
-export function emitClientFile(model: ConnectorModel, pruned: OpenApiDocument, specFile: string, runtimeModelImport: string): string {
+/**
+ * `typed: false` (a large connector, see large.ts): no schema.ts behind the calls; the client is
+ * openapi-fetch's without its `paths` type, each call still checked for its method and fields.
+ */
+export function emitClientFile(model: ConnectorModel, pruned: OpenApiDocument, specFile: string, runtimeModelImport: string, options: { typed?: boolean } = {}): string {
+  const typed = options.typed ?? true;
   const operations = collectOperations(model, pruned);
   const statements: StatementStructures[] = [
     // openapi-fetch through specgate's own export: the user's project need not depend on it.
@@ -34,7 +39,14 @@ export function emitClientFile(model: ConnectorModel, pruned: OpenApiDocument, s
       namedImports: ['ClientOptions', 'OperationCall', 'UpstreamRequest', 'UpstreamResult'],
       moduleSpecifier: runtimeModelImport,
     },
-    { kind: StructureKind.ImportDeclaration, isTypeOnly: true, namedImports: ['paths'], moduleSpecifier: './schema.ts' },
+    typed
+      ? { kind: StructureKind.ImportDeclaration, isTypeOnly: true, namedImports: ['paths'], moduleSpecifier: './schema.ts' }
+      : {
+        kind: StructureKind.TypeAlias,
+        name: 'UntypedClient',
+        docs: ['The calls of an openapi-fetch client, without a `paths` type to check paths and parameters against.'],
+        type: 'Record<"GET" | "HEAD" | "POST", (path: string, init: { params?: Record<string, unknown>; headers?: Record<string, string>; body?: unknown; parseAs: "text"; signal?: AbortSignal }) => Promise<{ data?: unknown; error?: unknown; response: Response }>>',
+      },
     {
       kind: StructureKind.Function,
       isExported: true,
@@ -42,7 +54,12 @@ export function emitClientFile(model: ConnectorModel, pruned: OpenApiDocument, s
       docs: [`The ${operations.length} selected operation(s) of ${commentText(model.title)}, keyed by operationId.`],
       parameters: [{ name: 'options', type: 'ClientOptions' }],
       returnType: 'Record<string, OperationCall>',
-      statements: ['const client = createClient<paths>({ baseUrl: options.baseUrl, fetch: options.fetch });', 'return {};'],
+      statements: [
+        typed
+          ? 'const client = createClient<paths>({ baseUrl: options.baseUrl, fetch: options.fetch });'
+          : 'const client = createClient({ baseUrl: options.baseUrl, fetch: options.fetch }) as unknown as UntypedClient;',
+        'return {};',
+      ],
     },
     {
       kind: StructureKind.Function,
@@ -79,12 +96,12 @@ export function emitClientFile(model: ConnectorModel, pruned: OpenApiDocument, s
   const returned = file.getFunctionOrThrow('createOperations').getStatementByKindOrThrow(SyntaxKind.ReturnStatement).getExpressionOrThrow();
   const writer = file.getProject().createWriter().setIndentationLevel(1);
   writer.write('{').newLine().indent(() => {
-    for (const op of operations) writeOperation(writer, op);
+    for (const op of operations) writeOperation(writer, op, typed);
   }).write('}');
   return render(file, specFile, { node: returned, text: writer.toString().trimStart() });
 }
 
-function writeOperation(writer: CodeBlockWriter, op: Operation): void {
+function writeOperation(writer: CodeBlockWriter, op: Operation, typed: boolean): void {
   const path = JSON.stringify(op.path);
   const method = op.method.toLowerCase();
   writer.writeLine(`/** ${commentText([...op.tools].sort().join(', '))}${op.summary ? `: ${commentText(op.summary)}` : ''} */`);
@@ -94,13 +111,14 @@ function writeOperation(writer: CodeBlockWriter, op: Operation): void {
     if (locations.length) {
       // Through unknown: the runtime's string maps are not comparable with every declared type.
       const params = locations.map((l) => `${l}: req.${l}`).join(', ');
-      writer.writeLine(`params: { ${params} } as unknown as paths[${path}][${JSON.stringify(method)}]["parameters"],`);
+      writer.writeLine(typed ? `params: { ${params} } as unknown as paths[${path}][${JSON.stringify(method)}]["parameters"],` : `params: { ${params} },`);
     }
     if (op.locations.has('cookie')) writer.writeLine('headers: cookieHeader(req.cookie),');
     // The body type lives in the schema; `never` fits whichever it is (validated upstream of here).
-    if (op.hasBody) writer.writeLine('body: req.body as never,');
+    if (op.hasBody) writer.writeLine(typed ? 'body: req.body as never,' : 'body: req.body,');
     writer.writeLine('parseAs: "text",');
     writer.writeLine('signal: req.signal,');
+    writer.writeLine('fetch: req.fetch,');
   });
   writer.writeLine('})),');
 }

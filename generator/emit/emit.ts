@@ -11,6 +11,7 @@ import { propertyKey } from './literal.ts';
 import { emitModelFile } from './model-file.ts';
 import { emitClientFile } from './client-file.ts';
 import { javaScriptName, transpiled } from './javascript.ts';
+import { isLargeConnector } from './large.ts';
 
 /** The runtime's types, through the package's public exports (package.json), from anywhere. */
 export const DEFAULT_RUNTIME_MODEL_IMPORT = 'specgate/model';
@@ -38,9 +39,10 @@ export async function emitConnector(model: ConnectorModel, pruned: OpenApiDocume
   }
   const specFile = checkSpecFile(options.specFile);
   const runtimeModelImport = options.runtimeModelImport ?? DEFAULT_RUNTIME_MODEL_IMPORT;
+  const large = isLargeConnector(model.tools.length);
   // Loaded on demand: openapi-typescript and its own TypeScript take half a second to load.
-  const schema = options.schema ?? import('./schema-types.ts').then((m) => m.emitSchemaFile(pruned, specFile));
-  const client = emitClientFile(model, pruned, specFile, runtimeModelImport);
+  const schema = large ? undefined : options.schema ?? import('./schema-types.ts').then((m) => m.emitSchemaFile(pruned, specFile));
+  const client = emitClientFile(model, pruned, specFile, runtimeModelImport, { typed: !large });
   const index = emitIndexFile(specFile, runtimeModelImport);
   const modelFile = emitModelFile(model, specFile, runtimeModelImport);
   // schema.ts holds types only (imported with `import type`): it has no JavaScript twin.
@@ -51,7 +53,8 @@ export async function emitConnector(model: ConnectorModel, pruned: OpenApiDocume
     [`${name}/index.ts`, index],
     [`${name}/model.js`, modelFile.js],
     [`${name}/model.ts`, modelFile.ts],
-    [`${name}/schema.ts`, await schema],
+    ...(modelFile.json ? [[`${name}/model.json`, modelFile.json] as [string, string]] : []),
+    ...(schema ? [[`${name}/schema.ts`, await schema] as [string, string]] : []),
   ]);
 }
 

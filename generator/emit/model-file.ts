@@ -9,6 +9,7 @@ import type { ConnectorModel } from '../../runtime/model.ts';
 import { render, sourceFile } from './source.ts';
 import { literalText, type KeyOrder } from './literal.ts';
 import { generatedHeader } from './header.ts';
+import { isLargeConnector } from './large.ts';
 
 interface Order {
   keys?: string[];
@@ -37,7 +38,7 @@ const TOOL: Order = {
       keys: ['style', 'pageParam', 'sizeParam', 'offsetParam', 'limitParam', 'cursorParam', 'nextCursorPath',
         'nextUrlPath', 'firstPage', 'defaultLimit', 'maxLimit'],
     },
-    shape: { keys: ['project', 'itemsPath', 'maxItems', 'tokenBudget', 'redact'] },
+    shape: { keys: ['project', 'itemsPath', 'maxItems', 'tokenBudget', 'redact', 'cacheMs'] },
   },
 };
 
@@ -81,8 +82,10 @@ const isSchema = (path: ReadonlyArray<string | number>) =>
 /**
  * model.ts (typed, for tsc) and model.js (what the runtime loads): the same literal text, made
  * once. The data is most of a connector, too large to be worth a second pass of the transpiler.
+ * A large connector's model is model.json instead, with model.ts declaring its type (large.ts).
  */
-export function emitModelFile(model: ConnectorModel, specFile: string, runtimeModelImport: string): { ts: string; js: string } {
+export function emitModelFile(model: ConnectorModel, specFile: string, runtimeModelImport: string): { ts: string; js: string; json?: string } {
+  if (isLargeConnector(model.tools.length)) return emitLargeModel(model, specFile, runtimeModelImport);
   const file = sourceFile('model.ts', {
     statements: [
       { kind: StructureKind.ImportDeclaration, isTypeOnly: true, namedImports: ['ConnectorModel'], moduleSpecifier: runtimeModelImport },
@@ -100,4 +103,23 @@ export function emitModelFile(model: ConnectorModel, specFile: string, runtimeMo
   const initializer = file.getVariableDeclarationOrThrow('model').getInitializerOrThrow();
   const data = literalText(model, { order: modelKeyOrder, asJsonText: isSchema, where: 'model' });
   return { ts: render(file, specFile, { node: initializer, text: data }), js: `${generatedHeader(specFile)}\nexport const model = ${data};\n` };
+}
+
+function emitLargeModel(model: ConnectorModel, specFile: string, runtimeModelImport: string): { ts: string; js: string; json: string } {
+  const header = generatedHeader(specFile);
+  const why = '// The model is in model.json, which loads far faster than a module of literal this large: model.js reads it.\n';
+  return {
+    ts: `${header}\nimport type { ConnectorModel } from ${JSON.stringify(runtimeModelImport)};\n\n${why}export declare const model: ConnectorModel;\n`,
+    js: `${header}\nimport { readFileSync } from "node:fs";\n\n${why}export const model = JSON.parse(readFileSync(new URL("./model.json", import.meta.url), "utf8"));\n`,
+    json: `${JSON.stringify(ordered(model, []))}\n`,
+  };
+}
+
+/** The model with its keys in modelKeyOrder (schemas as they are), for JSON.stringify. */
+function ordered(value: unknown, path: Array<string | number>): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => ordered(v, [...path, i]));
+  if (value === null || typeof value !== 'object' || (path.length && isSchema(path))) return value;
+  const obj = value as Record<string, unknown>;
+  // fromEntries defines own properties: a `__proto__` key stays data.
+  return Object.fromEntries(modelKeyOrder(path, Object.keys(obj)).filter((k) => obj[k] !== undefined).map((k) => [k, ordered(obj[k], [...path, k])]));
 }

@@ -14,6 +14,7 @@ import type { DocumentNote, LoadedDocument, OpenApiDocument } from './types.ts';
 import { HTTP_METHODS, isObject, normalizeDocument, someObject } from './normalize.ts';
 import { analyzeOperations } from './operations.ts';
 import { applyOverlay } from './overlay.ts';
+import { documentVariables } from '../paths.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -32,22 +33,25 @@ export interface LoadOptions {
   overlays?: string[];
   /** Our own OpenAPI documents whose paths and components fill gaps in the vendor's. */
   merge?: string[];
+  /** What `${VAR}` in a source expands from (default: documentVariables()). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export async function loadDocument(source: string, options: LoadOptions = {}): Promise<LoadedDocument> {
   const baseDir = options.baseDir ?? process.cwd();
-  const main = await readOpenApi(source, baseDir);
+  const env = options.env ?? documentVariables();
+  const main = await readOpenApi(source, baseDir, env);
   const document = main.document;
   const notes: DocumentNote[] = [...main.notes];
 
   for (const extra of options.merge ?? []) {
-    const merged = await readOpenApi(extra, baseDir);
+    const merged = await readOpenApi(extra, baseDir, env);
     notes.push(...merged.notes);
     mergeDocument(document, merged.document, extra);
     notes.push({ severity: 'info', code: 'document/merged', message: `merged ${extra}` });
   }
   for (const overlayFile of options.overlays ?? []) {
-    const raw = await readSource(overlayFile, baseDir);
+    const raw = await readSource(overlayFile, baseDir, env);
     const overlay = parseText(raw.bytes, overlayFile);
     notes.push(...applyOverlay(document, overlay, overlayFile));
   }
@@ -78,8 +82,10 @@ interface ReadDocument {
 }
 
 /** Read, parse, bundle and convert one OpenAPI document, without normalising it. */
-async function readOpenApi(source: string, baseDir: string): Promise<ReadDocument> {
-  const { location, bytes } = await readSource(source, baseDir);
+type Variables = Readonly<Record<string, string | undefined>>;
+
+async function readOpenApi(source: string, baseDir: string, env: Variables): Promise<ReadDocument> {
+  const { location, bytes } = await readSource(source, baseDir, env);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   // Decoded once: a vendor document can be tens of megabytes.
   const text = bytes.toString('utf8');
@@ -138,16 +144,16 @@ async function readOpenApi(source: string, baseDir: string): Promise<ReadDocumen
 }
 
 /** `${VAR}` expansion; a missing variable is an error, not an empty string. */
-export function expandEnv(source: string): string {
+export function expandEnv(source: string, env: Variables = documentVariables()): string {
   return source.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
-    const value = process.env[name];
+    const value = env[name];
     if (value === undefined) throw new Error(`${source}: environment variable ${name} is not set`);
     return value;
   });
 }
 
-async function readSource(source: string, baseDir: string): Promise<{ location: string; bytes: Buffer }> {
-  const expanded = expandEnv(source);
+async function readSource(source: string, baseDir: string, env: Variables): Promise<{ location: string; bytes: Buffer }> {
+  const expanded = expandEnv(source, env);
   if (/^https?:\/\//i.test(expanded)) {
     let response: Response;
     try {

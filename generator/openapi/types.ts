@@ -4,15 +4,9 @@
  * fed to openapi-typescript), and a flat list of its operations.
  */
 
-/** Any OpenAPI 3.x document, as plain data. Kept loose: real documents break every stricter type. */
-export type OpenApiDocument = {
-  openapi: string;
-  info: { title?: string; version?: string; [k: string]: unknown };
-  servers?: Array<{ url: string; [k: string]: unknown }>;
-  paths: Record<string, Record<string, unknown>>;
-  components?: Record<string, Record<string, unknown>>;
-  [k: string]: unknown;
-};
+import type { OpenApiDocument } from '../../runtime/model.ts';
+
+export type { OpenApiDocument };
 
 export type SchemaObject = { [k: string]: unknown };
 

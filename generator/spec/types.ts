@@ -62,6 +62,8 @@ export interface ResponseShape {
   tokenBudget?: number;
   /** Field names removed wherever they occur. */
   redact?: string[];
+  /** Reuse a successful result this many ms (per tenant, customer and arguments); 0: never. */
+  cacheMs?: number;
 }
 
 export interface PaginationSpec {
@@ -175,20 +177,8 @@ export interface ConnectorSpec {
   };
 }
 
-/** A position in a source file, 1-based. */
-export interface SourcePosition {
-  file: string;
-  line: number;
-  column: number;
-}
-
-export interface Diagnostic extends SourcePosition {
-  severity: 'error' | 'warning';
-  /** Stable code such as `spec/schema`, `select/write-operation`, `lint/name-length`. */
-  code: string;
-  message: string;
-  hint?: string;
-}
+export type { Diagnostic, SourcePosition } from '../../runtime/config-load/diagnostics.ts';
+import type { SourcePosition } from '../../runtime/config-load/diagnostics.ts';
 
 /** A loaded spec: the data plus a way to find where any part of it was written. */
 export interface LoadedSpec {

@@ -34,6 +34,7 @@ import reports from './reports.ts';
 import whoami from './whoami.ts';
 import { describeAdminApi, serveAdminApiDocument } from './openapi.ts';
 import consoleUi from './console.ts';
+import { pointerPath } from '../config-load/ajv-messages.ts';
 
 export type { AdminApiOptions } from './context.ts';
 export const ADMIN_PREFIX = '/admin/v1';
@@ -51,7 +52,7 @@ function fieldOf(context: string | undefined, e: ErrorObject): string {
   const extra = e.keyword === 'required' ? (e.params as { missingProperty: string }).missingProperty
     : e.keyword === 'additionalProperties' ? (e.params as { additionalProperty: string }).additionalProperty
     : undefined;
-  const parts = e.instancePath.split('/').filter(Boolean).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = pointerPath(e.instancePath);
   return [context ?? 'request', ...parts, ...(extra ? [extra] : [])].join('.');
 }
 

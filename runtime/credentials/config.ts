@@ -9,7 +9,8 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { parseYaml, yamlErrorLine } from '../config-load/yaml.ts';
+import { settingMessage, settingPath, settingTarget } from '../config-load/ajv-messages.ts';
 import type { VendorCredential } from './types.ts';
 import { resolveProvider, type IdentityConfig } from '../identity/providers.ts';
 
@@ -30,6 +31,8 @@ export const CONFIG_SCHEMA_FILE = fileURLToPath(new URL('./config.schema.json', 
 /** Fields whose value is a secret: a literal here is warned about. */
 const SECRET_FIELDS = new Set(['key', 'token', 'password', 'privateKey', 'clientSecret']);
 const ENV_REF = /\$\{([^}]*)\}/g;
+/** The credential kinds config.schema.json knows, as its discriminator error names them. */
+const CREDENTIAL_KINDS = ['apiKey', 'bearer', 'basic', 'connectwise', 'oauth2-client-credentials', 'oauth2-password'];
 
 export class UpstreamConfigError extends Error {
   readonly problems: string[];
@@ -79,16 +82,16 @@ export function loadRuntimeConfig(file: string, env: NodeJS.ProcessEnv = process
 
 export function parseRuntimeConfig(file: string, text: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): RuntimeUpstreamConfig {
   const warn = options.warn ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const yaml = parseYaml(file, text);
+  const { doc } = yaml;
   const where = (p: Array<string | number>) => {
-    const { line, col } = lineCounter.linePos(offsetOf(doc, p, 'value'));
-    return `${file}:${line}:${col}`;
+    const { line, column } = yaml.positionOf(p);
+    return `${file}:${line}:${column}`;
   };
   if (doc.errors.length) {
     throw new UpstreamConfigError(doc.errors.map((e) => {
-      const { line, col } = lineCounter.linePos(e.pos[0]);
-      return `${file}:${line}:${col}: ${e.message.split('\n')[0]}`;
+      const { line, column } = yaml.at(e.pos[0]);
+      return `${file}:${line}:${column}: ${yamlErrorLine(e.message)}`;
     }));
   }
   const data: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
@@ -97,10 +100,11 @@ export function parseRuntimeConfig(file: string, text: string, env: NodeJS.Proce
     // Errors inside propertyNames repeat what its own error says better.
     const issues = (check.errors ?? []).filter((e) => e.propertyName === undefined).map((e) => {
       const p = pathOf(e);
-      const pos = lineCounter.linePos(offsetOf(doc, pointAt(e, p), e.keyword === 'additionalProperties' ? 'key' : 'value'));
-      return { pos, text: `${file}:${pos.line}:${pos.col}: ${p.join('.') || '(top level)'}: ${explain(e)}` };
+      const target = settingTarget(e, p);
+      const pos = yaml.positionOf(target.path, target.aim);
+      return { pos, text: `${file}:${pos.line}:${pos.column}: ${p.join('.') || '(top level)'}: ${explain(e)}` };
     });
-    issues.sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+    issues.sort((a, b) => a.pos.line - b.pos.line || a.pos.column - b.pos.column || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
     throw new UpstreamConfigError(issues.map((i) => i.text));
   }
 
@@ -171,51 +175,12 @@ function expandDeep(value: unknown, p: Array<string | number>, expand: (v: strin
   return value;
 }
 
+/** The setting an ajv error is about, as a path. */
 export function pathOf(e: ErrorObject): string[] {
-  const p = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-  if (e.keyword === 'additionalProperties') p.push(String((e.params as { additionalProperty: string }).additionalProperty));
-  if (e.keyword === 'propertyNames') p.push(String((e.params as { propertyName: string }).propertyName));
-  return p;
+  return settingPath(e);
 }
 
-/** Where to point: a wrong `kind` at its value, everything else at the object or key the error names. */
-function pointAt(e: ErrorObject, p: string[]): string[] {
-  return e.keyword === 'discriminator' ? [...p, String((e.params as { tag: string }).tag)] : p;
-}
-
+/** What is wrong with it, in an operator's words. */
 export function explain(e: ErrorObject): string {
-  const params = e.params as Record<string, unknown>;
-  switch (e.keyword) {
-    case 'additionalProperties': return 'is not a known setting';
-    case 'required': return `needs ${String(params.missingProperty)}`;
-    case 'discriminator': return params.error === 'mapping'
-      ? `kind ${JSON.stringify(params.tagValue)} is not one of apiKey, bearer, basic, connectwise, oauth2-client-credentials, oauth2-password`
-      : 'needs a kind (apiKey, bearer, basic, connectwise, oauth2-client-credentials, oauth2-password)';
-    case 'propertyNames': return 'a connector name is lower-case letters, digits and underscores';
-    case 'enum': return `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
-    default: return e.message ?? e.keyword;
-  }
-}
-
-/** Offset of a scalar value (or of the key, for collections and when asked) at a path, or of the nearest parent that exists. */
-function offsetOf(doc: Document, p: Array<string | number>, want: 'key' | 'value'): number {
-  let node: Node | null = doc.contents as Node | null;
-  let at = node?.range?.[0] ?? 0;
-  for (const seg of p) {
-    if (isMap(node)) {
-      const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === String(seg));
-      if (!pair) break;
-      at = (pair.key as Node).range?.[0] ?? at;
-      node = pair.value as Node | null;
-      if (want === 'value' && isScalar(node) && node.range) at = node.range[0];
-    } else if (isSeq(node)) {
-      const item = node.items[Number(seg)] as Node | undefined;
-      if (!item) break;
-      at = item.range?.[0] ?? at;
-      node = item;
-    } else {
-      break;
-    }
-  }
-  return at;
+  return settingMessage(e, CREDENTIAL_KINDS);
 }

@@ -2,8 +2,7 @@
  * The customer id mock mode acts for: a value that fits the vendor's own schema for the bound
  * parameter (Pax8 wants a UUID, HaloPSA an integer), so the mock accepts it.
  */
-import type { OpenApiDocument } from '../../generator/openapi/types.ts';
-import type { ConnectorModel } from '../model.ts';
+import type { ConnectorModel, OpenApiDocument } from '../model.ts';
 
 export function mockCustomerId(model: ConnectorModel, doc: OpenApiDocument): string {
   const bound = new Set(model.tools.flatMap((t) => t.customerParameters));

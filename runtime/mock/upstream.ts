@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createInstance, getHttpOperationsFromSpec } from '@stoplight/prism-http';
 import type { IHttpConfig, IHttpRequest } from '@stoplight/prism-http';
 import pino from 'pino';
-import type { OpenApiDocument } from '../../generator/openapi/types.ts';
+import type { OpenApiDocument } from '../model.ts';
 
 export interface MockUpstream {
   /** Base URL to configure as the connector's upstream (includes the document's base path). */
@@ -26,8 +26,20 @@ export interface MockOptions {
 }
 
 const MAX_BODY = 1024 * 1024;
+const METHODS = new Set(['get', 'head', 'post', 'put', 'patch', 'delete', 'options', 'trace']);
+
+/**
+ * Prism dereferences the whole document before it answers anything: minutes and gigabytes for a
+ * whole-document connector (Microsoft Graph's 5,824 reads), so such a mock is refused at once.
+ */
+export const MAX_MOCK_OPERATIONS = 1000;
 
 export async function startMockUpstream(document: OpenApiDocument, options: MockOptions = {}): Promise<MockUpstream> {
+  const count = Object.values(document.paths ?? {}).reduce((n, item) => n + Object.keys(item ?? {}).filter((k) => METHODS.has(k)).length, 0);
+  if (count > MAX_MOCK_OPERATIONS) {
+    throw new Error(`the mock upstream serves documents of up to ${MAX_MOCK_OPERATIONS} operations, this one has ${count} (the mock would take minutes to start); `
+      + 'serve the connector against its real upstream (--config), or select fewer operations in its spec (by tag: `specgate ops <document>` lists them)');
+  }
   // Prism dereferences in place; the caller's document stays untouched.
   const operations = await getHttpOperationsFromSpec(structuredClone(document) as object);
   // Prism logs through a custom `success` level; silent, since the runtime has its own logs.

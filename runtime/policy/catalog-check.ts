@@ -7,7 +7,7 @@
  * `input.tool.tags` (or a variable ranging over them) and `input.tool.sensitivity` with string
  * literals, lists of them, or `data.*` documents holding them.
  */
-import type { Diagnostic, SourcePosition } from '../../generator/spec/types.ts';
+import type { Diagnostic, SourcePosition } from '../config-load/diagnostics.ts';
 import type { ToolModel } from '../model.ts';
 import { normalizeTag } from './decide.ts';
 import type { PolicySet } from './engine.ts';

@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Environment } from '@marcbachmann/cel-js';
-import { parse as parseYaml } from 'yaml';
-import type { Diagnostic, SourcePosition } from '../../generator/spec/types.ts';
-import { readYamlSource } from './yaml-source.ts';
+import type { Diagnostic, SourcePosition } from '../config-load/diagnostics.ts';
+import { readYamlSource } from '../config-load/yaml-source.ts';
+import { parseYaml, yamlErrorLine } from '../config-load/yaml.ts';
 import type { Effect, Obligations } from './types.ts';
 import policySchema from './policy.schema.json' with { type: 'json' };
 
@@ -86,11 +86,16 @@ export function loadDataDocuments(dir: string): Record<string, unknown> {
       diagnostics.push({ file, line: 1, column: 1, severity: 'error', code: 'policy/data', message: `data document name "${key}" is not a CEL identifier (use letters, digits, _)` });
       continue;
     }
+    const yaml = parseYaml(file, fs.readFileSync(file, 'utf8'));
+    const error = yaml.doc.errors[0];
+    if (error) {
+      diagnostics.push({ ...yaml.at(error.pos[0]), severity: 'error', code: 'policy/data', message: yamlErrorLine(error.message) });
+      continue;
+    }
     try {
-      data[key] = parseYaml(fs.readFileSync(file, 'utf8'));
+      data[key] = yaml.doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
-      const pos = (e as { linePos?: Array<{ line: number; col: number }> }).linePos?.[0];
-      diagnostics.push({ file, line: pos?.line ?? 1, column: pos?.col ?? 1, severity: 'error', code: 'policy/data', message: (e as Error).message.split('\n')[0] });
+      diagnostics.push({ ...yaml.at(0), severity: 'error', code: 'policy/data', message: (e as Error).message });
     }
   }
   if (diagnostics.length) throw new PolicyLoadError(diagnostics);

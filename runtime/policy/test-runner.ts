@@ -9,10 +9,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Diagnostic } from '../../generator/spec/types.ts';
+import type { Diagnostic } from '../config-load/diagnostics.ts';
 import { decide, type DecideOptions } from './decide.ts';
 import { loadPolicies, type PolicySet } from './engine.ts';
-import { readYamlSource } from './yaml-source.ts';
+import { readYamlSource } from '../config-load/yaml-source.ts';
 import type { Decision, Effect, PolicyInput } from './types.ts';
 import type { ToolModel } from '../model.ts';
 import { policyTool } from '../chain/policy.ts';

@@ -323,7 +323,7 @@ const everyField: ConnectorSpec = {
       operationId: 'getA', name: 'get-a', title: 'Get A', description: 'A', effect: 'read', reason: 'r',
       riskTier: 'medium', sensitivity: 'credentials', tags: ['t'], customer: false, scope: { tenant: 'reference data', customerRecords: false },
       parameters: { id: { hide: false, rename: 'a_id', fixed: { nested: [1, null] }, default: 3, description: 'd' }, df: { customer: { template: 'org = {id}', id: 'siteUid' } } },
-      response: { project: 'x', items: 'y', maxItems: 1, tokenBudget: 1, redact: [] },
+      response: { project: 'x', items: 'y', maxItems: 1, tokenBudget: 1, redact: [], cacheMs: 0 },
       pagination: { style: 'offset', offset: 'o', limit: 'l' },
     },
     { operation: 'GET /c', pagination: { style: 'cursor', cursor: 'c', limit: 'l', nextCursor: 'next' }, owner: { parent: { tool: 'get-a', arguments: { id: 'a_id' } } } },

@@ -52,8 +52,8 @@ describe('"*": hide every optional parameter but the named ones', () => {
     expect(args(list)).toEqual(['includeDeleted', 'status']);
     // Hidden and unset parameters are never sent: they have no binding the model could reach.
     expect(list.parameters.map((b) => b.name).sort()).toEqual(['filter[status]', 'includeDeleted']);
-    // A required path parameter stays an argument.
-    expect(args(tool(r.build?.model.tools, 'helpdesk_get_ticket'))).toEqual(['id']);
+    // A required path parameter stays an argument, and so does the query parameter of the same name.
+    expect(args(tool(r.build?.model.tools, 'helpdesk_get_ticket'))).toEqual(['id', 'query_id']);
   });
 
   it('does not touch pagination or customer parameters', async () => {

@@ -32,7 +32,9 @@ export function toolParameters(
   }
   const overrides = new Map<string, ParameterOverride>();
   for (const p of params) {
-    const o = named[p.name] ?? (every?.hide !== undefined && !p.required ? { hide: every.hide } : undefined);
+    // Overrides go by name: a name a required parameter also has (a path and a query `id`) stays.
+    const required = params.some((q) => q.name === p.name && q.required);
+    const o = named[p.name] ?? (every?.hide !== undefined && !required ? { hide: every.hide } : undefined);
     if (o) overrides.set(p.name, o);
   }
   return { params, overrides, issues };

@@ -16,8 +16,14 @@ export const generatedDir = path.join(cacheDir, 'generated');
 
 export interface UpstreamInfo { baseUrl: string; items: number; bytes: number }
 
-/** Argv of a worker run under tsx. */
-export const tsx = (worker: string, ...args: string[]) => [process.execPath, '--import', 'tsx', workerPath(worker), ...args];
+/**
+ * Argv of a worker run under tsx. With SPECGATE_BENCH_CPU_PROF=<dir>, each worker writes a V8 CPU
+ * profile there when it exits (Node refuses --cpu-prof in NODE_OPTIONS).
+ */
+export const tsx = (worker: string, ...args: string[]) => {
+  const profile = process.env.SPECGATE_BENCH_CPU_PROF;
+  return [process.execPath, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), '--import', 'tsx', workerPath(worker), ...args];
+};
 
 export async function generateBenchConnector(): Promise<string> {
   const generated = await generate([specFile], { outDir: generatedDir, check: false });

@@ -42,8 +42,8 @@ export async function benchOwnership(options: BenchOptions, log: (line: string) 
   const connector: GeneratedConnector = {
     model: { name: 'bench', title: 'bench', document: { source: '', sha256: '', version: '', openapi: '3.0.3' }, servers: [], auth: { schemes: [] }, tools, allowList: [{ method: 'GET', path: '/items' }] },
     createClient: ({ baseUrl: base, fetch }) => ({
-      listItems: async () => {
-        const response = await fetch(new Request(`${base}/items`));
+      listItems: async (req) => {
+        const response = await (req.fetch ?? fetch)(new Request(`${base}/items`));
         return { data: await response.text(), response };
       },
     }),

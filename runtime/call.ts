@@ -4,35 +4,12 @@
  * one guarded fetch and one resilience policy per connector.
  */
 import type { GeneratedConnector, ToolModel } from './model.ts';
-import type { TraceContext } from './ops/tracing.ts';
-import { executeTool, errorResult, type ConnectorRuntime, type UpstreamEvent } from './chain/execute.ts';
-import type { CallToolResult } from './chain/shape.ts';
-import type { OwnershipReport } from './chain/ownership.ts';
-import { createGuardedFetch, type Authenticate } from './upstream/guard.ts';
+import { executeTool, type ConnectorRuntime } from './chain/execute.ts';
+import { errorResult, type CallToolResult, type ToolCallContext, type UpstreamEvent } from './tool-call.ts';
+import { createUpstreamGuard, type Authenticate } from './upstream/guard.ts';
 import { createUpstreamPolicy } from './upstream/resilience.ts';
 import { createCursorSigner, cursorKeysFrom } from './upstream/cursor.ts';
 
-export type { CallToolResult } from './chain/shape.ts';
-export type { UpstreamEvent } from './chain/execute.ts';
-
-export interface ToolCallContext {
-  requestId: string;
-  signal: AbortSignal;
-  /** The call's trace context, when tracing is on: upstream attempts become its children. */
-  trace?: TraceContext;
-  /** The caller's customer id in each vendor, by connector name (set by customer scoping). */
-  customerIds?: Record<string, string>;
-  /** The selected customer (specgate's id), for messages that name it. */
-  customer?: string;
-  /** The caller's named vendor ids (a spec's customer.ids), by connector and name. */
-  customerNamedIds?: Record<string, Record<string, string>>;
-  /** Filled in by the executor: what the response ownership check refused or withheld. */
-  ownership?: OwnershipReport;
-  /** The caller's tenant, when the governance chain runs: picks the tenant's own upstreams. */
-  tenantId?: string;
-  /** Filled in by the executor as the call ends: what metering bills besides the call itself. */
-  usage?: { upstreamBytes: number; reachedVendor?: boolean };
-}
 
 export interface UpstreamConfig {
   baseUrl: string;
@@ -86,7 +63,7 @@ export function createToolCaller(options: CallerOptions): ToolCaller {
       missing.set(name, `The ${name} upstream URL is not a valid URL`);
       continue;
     }
-    const guarded = createGuardedFetch({
+    const guard = createUpstreamGuard({
       connector: name,
       baseUrl: upstream.baseUrl,
       allowList: connector.model.allowList,
@@ -94,11 +71,12 @@ export function createToolCaller(options: CallerOptions): ToolCaller {
       timeoutMs: options.timeoutMs ?? 10_000,
       maxResponseBytes: options.maxResponseBytes ?? 5 * 1024 * 1024,
     });
-    pools.push(guarded);
+    pools.push(guard);
     runtimes.set(name, {
       name,
       baseUrl: upstream.baseUrl,
-      client: connector.createClient({ baseUrl: upstream.baseUrl, fetch: guarded.fetch }),
+      guard,
+      client: connector.createClient({ baseUrl: upstream.baseUrl, fetch: guard.unscoped }),
       policy: createUpstreamPolicy({
         connector: name,
         retries: options.retries ?? 2,

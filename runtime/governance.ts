@@ -1,13 +1,15 @@
 /**
- * The governance chain: authenticate, resolve tenant, scope customer, check entitlement, evaluate
- * policy, rate limit, validate the arguments, approval, quota, then the caller's execute / shape,
- * then meter and audit. The arguments' bounds (chain/limits.ts) are checked before all of it.
+ * The governance chain, steps numbered as in docs/architecture.md (runtime flow, step 6):
+ * 1 argument bounds, 2 authenticate, 3 tenant, 4 customer, 5 entitlement, 6 idempotency,
+ * 7 policy, 8 rate limit, 9 validate, 10 approval and quota, 11 response cache, 12 vendor budget
+ * and the executor, 13 meter and audit. Every outcome (refusal, replay, error) ends in step 13.
  * Listing and calling share `prepare` and `authorize`, so a tool is listed exactly when those
  * steps would let a call through (quota aside, which is about how often, not what).
  */
 import type { Catalog } from './catalog.ts';
 import type { ToolModel } from './model.ts';
-import type { ToolCaller, CallToolResult } from './call.ts';
+import type { ToolCaller } from './call.ts';
+import type { CallToolResult } from './tool-call.ts';
 import { apiKeysRepo, approvalsRepo, consumeQuotaIn, createGroupCommit, quotaRepo, rateLimitsRepo, settingsRepo, tenantsRepo, usageRepo, type Store, type ApiKeysOptions, type UsageRecord } from './store/index.ts';
 import { uuidv7 } from './ids.ts';
 import type { Decision } from './policy/types.ts';
@@ -16,8 +18,9 @@ import { authenticate, type Identity } from './chain/authenticate.ts';
 import { createJwtVerifier } from './identity/jwt.ts';
 import type { IdentityConfig } from './identity/providers.ts';
 import { resolveTenant, tenantClaims } from './chain/tenant.ts';
-import { isCustomerBound, requireCustomerFor, scopeCustomer, type CustomerScope } from './chain/customer.ts';
-import { loadEntitlements, requireEntitled, type Entitled } from './chain/entitlement.ts';
+import { checkCustomerClaims, isCustomerBound, requireCustomerFor, scopeCustomer } from './chain/customer.ts';
+import { loadEntitlements, requireEntitled } from './chain/entitlement.ts';
+import type { Principal } from './request-context.ts';
 import { evaluatePolicy, policyInput, withObligations, type PolicyDecider } from './chain/policy.ts';
 import { checkQuota } from './chain/quota.ts';
 import { createRateLimiter } from './chain/rate-limit.ts';
@@ -28,9 +31,7 @@ import { createIdempotency, idempotencyKey, keyOwner } from './chain/idempotency
 import { argumentLimitViolation } from './chain/limits.ts';
 import { validateArguments } from './chain/validate.ts';
 import type { CallAudit } from './chain/audit.ts';
-import { LRUCache } from 'lru-cache';
-import { sha256Hex } from './store/canonical.ts';
-import { errorResult } from './chain/execute.ts';
+import { errorResult } from './tool-call.ts';
 import { ownershipAudit, type OwnershipReport } from './chain/ownership.ts';
 import { createResponseCache, type ResponseCacheOptions } from './chain/response-cache.ts';
 import { createVendorBudgets, type VendorBudget } from './chain/vendor-budget.ts';
@@ -58,23 +59,22 @@ export interface GovernanceOptions {
   vendorBudgets?: Record<string, VendorBudget>;
 }
 
-/** Who is calling, for whom: the outcome of the request-wide steps. */
-export interface Principal {
-  identity: Identity;
-  tenantId: string;
-  customer: CustomerScope;
-  entitled: Entitled;
-}
+/** A request as the chain takes it: with the edge's decisions when the edge made them. */
+export type ChainRequest = GovernanceRequest & { principal?: Principal };
 
 export interface Governance {
-  /** Step 1 alone: who the credential is (cached per request id); throws Refusal. */
+  /** Step 2 alone: who the credential is; throws Refusal. */
   identify(req: GovernanceRequest): Promise<Identity>;
-  /** Steps 1-3 for a request; throws Refusal. The HTTP layer may call it first to answer 401. */
-  principal(req: GovernanceRequest, connectors: string[]): Promise<Principal>;
+  /**
+   * Steps 2-5 for a request; throws Refusal. The HTTP edge runs it once per request (to answer
+   * 401/403 before the body is read) with the identity it verified, and the request context
+   * carries the outcome to the call.
+   */
+  principal(req: GovernanceRequest, connectors: string[], known?: Identity): Promise<Principal>;
   /** The catalog's tools this caller may call, in catalog order. Throws Refusal when the request itself is refused. */
-  visibleTools(req: GovernanceRequest, catalog: Catalog): Promise<ToolModel[]>;
+  visibleTools(req: ChainRequest, catalog: Catalog): Promise<ToolModel[]>;
   /** One governed tools/call; refusals come back as isError results, and every call is audited. */
-  call(req: GovernanceRequest, tool: ToolModel, args: Record<string, unknown>, callId: string): Promise<CallToolResult>;
+  call(req: ChainRequest, tool: ToolModel, args: Record<string, unknown>, callId: string): Promise<CallToolResult>;
 }
 
 export function createGovernance(options: GovernanceOptions): Governance {
@@ -104,19 +104,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
     ? createJwtVerifier(options.identity, { now, knownTenant: async (id) => (await tenants.getTenant(id)) !== undefined })
     : undefined;
 
-  // The HTTP layer authenticates a request before MCP handling (to answer 401 with the challenge)
-  // and the call then builds its principal: one verification of the credential per request.
-  const identities = new LRUCache<string, Promise<Identity>>({ max: 2_000, ttl: 10_000 });
-  function identityOf(req: GovernanceRequest): Promise<Identity> {
-    const key = sha256Hex(`${req.requestId}\n${req.headers.authorization ?? ''}`);
-    let identity = identities.get(key);
-    if (!identity) {
-      identity = authenticate({ keys, ...(jwt && { jwt }) }, req.headers);
-      identities.set(key, identity);
-      identity.catch(() => identities.delete(key));
-    }
-    return identity;
-  }
+  const identityOf = (req: GovernanceRequest): Promise<Identity> => authenticate({ keys, ...(jwt && { jwt }) }, req.headers);
 
   /** `known`: the identity the caller already verified for this request (no second look-up). */
   async function principal(req: GovernanceRequest, connectors: string[], known?: Identity): Promise<Principal> {
@@ -127,7 +115,22 @@ export function createGovernance(options: GovernanceOptions): Governance {
     return { identity, tenantId, customer, entitled };
   }
 
-  /** Steps 2 (argument claims) to 5 for one tool; the one decision path for listing and calling. */
+  /**
+   * The principal of this message: the edge's, once what the message adds (tenant and customer
+   * claims in its `_meta`) is checked against it; else steps 2-5 decided here (stdio).
+   */
+  async function principalOf(req: ChainRequest, connectors: string[], known?: Identity): Promise<Principal> {
+    const edge = req.principal;
+    if (!edge) return principal(req, connectors, known);
+    // Each step still shows in the trace, in order: steps 2 and 5 reuse the edge's answer.
+    await step(req, 'authenticate', () => edge.identity);
+    await step(req, 'tenant', () => resolveTenant(edge.identity, tenantClaims(req)));
+    await step(req, 'customer', () => checkCustomerClaims(req));
+    await step(req, 'entitlement', () => edge.entitled);
+    return edge;
+  }
+
+  /** Steps 3 (argument claims), 4, 5 and 7 for one tool; the one decision path for listing and calling. */
   async function authorize(p: Principal, req: GovernanceRequest, tool: ToolModel, time: string, args?: Record<string, unknown>): Promise<Decision> {
     if (args) resolveTenant(p.identity, tenantClaims(req, tool, args));
     requireCustomerFor(tool, p.customer);
@@ -141,7 +144,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
     principal,
 
     async visibleTools(req, catalog) {
-      const p = await principal(req, catalog.connectors.map((c) => c.model.name));
+      const p = await principalOf(req, catalog.connectors.map((c) => c.model.name));
       const time = now().toISOString();
       const visible: ToolModel[] = [];
       for (const tool of catalog.tools) {
@@ -174,13 +177,14 @@ export function createGovernance(options: GovernanceOptions): Governance {
 
   async function run(c: CallSubject): Promise<CallToolResult> {
     const { req, tool, args } = c;
-    // First, before any other step reads the arguments: later walkers rely on these bounds.
+    // 1. First, before any other step reads the arguments: later walkers rely on these bounds.
     const outOfBounds = argumentLimitViolation(args);
     if (outOfBounds) c.args = { [OMITTED]: outOfBounds };
-    // Known first, so that a refusal by a later step is recorded in the caller's own tenant chain.
-    c.identity = await step(req, 'authenticate', () => identityOf(req));
-    const p = c.p = await principal(req, [tool.connector], c.identity);
+    // 2-5. Known first, so that a refusal by a later step is recorded in the caller's own tenant chain.
+    c.identity = req.principal?.identity ?? await step(req, 'authenticate', () => identityOf(req));
+    const p = c.p = await principalOf(req, [tool.connector], c.identity);
     if (outOfBounds) throw new Refusal('arguments', 'limits', `Refused: ${outOfBounds}; send a smaller call`, 400);
+    // 6. A re-delivered call runs once.
     const key = idempotencyKey(req);
     if (key === undefined) return governed(c);
     // A replay is decided like a fresh call: a result is only ever returned to a caller who may make this call now.
@@ -225,7 +229,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
     return errorResult(reason);
   }
 
-  /** Steps 2 to 11 for one execution of a call whose principal is known. */
+  /** Steps 7 to 13 for one execution of a call whose principal is known. */
   async function governed(c: CallSubject, decided?: Decision): Promise<CallToolResult> {
     const { req, tool, args } = c;
     const p = c.p!;
@@ -233,6 +237,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
     let approvalId: string | undefined;
     try {
       const at = now();
+      // 7-10.
       decision = decided ?? await step(req, 'policy', () => authorize(p, req, tool, at.toISOString(), args));
       await step(req, 'rate-limit', () => rateLimiter.check(p.identity, p.tenantId, at));
       // Before approval and quota: a call that could never run asks no one and spends nothing.
@@ -250,7 +255,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
     }
 
     const started = performance.now();
-    // After every check: a cached answer is still a governed, metered and audited call.
+    // 11. After every check: a cached answer is still a governed, metered and audited call.
     const ttl = responseCache.ttlOf(tool);
     const cacheKey = ttl !== undefined ? responseCache.key(p.tenantId, p.customer.customerId, tool.name, args, decision.obligations) : undefined;
     const hit = cacheKey !== undefined ? responseCache.get(cacheKey) : undefined;
@@ -264,6 +269,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
       );
       return hit;
     }
+    // 12.
     try {
       await vendorBudgets.take(tool.connector, p.tenantId);
     } catch (e) {
@@ -287,6 +293,7 @@ export function createGovernance(options: GovernanceOptions): Governance {
     const outcome = ownership.refused ? 'refused' : !result.isError ? 'ok' : req.signal?.aborted ? 'cancelled' : 'error';
     if (execution) endSpan(execution, outcome === 'error' ? new Error('tool error') : undefined, { 'specgate.outcome': outcome });
     if (cacheKey !== undefined && outcome === 'ok') responseCache.set(cacheKey, result, ttl!);
+    // 13.
     await step(req, 'meter-audit', () => record(
       {
         ...audited(c), decisionId: decision.id, outcome, ...(approvalId && { approvalId }),
@@ -321,7 +328,7 @@ function errorText(result: CallToolResult): string {
 
 interface CallSubject {
   callId: string;
-  req: GovernanceRequest;
+  req: ChainRequest;
   tool: ToolModel;
   /** As audited: the caller's arguments, or a note in their place when they were out of bounds. */
   args: Record<string, unknown>;

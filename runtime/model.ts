@@ -293,6 +293,11 @@ export interface UpstreamRequest {
   cookie: Record<string, string>;
   body?: unknown;
   signal?: AbortSignal;
+  /**
+   * The fetch of the call this request belongs to (its scope bound in: the tool's expected
+   * operation, what it received, the secrets to scrub). Without it the client's own fetch is used.
+   */
+  fetch?: (input: Request) => Promise<Response>;
 }
 
 /** What a generated operation returns: openapi-fetch's result, body read as text. */
@@ -308,7 +313,10 @@ export type OperationCall = (request: UpstreamRequest) => Promise<UpstreamResult
 
 export interface ClientOptions {
   baseUrl: string;
-  /** The runtime's fetch: allow-list, credentials, timeout and size cap live there. */
+  /**
+   * The fetch for requests that carry none of their own; the runtime's refuses them, since each
+   * call passes its own scoped fetch with the request (UpstreamRequest.fetch).
+   */
   fetch: (input: Request) => Promise<Response>;
 }
 

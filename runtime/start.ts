@@ -11,7 +11,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { GeneratedConnector, OpenApiDocument } from './model.ts';
 import { watchCatalog, type Catalog, type CatalogWatcher } from './catalog.ts';
-import { createToolCaller, type CallerOptions, type ToolCaller, type UpstreamConfig, type UpstreamEvent } from './call.ts';
+import { createToolCaller, type CallerOptions, type ToolCaller, type UpstreamConfig } from './call.ts';
+import type { UpstreamEvent } from './tool-call.ts';
 import type { MockUpstream } from './mock/upstream.ts';
 import { mockCustomerId } from './mock/customer.ts';
 import { mockOwners } from './mock/owners.ts';
@@ -281,16 +282,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         const identity = await governance.identify(req);
         const caller = { subject: identity.subject, tenantId: identity.tenantId, keyId: identity.keyId };
         try {
-          await governance.principal(req, []);
+          // Every connector's vendor ids at once: the request context carries them to each call.
+          return { caller, principal: await governance.principal(req, callerVersion.connectors.map((c) => c.model.name), identity) };
         } catch (error) {
           // The credential verified: the refusal (a forged tenant, another tenant's customer) is audited in its tenant.
           if (error instanceof Refusal) Object.assign(error, { caller });
           throw error;
         }
-        return caller;
       }) as AuthenticateRequest,
       describeCaller: (async (ctx) => {
-        const p = await governance.principal(ctx, []);
+        const p = ctx.principal ?? await governance.principal(ctx, []);
         const customer = p.customer.customerId === null ? null : await store!.tenantsRepo(options.governance!.store).getCustomer(p.customer.customerId);
         return { tenantId: p.tenantId, customer: customer ? { id: customer.id, name: customer.name } : null };
       }) as DescribeCaller,

@@ -1,6 +1,7 @@
 import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createToolCaller, type CallerOptions, type UpstreamEvent } from '../runtime/call.ts';
+import { createToolCaller, type CallerOptions } from '../runtime/call.ts';
+import type { UpstreamEvent } from '../runtime/tool-call.ts';
 import { ctx, makeConnector, makeTool, startRecorder, type Recorder, type Reply } from './fixtures/call/harness.ts';
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -230,22 +231,24 @@ describe('vendor errors become readable isError results', () => {
     const connector = makeConnector([slow]);
     const tracked = {
       ...connector,
-      createClient: (o: { baseUrl: string; fetch: (r: Request) => Promise<Response> }) =>
-        connector.createClient({
-          ...o,
-          fetch: async (r) => {
+      createClient: (o: { baseUrl: string; fetch: (r: Request) => Promise<Response> }) => {
+        const ops = connector.createClient(o);
+        // Each call's own fetch (its scope bound in) is wrapped; the delay after it keeps each
+        // call inside the bulkhead long enough to overlap.
+        return Object.fromEntries(Object.entries(ops).map(([id, op]) => [id, (req: Parameters<typeof op>[0]) => op({
+          ...req,
+          fetch: async (r: Request) => {
             peak = Math.max(peak, ++inFlight);
             try {
-              // The guarded fetch must be called synchronously (it takes the call's scope then); the
-              // delay after it keeps each call inside the bulkhead long enough to overlap.
-              const response = await o.fetch(r);
+              const response = await req.fetch!(r);
               await new Promise((res) => setTimeout(res, 50));
               return response;
             } finally {
               inFlight--;
             }
           },
-        }),
+        })]));
+      },
     };
     const c = createToolCaller({ connectors: [tracked], upstreams: { acme: { baseUrl: up.url } }, concurrency: 2 });
     cleanup.push(() => c.close());

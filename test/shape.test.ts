@@ -3,7 +3,7 @@ import { isWithinTokenLimit } from 'gpt-tokenizer';
 import { parseBody, shapeResult } from '../runtime/chain/shape.ts';
 import { decodeCursor, encodeCursor, nextCursor, parseLinkHeader } from '../runtime/upstream/cursor.ts';
 import { parseRetryAfter, scrubSecrets } from '../runtime/upstream/errors.ts';
-import { checkRequest, compileAllowList, compileTemplate } from '../runtime/upstream/guard.ts';
+import { checkRequest, compileAllowList, compileTemplate } from '../runtime/upstream/allow-list.ts';
 import type { Shape } from '../runtime/model.ts';
 import { makeTool } from './fixtures/call/harness.ts';
 

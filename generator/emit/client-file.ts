@@ -118,6 +118,7 @@ function writeOperation(writer: CodeBlockWriter, op: Operation, typed: boolean):
     if (op.hasBody) writer.writeLine(typed ? 'body: req.body as never,' : 'body: req.body,');
     writer.writeLine('parseAs: "text",');
     writer.writeLine('signal: req.signal,');
+    writer.writeLine('fetch: req.fetch,');
   });
   writer.writeLine('})),');
 }

@@ -7,7 +7,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
 import type { ToolModel } from '../model.ts';
-import type { CallToolResult } from './shape.ts';
+import type { CallToolResult } from '../tool-call.ts';
 
 const ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: false });
 const compiled = new WeakMap<ToolModel, ValidateFunction | null>();

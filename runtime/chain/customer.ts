@@ -44,15 +44,26 @@ export function idNamesOf(tool: ToolModel): string[] {
   return [...names].sort();
 }
 
-export async function scopeCustomer(tenants: Tenants, tenantId: string, req: GovernanceRequest, connectors: string[]): Promise<CustomerScope> {
+/** The customer the Specgate-Customer header selects, or null. */
+function selectedCustomer(req: GovernanceRequest): string | null {
   const raw = req.headers[CUSTOMER_HEADER];
-  const selected = raw === undefined || raw.trim() === '' ? null : raw.trim();
+  return raw === undefined || raw.trim() === '' ? null : raw.trim();
+}
+
+/** A message's `_meta` may name the selected customer, never another. */
+export function checkCustomerClaims(req: GovernanceRequest): void {
+  const selected = selectedCustomer(req);
   for (const k of CUSTOMER_META) {
     const claimed = req.meta?.[k];
     if (claimed !== undefined && claimed !== selected) {
       throw new Refusal('customer', 'customer-mismatch', `Refused: _meta.${k} names a customer other than the one selected with the Specgate-Customer header`, 403);
     }
   }
+}
+
+export async function scopeCustomer(tenants: Tenants, tenantId: string, req: GovernanceRequest, connectors: string[]): Promise<CustomerScope> {
+  checkCustomerClaims(req);
+  const selected = selectedCustomer(req);
   if (selected === null) return { customerId: null, vendorIds: {}, namedIds: {} };
   // One row by key, not the tenant's customer list: an MSP has hundreds of customers.
   const customer = await tenants.getCustomer(selected);

@@ -4,29 +4,23 @@
  * becomes an isError result the model can read; nothing here throws to the caller.
  */
 import type { OperationCall, ToolModel, UpstreamResult } from '../model.ts';
-import type { ToolCallContext } from '../call.ts';
-import { withCallScope, type CallScope } from '../upstream/guard.ts';
+import { errorResult, type CallToolResult, type ToolCallContext, type UpstreamEvent } from '../tool-call.ts';
+import type { CallScope, UpstreamGuard } from '../upstream/guard.ts';
 import { buildUpstreamRequest, customerVendorId } from '../upstream/request.ts';
 import { nextCursor, type CursorBinding, type CursorSigner } from '../upstream/cursor.ts';
 import { CallCancelled, ToolCallError, describeFailure, describeHttpError, scrubSecrets } from '../upstream/errors.ts';
 import type { UpstreamPolicy } from '../upstream/resilience.ts';
 import { validateArguments } from './validate.ts';
-import { parseBody, shapeResult, type CallToolResult } from './shape.ts';
+import { parseBody, shapeResult } from './shape.ts';
 import { conformResult } from './conform.ts';
 import { checkOwnership, vendorCounts } from './ownership.ts';
-
-export interface UpstreamEvent {
-  connector: string;
-  tool: string;
-  status: number | 'error';
-  durationMs: number;
-  bytes: number;
-}
 
 /** What the caller prepared once per connector at startup. */
 export interface ConnectorRuntime {
   name: string;
   baseUrl: string;
+  /** Hands each call its own scoped fetch. */
+  guard: Pick<UpstreamGuard, 'fetchFor'>;
   client: Record<string, OperationCall>;
   policy: UpstreamPolicy;
   /** Seals the cursors results hand out and opens the ones callers hand back. */
@@ -40,10 +34,6 @@ export interface ConnectorRuntime {
 function whose(tool: ToolModel, ctx: ToolCallContext): Pick<CallScope, 'tenant' | 'customer'> {
   const customer = ctx.customerIds?.[tool.connector];
   return { ...(ctx.tenantId && { tenant: ctx.tenantId }), ...(customer && { customer }) };
-}
-
-export function errorResult(message: string): CallToolResult {
-  return { content: [{ type: 'text', text: message }], isError: true };
 }
 
 /**
@@ -67,7 +57,7 @@ async function checkParentOwner(rt: ConnectorRuntime, tool: ToolModel, given: Re
   const scope: CallScope = { ...whose(parent, ctx), expected: { method: parent.operation.method, path: parent.operation.path }, bytes: 0, secrets: outer.secrets, ...(ctx.trace && { trace: ctx.trace }) };
   let outcome: UpstreamResult;
   try {
-    outcome = await rt.policy.run(parent.operation.method, () => withCallScope(scope, () => operation({ ...request })), ctx.signal);
+    outcome = await rt.policy.run(parent.operation.method, () => operation({ ...request, fetch: rt.guard.fetchFor(scope) }), ctx.signal);
   } finally {
     outer.bytes += scope.bytes;
   }
@@ -108,13 +98,8 @@ export async function executeTool(
       const refused = await checkParentOwner(rt, tool, given, ctx, scope);
       if (refused) return refused;
     }
-    // The scope is handed over inside each attempt: a call queued by the bulkhead or retried
-    // starts its request later, and the guard must see this call's expectations.
-    const outcome: UpstreamResult = await rt.policy.run(
-      tool.operation.method,
-      () => withCallScope(scope, () => operation({ ...request })),
-      ctx.signal,
-    );
+    const fetch = rt.guard.fetchFor(scope);
+    const outcome: UpstreamResult = await rt.policy.run(tool.operation.method, () => operation({ ...request, fetch }), ctx.signal);
     const { response } = outcome;
     if (!response.ok) {
       return errorResult(scrubSecrets(describeHttpError(rt.name, tool.operation, response, outcome.error), scope.secrets));

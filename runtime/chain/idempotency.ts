@@ -16,7 +16,7 @@
  * the call already ran, and the answer says so.
  */
 import { LRUCache } from 'lru-cache';
-import type { CallToolResult } from '../call.ts';
+import type { CallToolResult } from '../tool-call.ts';
 import { canonicalJson, sha256Hex } from '../store/canonical.ts';
 import type { Identity } from './authenticate.ts';
 import { Refusal, type GovernanceRequest } from './refusal.ts';

@@ -9,14 +9,9 @@ import { TreeInterpreter, compile } from '@jmespath-community/jmespath';
 import type { JSONValue } from '@jmespath-community/jmespath';
 import type { Ownership, ToolModel } from '../model.ts';
 import { findPath, getAt, replaceAt } from './shape.ts';
+import type { OwnershipReport } from '../tool-call.ts';
 
-/** What the check did, for the audit record. */
-export interface OwnershipReport {
-  /** Set when the call was refused: why, as the caller was told. */
-  refused?: { code: 'other-customer' | 'no-owner' | 'unverifiable'; message: string };
-  /** Items of other customers (or without an owner) left out of the list. */
-  withheld: number;
-}
+export type { OwnershipReport } from '../tool-call.ts';
 
 export type OwnershipResult =
   | { ok: false; report: OwnershipReport }

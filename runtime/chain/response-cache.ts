@@ -9,7 +9,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import picomatch from 'picomatch';
-import type { CallToolResult } from './shape.ts';
+import type { CallToolResult } from '../tool-call.ts';
 import type { ToolModel } from '../model.ts';
 import { canonicalJson, sha256Hex } from '../store/canonical.ts';
 

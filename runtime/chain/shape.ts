@@ -10,14 +10,8 @@ import { compactValue, renderResult } from './compact.ts';
 import type { JsonSchema, ToolModel } from '../model.ts';
 import type { PageCounts } from '../upstream/cursor.ts';
 import { InvalidJson } from '../upstream/errors.ts';
+import type { CallToolResult } from '../tool-call.ts';
 
-export interface CallToolResult {
-  content: Array<{ type: 'text'; text: string }>;
-  structuredContent?: Record<string, unknown>;
-  isError?: boolean;
-  /** `specgate/tokens`: what the result's text costs in a model's context (o200k). */
-  _meta?: Record<string, unknown>;
-}
 
 /** The result's token count, in `_meta`. */
 export const TOKENS_META = 'specgate/tokens';

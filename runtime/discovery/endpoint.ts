@@ -9,7 +9,8 @@ import { LRUCache } from 'lru-cache';
 import type { Catalog } from '../catalog.ts';
 import type { ToolModel } from '../model.ts';
 import { listToolsPage, visibleCatalog } from '../mcp/tools.ts';
-import type { CallToolResult, ListTools, McpLogger, ToolCallContext } from '../mcp/types.ts';
+import type { CallToolResult, ListTools, McpLogger } from '../mcp/types.ts';
+import type { RequestContext } from '../request-context.ts';
 import { buildInstructions, type DescribeCaller } from '../mcp/instructions.ts';
 import { sha256Hex } from '../store/canonical.ts';
 import { discoveryActive, type DiscoveryOptions } from './mode.ts';
@@ -34,8 +35,6 @@ export interface DiscoveryEndpointOptions {
   logger?: McpLogger;
 }
 
-type Host = { id: string; headers: Record<string, string | undefined> };
-
 /** Instructions are asked for by every request's server; one caller's answer is reused briefly. */
 const INSTRUCTIONS_TTL_MS = 10_000;
 
@@ -43,7 +42,7 @@ export function createDiscovery(options: DiscoveryEndpointOptions) {
   const enabled = options.discovery !== undefined && options.discovery.mode !== 'off';
   const instructionsCache = new LRUCache<string, Promise<string>>({ max: 1_000, ttl: INSTRUCTIONS_TTL_MS });
 
-  async function visibleFor(catalog: Catalog, ctx: ToolCallContext): Promise<ToolModel[]> {
+  async function visibleFor(catalog: Catalog, ctx: RequestContext): Promise<ToolModel[]> {
     if (!options.listTools) return catalog.tools;
     try {
       return await options.listTools(ctx);
@@ -56,12 +55,11 @@ export function createDiscovery(options: DiscoveryEndpointOptions) {
     return parseToolsets(headers[TOOLSETS_HEADER], catalog).names;
   }
 
-  async function computeInstructions(catalog: Catalog, host: Host): Promise<string> {
-    const ctx: ToolCallContext = { requestId: host.id, signal: new AbortController().signal, headers: host.headers };
+  async function computeInstructions(catalog: Catalog, ctx: RequestContext): Promise<string> {
     const visible = await visibleFor(catalog, ctx);
     const caller = options.describeCaller ? await options.describeCaller(ctx) : undefined;
     return buildInstructions({
-      catalog, visible, discovery: discoveryActive(options.discovery, visible.length), pinned: pinnedOf(catalog, host.headers), ...(caller && { caller }),
+      catalog, visible, discovery: discoveryActive(options.discovery, visible.length), pinned: pinnedOf(catalog, ctx.headers), ...(caller && { caller }),
     });
   }
 
@@ -72,7 +70,7 @@ export function createDiscovery(options: DiscoveryEndpointOptions) {
     isMetaTool: (name: string): boolean => enabled && META_TOOL_NAMES.has(name),
 
     /** This caller's instructions; a refused caller gets none here (its request is refused anyway). */
-    async instructions(host: Host): Promise<string | undefined> {
+    async instructions(ctx: RequestContext): Promise<string | undefined> {
       // No catalog yet (still loading): no instructions, and the handshake still answers.
       let catalog: Catalog | undefined;
       try {
@@ -81,11 +79,11 @@ export function createDiscovery(options: DiscoveryEndpointOptions) {
         catalog = undefined;
       }
       if (!catalog) return undefined;
-      const h = host.headers;
+      const h = ctx.headers;
       const key = sha256Hex([catalog.version, h.authorization ?? '', h['specgate-customer'] ?? '', h[TOOLSETS_HEADER] ?? ''].join('\n'));
       let answer = instructionsCache.get(key);
       if (!answer) {
-        answer = computeInstructions(catalog, host);
+        answer = computeInstructions(catalog, ctx);
         instructionsCache.set(key, answer);
         answer.catch(() => instructionsCache.delete(key));
       }
@@ -98,7 +96,7 @@ export function createDiscovery(options: DiscoveryEndpointOptions) {
     },
 
     /** tools/list: the caller's catalog, or the meta-tools and its pinned toolsets. */
-    async listTools(catalog: Catalog, cursor: string | undefined, ctx: ToolCallContext): Promise<ListToolsResult> {
+    async listTools(catalog: Catalog, cursor: string | undefined, ctx: RequestContext): Promise<ListToolsResult> {
       const visible = await visibleFor(catalog, ctx);
       if (!discoveryActive(options.discovery, visible.length)) return listToolsPage(visibleCatalog(catalog, visible), cursor, options.pageSize);
       const pinned = toolsInToolsets(catalog, pinnedOf(catalog, ctx.headers));
@@ -110,7 +108,7 @@ export function createDiscovery(options: DiscoveryEndpointOptions) {
       catalog: Catalog,
       name: string,
       args: Record<string, unknown> | undefined,
-      ctx: ToolCallContext,
+      ctx: RequestContext,
       callReal: (name: string, args: Record<string, unknown> | undefined) => Promise<CallToolResult>,
     ): Promise<CallToolResult> {
       return runMetaTool(name, args, { catalog, visible: () => visibleFor(catalog, ctx), callReal });
@@ -120,7 +118,7 @@ export function createDiscovery(options: DiscoveryEndpointOptions) {
      * A server that lives as long as its connection (stdio) is followed with its caller's headers
      * and hears directly when its own lists change (HTTP streams are followed by the endpoint's bus).
      */
-    attach(server: Server, context: McpRequestContext, headers: Host['headers']): void {
+    attach(server: Server, context: McpRequestContext, headers: RequestContext['headers']): void {
       if (!options.watch || context.requestInfo) return;
       const send: Record<ListKind, () => Promise<void>> = {
         tools: () => server.sendToolListChanged(),

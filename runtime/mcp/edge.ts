@@ -5,14 +5,7 @@
  * are refused, because URLs end up in logs, proxies and browser history.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-
-/** The caller a request authenticated as, or was refused as after its credential verified. */
-export interface EdgeCaller {
-  subject: string;
-  tenantId: string;
-  /** The credential's id (an API key's public prefix, or a token's `oidc:<issuer>#<jti>`). */
-  keyId: string;
-}
+import type { EdgeCaller, Principal } from '../request-context.ts';
 
 /** Why the edge refused a request. */
 export interface EdgeRefusalReason {
@@ -25,6 +18,8 @@ export interface EdgeRefusalReason {
 /** Per-request edge state, set by the hooks that decide and read by the audit hook. */
 export interface EdgeState {
   caller?: EdgeCaller;
+  /** The request-wide governance decisions, when the caller authenticated (see runtime/request-context.ts). */
+  principal?: Principal;
   refusal?: EdgeRefusalReason;
   /** Set on the routes whose refusals are audited (the MCP endpoint, /metrics); URL refusals always are. */
   audited?: boolean;

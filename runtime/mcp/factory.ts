@@ -9,12 +9,12 @@ import { Server, type McpRequestContext, type McpServerFactory } from '@modelcon
 import type { Catalog } from '../catalog.ts';
 import { DEFAULT_PAGE_SIZE, listToolsPage, runToolCall, visibleCatalog } from './tools.ts';
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
-import type { CallTool, CatalogSource, ListTools, McpLogger, ToolCallContext, ToolCallObservation } from './types.ts';
+import type { CallTool, CatalogSource, ListTools, McpLogger, ToolCallObservation } from './types.ts';
+import { contextOf, type RequestContext } from '../request-context.ts';
 import { createDiscovery, type DiscoveryOptions } from '../discovery/endpoint.ts';
 import type { VisibilityWatch } from '../discovery/list-changed.ts';
 import type { DescribeCaller } from './instructions.ts';
 import { registerPromptsAndResources } from './prompts-resources.ts';
-import type { TraceContext } from '../ops/tracing.ts';
 
 export const SERVER_INFO = { name: 'specgate', version: '0.1.0' } as const;
 
@@ -27,10 +27,10 @@ export interface ServerFactoryOptions {
   logger?: McpLogger;
   observe?: (observation: ToolCallObservation) => void;
   /**
-   * The id and headers of the HTTP request behind a Web Request (HTTP passes the Fastify request's
-   * own, already parsed); without it, or on stdio, each call gets a UUID and no headers.
+   * The headers of every message when the edge made no request context (stdio: the local user's
+   * configured credentials); default the Web Request's own.
    */
-  requestOf?: (request: Request | undefined) => HostRequest | undefined;
+  headers?: Record<string, string>;
   /** Progressive discovery (meta-tools instead of the catalog); default off. */
   discovery?: DiscoveryOptions;
   /** Who the caller acts for, for the server instructions (the governance chain's principal). */
@@ -45,27 +45,24 @@ export interface ServerFactoryOptions {
   listChangedPollMs?: number;
 }
 
-export interface HostRequest {
-  id: string;
-  headers: Record<string, string | undefined>;
-  /** The request's server span context, when tracing is on. */
-  trace?: TraceContext;
-  /** The tenant the edge authenticated the caller into. */
-  tenantId?: string;
-}
-
 export function catalogGetter(source: CatalogSource): () => Catalog {
   return typeof source === 'function' ? source : () => source;
 }
 
-function headersOf(request: Request | undefined): Record<string, string | undefined> {
-  return request ? Object.fromEntries(request.headers) : {};
+/**
+ * The context of one message: the one the edge made for its request (carried in `authInfo`), else
+ * (stdio, or a host without an edge) a fresh one with its own id.
+ */
+function messageContext(
+  options: Pick<ServerFactoryOptions, 'headers'>, authInfo: { extra?: Record<string, unknown> } | undefined, request: Request | undefined,
+  signal: AbortSignal, meta: Record<string, unknown> | undefined,
+): RequestContext {
+  const edge = contextOf(authInfo);
+  const base = edge ?? { requestId: randomUUID(), headers: options.headers ? { ...options.headers } : request ? Object.fromEntries(request.headers) : {} };
+  return { ...base, signal, ...(meta && { meta }) };
 }
 
-/** Id and headers for one exchange: the host's own when it has them, else derived here. */
-function hostRequest(options: ServerFactoryOptions, request: Request | undefined): HostRequest {
-  return options.requestOf?.(request) ?? { id: randomUUID(), headers: headersOf(request) };
-}
+const metaOf = (params: { _meta?: unknown } | undefined): Record<string, unknown> | undefined => params?._meta as Record<string, unknown> | undefined;
 
 /**
  * The 2026-07-28 cache hints of the list results and server/discover. Governed, both answers are the
@@ -92,14 +89,14 @@ export function createServerFactory(options: ServerFactoryOptions): McpServerFac
   const run = { callTool: options.callTool, ...(options.observe && { observe: options.observe }), ...(options.logger && { logger: options.logger }) };
 
   return async (context: McpRequestContext) => {
-    const host = hostRequest(options, context.requestInfo);
-    const instructions = await discovery.instructions(host);
+    const first = messageContext(options, context.authInfo, context.requestInfo, new AbortController().signal, undefined);
+    const instructions = await discovery.instructions(first);
     const server = new Server(SERVER_INFO, {
       capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true } },
       instructions,
       cacheHints: cacheHintsFor(options),
     });
-    discovery.attach(server, context, host.headers);
+    discovery.attach(server, context, first.headers);
     registerPromptsAndResources(server, {
       getCatalog,
       visible: async (ctx) => {
@@ -110,33 +107,18 @@ export function createServerFactory(options: ServerFactoryOptions): McpServerFac
           throw new ProtocolError(ProtocolErrorCode.InvalidRequest, (error as Error).message);
         }
       },
-      contextOf: (signal, meta) => {
-        const h = hostRequest(options, context.requestInfo);
-        return { requestId: h.id, headers: h.headers, signal, ...(meta && { meta }) };
-      },
+      contextOf: (signal, meta) => messageContext(options, context.authInfo, context.requestInfo, signal, meta),
       callTool: (catalog, name, args, ctx) => runToolCall(catalog, name, args, ctx, run),
     });
     server.setRequestHandler('tools/list', async (request, ctx) => {
       const catalog = getCatalog();
-      if (discovery.enabled) {
-        const h = hostRequest(options, context.requestInfo);
-        return discovery.listTools(catalog, request.params?.cursor, {
-          requestId: h.id, headers: h.headers, signal: ctx.mcpReq.signal,
-          ...(request.params?._meta ? { meta: request.params._meta as Record<string, unknown> } : {}),
-        });
-      }
+      const rctx = messageContext(options, ctx.http?.authInfo ?? context.authInfo, context.requestInfo, ctx.mcpReq.signal, metaOf(request.params));
+      if (discovery.enabled) return discovery.listTools(catalog, request.params?.cursor, rctx);
       if (!options.listTools) return listToolsPage(catalog, request.params?.cursor, pageSize);
       // Listing goes through the same decision path as calling, so the two cannot disagree.
       let visible;
-      const host = hostRequest(options, context.requestInfo);
       try {
-        visible = await options.listTools({
-          requestId: host.id,
-          signal: ctx.mcpReq.signal,
-          ...(host.trace && { trace: host.trace }),
-          headers: host.headers,
-          ...(request.params?._meta ? { meta: request.params._meta as Record<string, unknown> } : {}),
-        });
+        visible = await options.listTools(rctx);
       } catch (error) {
         throw new ProtocolError(ProtocolErrorCode.InvalidRequest, (error as Error).message);
       }
@@ -145,15 +127,7 @@ export function createServerFactory(options: ServerFactoryOptions): McpServerFac
     server.setRequestHandler('tools/call', async (request, ctx) => {
       // Read the catalog once: a reload mid-call must not change the tool under this call.
       const catalog = getCatalog();
-      const host = hostRequest(options, context.requestInfo);
-      const callContext: ToolCallContext = {
-        requestId: host.id,
-        signal: ctx.mcpReq.signal,
-        ...(host.trace && { trace: host.trace }),
-        ...(host.tenantId !== undefined && { edgeTenant: host.tenantId }),
-        headers: host.headers,
-        ...(request.params._meta ? { meta: request.params._meta as Record<string, unknown> } : {}),
-      };
+      const callContext = messageContext(options, ctx.http?.authInfo ?? context.authInfo, context.requestInfo, ctx.mcpReq.signal, metaOf(request.params));
       const { name, arguments: args } = request.params;
       if (discovery.isMetaTool(name)) {
         // call_tool reaches the real tool through runToolCall too: one call path, one governance.

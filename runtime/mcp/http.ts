@@ -22,10 +22,10 @@ import {
 } from '@modelcontextprotocol/server';
 import { originValidation } from '@modelcontextprotocol/fastify';
 import type { AuthenticateRequest } from './types.ts';
-import type { EdgeCaller } from './edge.ts';
+import { authInfoOf, type EdgeCaller, type RequestContext } from '../request-context.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { catalogGetter, createServerFactory, type HostRequest, type ServerFactoryOptions } from './factory.ts';
+import { catalogGetter, createServerFactory, type ServerFactoryOptions } from './factory.ts';
 import { createCallerBus, createVisibilityWatch } from '../discovery/list-changed.ts';
 import { SpanKind, contextOf, endSpan, extractContext, startSpan, type TraceContext } from '../ops/tracing.ts';
 import type { Span } from '@opentelemetry/api';
@@ -36,7 +36,7 @@ export const MODERN_PROTOCOL_VERSIONS = ['2026-07-28'] as const;
 const AUTH_RETRY_AFTER_SECONDS = 30;
 export const ACCEPTED_PROTOCOL_VERSIONS: readonly string[] = [...MODERN_PROTOCOL_VERSIONS, ...SUPPORTED_PROTOCOL_VERSIONS];
 
-export interface McpHttpOptions extends Omit<ServerFactoryOptions, 'requestOf'> {
+export interface McpHttpOptions extends Omit<ServerFactoryOptions, 'headers'> {
   /** Route path; default `/mcp`. */
   path?: string;
   /**
@@ -166,12 +166,7 @@ async function sendResponse(reply: FastifyReply, response: Response): Promise<Fa
 
 async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<void> {
   const routePath = options.path ?? '/mcp';
-  // Web Requests built here map back to their Fastify request's id and (already parsed) headers.
-  const hostRequests = new WeakMap<Request, HostRequest>();
-  const factory = createServerFactory({
-    ...options,
-    requestOf: (web) => (web && hostRequests.get(web)) || { id: 'unknown', headers: {} },
-  });
+  const factory = createServerFactory(options);
   // subscriptions/listen streams are followed per caller: each hears only its own lists change.
   const watch = createVisibilityWatch({
     getCatalog: catalogGetter(options.catalog),
@@ -193,8 +188,8 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
    * request) but answered with one JSON body instead of an SSE stream: a tools-only server emits
    * nothing before its result, and the stream cost more than the call it carried.
    */
-  const serveLegacyJson = async (web: Request, parsedBody: unknown): Promise<Response> => {
-    const server = await factory({ era: 'legacy', requestInfo: web } as Parameters<typeof factory>[0]);
+  const serveLegacyJson = async (web: Request, parsedBody: unknown, authInfo: ReturnType<typeof authInfoOf>): Promise<Response> => {
+    const server = await factory({ era: 'legacy', requestInfo: web, authInfo });
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     await server.connect(transport);
     // A client that hangs up cancels its call: closing the transport aborts the handler's signal,
@@ -202,7 +197,7 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
     const hangUp = () => void transport.close().catch(() => {});
     web.signal.addEventListener('abort', hangUp, { once: true });
     try {
-      return await transport.handleRequest(web, { parsedBody });
+      return await transport.handleRequest(web, { parsedBody, authInfo });
     } finally {
       web.signal.removeEventListener('abort', hangUp);
       void transport.close().catch(() => {});
@@ -261,12 +256,19 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
     const headers = plainHeaders(request);
     const web = toWebRequest(request, headers, parsedBody === undefined ? raw : undefined, abort.signal);
     const span = requestSpan(request, parsedBody);
-    hostRequests.set(web, { id: request.id, headers, ...(span && { trace: span.context }), ...(request.edge.caller && { tenantId: request.edge.caller.tenantId }) });
+    // The request's one context: made here, carried to the handlers as the SDK's verified auth.
+    const context: RequestContext = {
+      requestId: request.id, headers, signal: abort.signal,
+      ...(span && { trace: span.context }),
+      ...(request.edge.caller && { caller: request.edge.caller }),
+      ...(request.edge.principal && { principal: request.edge.principal }),
+    };
+    const authInfo = authInfoOf(context);
     let response: Response;
     try {
       response = request.method === 'POST' && parsedBody !== undefined && (await isLegacyRequest(web, parsedBody))
-        ? await serveLegacyJson(web, parsedBody)
-        : await bus.within(headers, () => handler.fetch(web, parsedBody === undefined ? undefined : { parsedBody }));
+        ? await serveLegacyJson(web, parsedBody, authInfo)
+        : await bus.within(headers, () => handler.fetch(web, parsedBody === undefined ? { authInfo } : { parsedBody, authInfo }));
     } catch (error) {
       if (span) endSpan(span.span, error);
       throw error;
@@ -297,8 +299,9 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
       // or parsed, and the connection is closed rather than drained when one is on its way.
       scope.addHook('onRequest', async (request, reply) => {
         try {
-          const caller = await authenticate({ headers: request.headers as Record<string, string | undefined>, requestId: request.id });
-          if (caller) request.edge.caller = caller;
+          const { caller, principal } = await authenticate({ headers: request.headers as Record<string, string | undefined>, requestId: request.id });
+          request.edge.caller = caller;
+          request.edge.principal = principal;
         } catch (error) {
           const e = error as { status?: number; step?: string; code?: string; caller?: EdgeCaller; message: string };
           const status = e.status;

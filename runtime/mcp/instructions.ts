@@ -6,7 +6,7 @@
  */
 import type { Catalog } from '../catalog.ts';
 import type { ToolModel } from '../model.ts';
-import type { ToolCallContext } from './types.ts';
+import type { RequestContext } from '../request-context.ts';
 import { CALL_TOOL, DESCRIBE_TOOL, SEARCH_TOOL } from '../discovery/meta-tools.ts';
 import { toolsetsOf } from '../discovery/toolsets.ts';
 
@@ -16,7 +16,7 @@ export interface CallerSummary {
   customer: { id: string; name?: string } | null;
 }
 
-export type DescribeCaller = (ctx: ToolCallContext) => Promise<CallerSummary>;
+export type DescribeCaller = (ctx: RequestContext) => Promise<CallerSummary>;
 
 export interface InstructionsInput {
   catalog: Catalog;

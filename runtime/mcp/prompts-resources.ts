@@ -8,16 +8,17 @@
 import { ProtocolError, ProtocolErrorCode, UriTemplate, type Server } from '@modelcontextprotocol/server';
 import type { Catalog } from '../catalog.ts';
 import type { PromptModel, ResourceModel, ToolModel } from '../model.ts';
-import type { CallToolResult, ToolCallContext } from './types.ts';
+import type { CallToolResult } from './types.ts';
+import type { RequestContext } from '../request-context.ts';
 
 export interface PromptsResourcesOptions {
   getCatalog: () => Catalog;
   /** The caller's visible tools; undefined: the whole catalog. */
-  visible: (ctx: ToolCallContext) => Promise<ToolModel[]>;
+  visible: (ctx: RequestContext) => Promise<ToolModel[]>;
   /** The context of one request (id, headers, signal, _meta). */
-  contextOf: (signal: AbortSignal, meta: Record<string, unknown> | undefined) => ToolCallContext;
+  contextOf: (signal: AbortSignal, meta: Record<string, unknown> | undefined) => RequestContext;
   /** A direct tools/call of the backing tool. */
-  callTool: (catalog: Catalog, name: string, args: Record<string, unknown>, ctx: ToolCallContext) => Promise<CallToolResult>;
+  callTool: (catalog: Catalog, name: string, args: Record<string, unknown>, ctx: RequestContext) => Promise<CallToolResult>;
 }
 
 const MIME = 'application/json';

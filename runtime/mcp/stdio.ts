@@ -3,7 +3,6 @@
  * connection (a `server/discover` opening pins the 2026-07-28 era, an `initialize` opening pins a
  * 2025-era instance). stdout carries protocol frames only, so every log line goes to stderr.
  */
-import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { serveStdio as sdkServeStdio, type ServeStdioOptions, type StdioServerHandle } from '@modelcontextprotocol/server/stdio';
 import { catalogGetter, createServerFactory } from './factory.ts';
@@ -64,7 +63,7 @@ export function serveStdio(catalog: CatalogSource, callTool: CallTool, options: 
     ...(options.discovery && { discovery: options.discovery }),
     ...(options.listTtlMs !== undefined && { listTtlMs: options.listTtlMs }),
     ...(options.describeCaller && { describeCaller: options.describeCaller }),
-    ...(options.headers && { requestOf: () => ({ id: randomUUID(), headers: { ...options.headers } }) }),
+    ...(options.headers && { headers: options.headers }),
   });
   return sdkServeStdio(factory, {
     legacy: 'serve',

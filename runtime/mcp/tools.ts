@@ -3,7 +3,8 @@
  */
 import { ProtocolError, ProtocolErrorCode, type ListToolsResult } from '@modelcontextprotocol/server';
 import type { Catalog } from '../catalog.ts';
-import type { CallTool, CallToolResult, McpLogger, ToolCallContext, ToolCallObservation } from './types.ts';
+import type { CallTool, CallToolResult, McpLogger, ToolCallObservation } from './types.ts';
+import type { RequestContext } from '../request-context.ts';
 import { refusalOf } from '../chain/refusal.ts';
 
 export const DEFAULT_PAGE_SIZE = 100;
@@ -78,7 +79,7 @@ export async function runToolCall(
   catalog: Catalog,
   name: string,
   args: Record<string, unknown> | undefined,
-  ctx: ToolCallContext,
+  ctx: RequestContext,
   options: RunToolCallOptions,
 ): Promise<CallToolResult> {
   const entry = catalog.byName.get(name);
@@ -90,7 +91,7 @@ export async function runToolCall(
       connector: entry.connector.model.name,
       outcome,
       ...(reason !== undefined && { reason }),
-      ...(ctx.edgeTenant !== undefined && { tenant: ctx.edgeTenant }),
+      ...(ctx.caller && { tenant: ctx.caller.tenantId }),
       seconds: (performance.now() - started) / 1000,
     });
   try {

@@ -2,44 +2,29 @@
  * The seam between the MCP endpoint and the tool-call executor (runtime/call.ts). The endpoint
  * knows nothing about upstreams; it hands the executor the tool, the arguments and this context.
  */
-import type { CallToolResult } from '@modelcontextprotocol/server';
+import type { CallToolResult } from '../tool-call.ts';
 import type { ToolModel } from '../model.ts';
 import type { Catalog } from '../catalog.ts';
-import type { EdgeCaller } from './edge.ts';
-import type { TraceContext } from '../ops/tracing.ts';
+import type { Authenticated, RequestContext } from '../request-context.ts';
 
 export type { CallToolResult };
 
-export type ToolCallContext = {
-  /** Unique per call: the HTTP request id, or a generated one on stdio. */
-  requestId: string;
-  /** Aborted when the client cancels or disconnects, or the server shuts down. */
-  signal: AbortSignal;
-  /** The HTTP request headers (lower-case names); empty on stdio. */
-  headers: Record<string, string | undefined>;
-  /** The JSON-RPC request's `params._meta`: the governance chain checks it for forged claims. */
-  meta?: Record<string, unknown>;
-  /** The request's trace context, when tracing is on. */
-  trace?: TraceContext;
-  /** The tenant the edge authenticated the caller into (for metrics only; governance decides on its own). */
-  edgeTenant?: string;
-};
-
 /** The tools this request's caller may see; when set, tools/list shows only these. */
-export type ListTools = (ctx: ToolCallContext) => Promise<ToolModel[]>;
+export type ListTools = (ctx: RequestContext) => Promise<ToolModel[]>;
 
 /**
  * Checks a request's credentials from its headers alone, before its body is read, and returns who
- * the caller is. Refuses by throwing an error with `status` (401, 403, 503) and, when known, the
- * `step` and `code` that refused and the `caller` (a verified credential refused for its tenant or
- * customer), so the refusal is audited in the caller's tenant.
+ * the caller is with the request-wide decisions (tenant, customer, grants), which the request
+ * context then carries to every step. Refuses by throwing an error with `status` (401, 403, 503)
+ * and, when known, the `step` and `code` that refused and the `caller` (a verified credential
+ * refused for its tenant or customer), so the refusal is audited in the caller's tenant.
  */
-export type AuthenticateRequest = (ctx: { headers: Record<string, string | undefined>; requestId: string }) => Promise<EdgeCaller | void>;
+export type AuthenticateRequest = (ctx: { headers: Record<string, string | undefined>; requestId: string }) => Promise<Authenticated>;
 
 export type CallTool = (
   tool: ToolModel,
   args: Record<string, unknown>,
-  ctx: ToolCallContext,
+  ctx: RequestContext,
 ) => Promise<CallToolResult>;
 
 /** A fixed catalog, or a getter so a hot reload can swap it between requests. */

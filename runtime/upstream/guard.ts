@@ -1,20 +1,16 @@
 /**
- * The fetch that every generated client gets. It is the last point before bytes leave, so it
- * checks the outgoing request against the connector's compiled allow-list first, and only then
- * lets the credential broker add credentials. It never follows redirects, caps the time and the
- * size of each answer, and records what it saw for metering.
+ * The fetch each tool call hands its generated client: the last point before bytes leave. It
+ * checks the outgoing request against the connector's allow-list and the calling tool's own
+ * operation first (upstream/allow-list.ts), only then lets the credential broker add credentials,
+ * and sends it through the connector's transport (upstream/transport.ts) under a client span.
  *
- * The request goes out through undici's dispatcher API on a keep-alive Agent of the connector's
- * own, not through the WHATWG fetch: fetch's spec machinery (request cloning, streams, CORS
- * bookkeeping) cost several times the HTTP exchange itself on the tools/call path.
+ * The call's scope is bound into the fetch the call passes per request (openapi-fetch's `fetch`
+ * option): no state is shared between calls, and the client's own fetch refuses to send.
  */
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
-import { Agent, type Dispatcher } from 'undici';
-import type { AllowedRequest, HttpMethod } from '../model.ts';
-import {
-  CallCancelled, RedirectRefused, ResponseTooLarge, ToolCallError, UndecodableBody, UpstreamRefused, UpstreamTimeout, UpstreamUnreachable,
-} from './errors.ts';
+import type { AllowedRequest } from '../model.ts';
+import { UpstreamRefused } from './errors.ts';
+import { checkRequest, compileAllowList } from './allow-list.ts';
+import { createTransport, type WireObservation } from './transport.ts';
 import { SpanKind, contextOf, endSpan, injectContext, startSpan, type TraceContext } from '../ops/tracing.ts';
 
 export interface GuardOptions {
@@ -39,15 +35,12 @@ export interface AuthCall {
  */
 export type Authenticate = (req: Request, call?: AuthCall) => Promise<(() => void) | void> | (() => void) | void;
 
-/** What one tool call expects and observes; handed to the fetch by `withCallScope`. */
-export interface CallScope {
+/** What one tool call expects and observes; bound into the fetch of each of its requests. */
+export interface CallScope extends WireObservation {
   /** The operation of the tool being called: the request must be this one, not just any allowed one. */
   expected?: AllowedRequest;
-  /** Set by the guard on each attempt. */
-  status?: number;
   /** Set once a request has left for the vendor (allow-listed and authenticated): what billing counts. */
   dispatched?: boolean;
-  bytes: number;
   /** Header values the credential broker added, so they can be scrubbed from any text. */
   secrets: Set<string>;
   /** The call's trace context when tracing is on: each attempt is a client span under it. */
@@ -57,101 +50,23 @@ export interface CallScope {
   customer?: string;
 }
 
-/** The scope of the call whose generated operation is being started right now (see withCallScope). */
-let handing: CallScope | undefined;
+export type ScopedFetch = (input: Request) => Promise<Response>;
 
-/**
- * Starts one attempt (a generated operation) with `scope` as its call scope. openapi-fetch builds
- * the Request and calls the fetch synchronously, so the fetch takes the scope before anything
- * else runs; a plain hand-off instead of AsyncLocalStorage, whose promise hooks taxed every
- * promise in the process. A fetch that finds no scope refuses to send (fail closed).
- */
-export function withCallScope<T>(scope: CallScope, start: () => T): T {
-  handing = scope;
-  try {
-    return start();
-  } finally {
-    handing = undefined;
-  }
-}
-
-interface CompiledEntry {
-  method: HttpMethod;
-  path: string;
-  re: RegExp;
-}
-
-/** `/tickets/{id}` -> /^\/tickets\/[^/]+$/ : a path parameter fills exactly one segment. */
-export function compileTemplate(path: string): RegExp {
-  const parts = path.split(/(\{[^{}/]+\})/);
-  const source = parts
-    .map((part) => (/^\{[^{}/]+\}$/.test(part) ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
-    .join('');
-  return new RegExp(`^${source}$`);
-}
-
-export function compileAllowList(allowList: AllowedRequest[]): CompiledEntry[] {
-  return allowList.map((a) => ({ method: a.method, path: a.path, re: compileTemplate(a.path) }));
-}
-
-/** Why a request is not permitted, or undefined when it is. */
-export function checkRequest(
-  method: string,
-  rawUrl: string,
-  base: URL,
-  compiled: CompiledEntry[],
-  expected?: AllowedRequest,
-): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(rawUrl);
-  } catch {
-    return 'the request URL is malformed';
-  }
-  const shown = `${method} ${url.pathname.slice(0, 200)}`;
-  if (url.protocol !== base.protocol || url.hostname !== base.hostname || url.port !== base.port) {
-    return `${shown} goes to ${url.protocol}//${url.host}, not the configured upstream`;
-  }
-  if (url.username || url.password) return `${shown} carries user info in its URL`;
-  const basePath = base.pathname.replace(/\/+$/, '');
-  if (!url.pathname.startsWith(`${basePath}/`)) return `${shown} is outside the upstream's base path ${basePath || '/'}`;
-  const rest = url.pathname.slice(basePath.length);
-  // URL parsing already resolved literal dot segments; encoded separators would be decoded by
-  // the vendor's router into another path than the one we checked.
-  if (/%2f|%5c|\\/i.test(rest)) return `${shown} has an encoded slash or backslash in a path segment`;
-  if (rest.split('/').some((seg) => seg === '..' || seg === '.' || /^(%2e|\.){1,2}$/i.test(seg))) {
-    return `${shown} has a dot segment`;
-  }
-  if (!compiled.some((c) => c.method === method && c.re.test(rest))) return `${shown} matches no permitted request`;
-  if (expected) {
-    // Stricter than the allow-list: a value must not turn one tool's request into another's.
-    const own = compiled.find((c) => c.method === expected.method && c.path === expected.path);
-    if (!own || own.method !== method || !own.re.test(rest)) {
-      return `${shown} is not the request of this tool (${expected.method} ${expected.path})`;
-    }
-  }
-  return undefined;
-}
-
-/** Statuses whose responses must not carry a body. */
-const NULL_BODY = new Set([101, 103, 204, 205, 304]);
-
-export interface GuardedFetch {
-  fetch: (input: Request) => Promise<Response>;
+export interface UpstreamGuard {
+  /** The fetch for the requests of one call (one scope): give it to the generated operation. */
+  fetchFor(scope: CallScope): ScopedFetch;
+  /** For the generated client's own `fetch` option: a request made without a call's fetch is refused. */
+  unscoped: ScopedFetch;
   /** Closes the connector's pooled connections (after the calls in flight). */
   close(): Promise<void>;
 }
 
-export function createGuardedFetch(options: GuardOptions): GuardedFetch {
+export function createUpstreamGuard(options: GuardOptions): UpstreamGuard {
   const base = new URL(options.baseUrl);
   const compiled = compileAllowList(options.allowList);
-  // The cap holds on the wire here, and again after decompression (decode below).
-  const dispatcher = new Agent({ maxResponseSize: options.maxResponseBytes });
+  const transport = createTransport(options);
 
-  async function guardedFetch(input: Request): Promise<Response> {
-    const scope = handing;
-    handing = undefined;
-    if (!scope) throw new UpstreamRefused(`${input.method} request made outside a tool call`);
+  async function guarded(input: Request, scope: CallScope): Promise<Response> {
     const method = input.method.toUpperCase();
     const refusal = checkRequest(method, input.url, base, compiled, scope.expected);
     if (refusal) throw new UpstreamRefused(refusal);
@@ -172,114 +87,23 @@ export function createGuardedFetch(options: GuardOptions): GuardedFetch {
       'http.request.method': method, 'server.address': base.hostname, 'url.template': scope.expected?.path ?? '', 'specgate.connector': options.connector,
     }, SpanKind.CLIENT);
     if (span) injectContext(contextOf(span, scope.trace), input.headers);
-    const headers: Record<string, string> = { ...DEFAULT_HEADERS };
-    input.headers.forEach((value, name) => {
-      headers[name] = value;
-    });
-    const body = input.body ? Buffer.from(await input.arrayBuffer()) : undefined;
-    const url = new URL(input.url);
-
-    // One timer and one controller per attempt: the caller's cancellation or the timeout ends it.
-    const abort = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      abort.abort();
-    }, options.timeoutMs);
-    const cancel = () => abort.abort();
-    if (input.signal.aborted) abort.abort();
-    else input.signal.addEventListener('abort', cancel, { once: true });
+    scope.dispatched = true;
     try {
-      scope.dispatched = true;
-      const response = await dispatcher.request({
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
-        method: method as Dispatcher.HttpMethod,
-        headers,
-        ...(body && { body }),
-        signal: abort.signal,
-      });
-      scope.status = response.statusCode;
-      if (response.statusCode === 401 && onRejected) onRejected();
-      if (response.statusCode >= 300 && response.statusCode < 400) {
-        await response.body.dump().catch(() => {});
-        throw new RedirectRefused(options.connector, response.statusCode);
-      }
-      const wire = await response.body.bytes();
-      scope.bytes += wire.byteLength;
-      const answered = toHeaders(response.headers);
-      const bytes = await decode(wire, answered, options);
-      if (span) endSpan(span, response.statusCode >= 500 ? new Error(`HTTP ${response.statusCode}`) : undefined, { 'http.response.status_code': response.statusCode });
-      return new Response(NULL_BODY.has(response.statusCode) ? null : bytes, { status: response.statusCode, headers: answered });
+      const response = await transport.send(input, scope);
+      if (response.status === 401 && onRejected) onRejected();
+      if (span) endSpan(span, response.status >= 500 ? new Error(`HTTP ${response.status}`) : undefined, { 'http.response.status_code': response.status });
+      return response;
     } catch (err) {
       if (span?.isRecording()) endSpan(span, err);
-      if (err instanceof ToolCallError) throw err;
-      throw fetchFailure(err, input.signal, timedOut, options);
-    } finally {
-      clearTimeout(timer);
-      input.signal.removeEventListener('abort', cancel);
+      throw err;
     }
   }
 
-  return { fetch: guardedFetch, close: () => dispatcher.close() };
-}
-
-/** What WHATWG fetch would have sent by default, for vendors that insist (GitHub needs a User-Agent). */
-const DEFAULT_HEADERS: Readonly<Record<string, string>> = {
-  accept: '*/*',
-  'accept-encoding': 'gzip, deflate, br',
-  'user-agent': 'specgate',
-};
-
-const DECODERS: Record<string, (buf: Uint8Array, options: zlib.ZlibOptions) => Promise<Buffer>> = {
-  gzip: promisify(zlib.gunzip),
-  'x-gzip': promisify(zlib.gunzip),
-  deflate: promisify(zlib.inflate),
-  br: promisify(zlib.brotliDecompress) as (buf: Uint8Array, options: zlib.ZlibOptions) => Promise<Buffer>,
-};
-
-/**
- * Undoes the Content-Encoding we asked for (fetch did this on its own), capped like the wire
- * bytes; the headers then describe the decoded body. An encoding we did not offer stays as is.
- */
-async function decode(wire: Uint8Array, headers: Headers, options: GuardOptions): Promise<Uint8Array> {
-  const encoding = headers.get('content-encoding')?.trim().toLowerCase();
-  const decoder = encoding ? DECODERS[encoding] : undefined;
-  if (!decoder || wire.byteLength === 0) return wire;
-  let decoded: Buffer;
-  try {
-    decoded = await decoder(wire, { maxOutputLength: options.maxResponseBytes });
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new ResponseTooLarge(options.connector, options.maxResponseBytes);
-    throw new UndecodableBody(options.connector, encoding!);
-  }
-  headers.delete('content-encoding');
-  headers.delete('content-length');
-  return decoded;
-}
-
-function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {
-  const headers = new Headers();
-  for (const name in raw) {
-    const value = raw[name];
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-    else headers.append(name, value);
-  }
-  return headers;
-}
-
-const PROGRAMMING_ERRORS = new Set(['TypeError', 'ReferenceError', 'RangeError', 'SyntaxError']);
-
-function fetchFailure(err: unknown, callSignal: AbortSignal, timedOut: boolean, options: GuardOptions): Error {
-  if (callSignal.aborted) return new CallCancelled();
-  if (timedOut) return new UpstreamTimeout(options.connector, options.timeoutMs);
-  const code = (err as { code?: string })?.code;
-  if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return new ResponseTooLarge(options.connector, options.maxResponseBytes);
-  const cause = (err as { cause?: { code?: string } })?.cause;
-  const networkCode = cause?.code ?? code;
-  // A bug of ours (a TypeError, say) is not a network failure: it must not be retried, count
-  // toward the breaker, or be reported as the vendor being unreachable.
-  if (networkCode === undefined && err instanceof Error && PROGRAMMING_ERRORS.has(err.name)) return err;
-  return new UpstreamUnreachable(options.connector, networkCode ?? (err as Error)?.name ?? 'network error');
+  return {
+    fetchFor: (scope) => (input) => guarded(input, scope),
+    unscoped: async (input) => {
+      throw new UpstreamRefused(`${input.method} request made outside a tool call`);
+    },
+    close: () => transport.close(),
+  };
 }

@@ -5,7 +5,7 @@
  * become the vendor's own pagination parameters.
  */
 import type { ParameterBinding, ParameterLocation, ToolModel, UpstreamRequest } from '../model.ts';
-import type { ToolCallContext } from '../call.ts';
+import type { ToolCallContext } from '../tool-call.ts';
 import { POSITION_KEY, decodeCursor, type Cursor, type PageState } from './cursor.ts';
 import { CustomerRequired, InvalidArguments } from './errors.ts';
 import { followNextUrl } from './next-url.ts';

@@ -24,8 +24,8 @@ export function buildUpstreamRequest(
   tool: ToolModel, args: Record<string, unknown>, ctx: ToolCallContext, openCursor: (cursor: string) => string = (c) => c, baseUrl?: string,
 ): BuiltRequest {
   const request: UpstreamRequest = { path: {}, query: {}, header: {}, cookie: {}, signal: ctx.signal };
-  const put = (binding: Pick<ParameterBinding, 'name' | 'in'>, value: unknown, source: string) => {
-    setParam(request, binding.in, binding.name, value, source);
+  const put = (binding: Pick<ParameterBinding, 'name' | 'in' | 'style' | 'explode'>, value: unknown, source: string) => {
+    setParam(request, binding.in, binding.name, delimited(binding, value), source);
   };
 
   for (const b of tool.parameters) {
@@ -183,6 +183,17 @@ function applyPagination(tool: ToolModel, args: Record<string, unknown>, request
       break;
   }
   return state;
+}
+
+/**
+ * A query array the document declares `explode: false` goes as one comma-separated value
+ * (`$select=id,displayName`); openapi-fetch would repeat the name for each item, which such
+ * vendors read as only the last one.
+ */
+function delimited(binding: Pick<ParameterBinding, 'in' | 'style' | 'explode'>, value: unknown): unknown {
+  if (binding.in !== 'query' || binding.explode !== false || !Array.isArray(value)) return value;
+  if (binding.style !== undefined && binding.style !== 'form') return value;
+  return value.map(scalar).join(',');
 }
 
 const CONTROL = /[\r\n\0]/;

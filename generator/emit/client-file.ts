@@ -45,7 +45,7 @@ export function emitClientFile(model: ConnectorModel, pruned: OpenApiDocument, s
         kind: StructureKind.TypeAlias,
         name: 'UntypedClient',
         docs: ['The calls of an openapi-fetch client, without a `paths` type to check paths and parameters against.'],
-        type: 'Record<"GET" | "HEAD" | "POST", (path: string, init: { params?: Record<string, unknown>; headers?: Record<string, string>; body?: unknown; parseAs: "text"; signal?: AbortSignal }) => Promise<{ data?: unknown; error?: unknown; response: Response }>>',
+        type: 'Record<"GET" | "HEAD" | "POST", (path: string, init: { params?: Record<string, unknown>; headers?: Record<string, string>; body?: unknown; parseAs: "text"; signal?: AbortSignal; fetch?: (input: Request) => Promise<Response> }) => Promise<{ data?: unknown; error?: unknown; response: Response }>>',
       },
     {
       kind: StructureKind.Function,

@@ -1,15 +1,16 @@
 /**
- * The runtime's tool caller: built once at startup from the generated connectors and their
- * upstream configuration, then asked by the MCP endpoint for each tools/call. One typed client,
- * one guarded fetch and one resilience policy per connector.
+ * The runtime's tool caller: built once per catalog version from the generated connectors and their
+ * upstream configuration. One typed client, one guard and one resilience policy per connector; for
+ * each call it picks the connector's runtime and runs the execution steps (runtime/call-path.ts,
+ * step 7), and it tracks the calls in flight so that a reload or shutdown can wait for them.
  */
-import type { GeneratedConnector, ToolModel } from './model.ts';
-import { executeTool, type ConnectorRuntime } from './execution/execute.ts';
-import { errorResult, type CallToolResult, type ToolCallContext, type UpstreamEvent } from './tool-call.ts';
+import type { GeneratedConnector } from './model.ts';
+import { executeTool } from './call-path.ts';
+import type { ConnectorRuntime } from './execution/connector-runtime.ts';
+import { errorResult, type CallToolResult, type ToolCaller, type UpstreamEvent } from './tool-call.ts';
 import { createUpstreamGuard, type Authenticate } from './upstream/guard.ts';
 import { createUpstreamPolicy } from './upstream/resilience.ts';
 import { createCursorSigner, cursorKeysFrom } from './upstream/cursor.ts';
-
 
 export interface UpstreamConfig {
   baseUrl: string;
@@ -37,13 +38,7 @@ export interface CallerOptions {
   cursorKeys?: Buffer[];
 }
 
-export interface ToolCaller {
-  callTool(tool: ToolModel, args: Record<string, unknown>, ctx: ToolCallContext): Promise<CallToolResult>;
-  /** Each connector's circuit breaker: 'closed', 'open' or 'half-open'. */
-  breakers(): Record<string, string>;
-  /** Refuses new calls and waits for the ones in flight. */
-  close(): Promise<void>;
-}
+export type { ToolCaller } from './tool-call.ts';
 
 export function createToolCaller(options: CallerOptions): ToolCaller {
   const runtimes = new Map<string, ConnectorRuntime>();

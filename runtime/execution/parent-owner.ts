@@ -34,8 +34,9 @@ export async function checkParentOwner(
   try {
     ({ raw } = await send(rt, parent, operation, request, scope, ctx.signal));
   } finally {
-    // Metering counts the parent's bytes with the call's.
+    // Metering counts the parent's request with the call's: its bytes, and that it reached the vendor.
     outer.bytes += scope.bytes;
+    if (scope.dispatched) outer.dispatched = true;
   }
   const owned = checkOwnership(parent, raw, customerVendorId(parent, ctx, parent.ownership.customerId), ctx.customer ?? 'unknown', tool.name);
   if (owned.ok) return undefined;

@@ -4,60 +4,31 @@
  * against real node:http upstreams. The governed steps (6.x) are proved through the same path by
  * governance.test.ts, security-governance.test.ts and request-context.test.ts.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import path from 'node:path';
-import { loadCatalog } from '../runtime/catalog.ts';
-import type { GeneratedConnector, ToolModel } from '../runtime/model.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ToolCallContext, UpstreamEvent } from '../runtime/tool-call.ts';
 import type { RequestContext } from '../runtime/request-context.ts';
-import { createConnectorRuntime, createToolCaller, type UpstreamConfig } from '../runtime/call.ts';
+import { createToolCaller, type UpstreamConfig } from '../runtime/call.ts';
 import { createCallTool, executeTool, tenantExecutor, type Executors } from '../runtime/call-path.ts';
 import { createCursorSigner, encodeCursor } from '../runtime/upstream/cursor.ts';
 import { cursorBinding } from '../runtime/execution/scope.ts';
 import { startRecorder, type Recorder } from './fixtures/call/harness.ts';
-import { root } from './helpers/e2e.ts';
+import { TICKETS, actionsOf, haloContext, useHaloBench } from './helpers/halopsa-upstream.ts';
 
-let halo: GeneratedConnector;
-const tool = (name: string): ToolModel => halo.model.tools.find((t) => t.name === name)!;
 const signer = createCursorSigner([Buffer.alloc(32, 9)]);
 const SECRET = 'hk_live_0123456789abcdef';
-
-const TICKETS: Record<string, unknown> = {
-  7: { id: 7, summary: 'Printer', client_id: 42 },
-  8: { id: 8, summary: 'Someone else', client_id: 99 },
-};
-const ACTIONS = { record_count: 1, actions: [{ id: 1, ticket_id: 7, note: 'Called back' }] };
+const bench = useHaloBench(signer);
+const { tool } = bench;
 let up: Recorder;
-const cleanup: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  const catalog = await loadCatalog(path.join(root, 'generated'));
-  halo = catalog.connectors.find((c) => c.model.name === 'halopsa')!;
-  up = await startRecorder((url, req) => {
-    const ticket = /^\/api\/Tickets\/(\d+)$/.exec(url.pathname);
-    if (ticket) return { body: TICKETS[ticket[1]!] };
-    if (url.pathname === '/api/Actions') return { body: ACTIONS };
-    // A vendor that echoes the credential it was sent in its error text.
-    if (url.pathname === '/api/Tickets') return { status: 400, body: { error: `bad request for key ${req.headers['x-api-key'] as string}` } };
-    return { status: 500, body: 'unexpected' };
-  });
-  cleanup.push(up.close);
-}, 60_000);
-afterAll(async () => {
-  while (cleanup.length) await cleanup.pop()!();
-});
-afterEach(() => {
-  up.requests.length = 0;
+beforeAll(() => {
+  up = bench.up();
 });
 
 function runtime(events: UpstreamEvent[] = [], upstream: Partial<UpstreamConfig> = {}) {
-  const rt = createConnectorRuntime(halo, { baseUrl: up.url, ...upstream }, signer, { retries: 0, onUpstream: (e) => events.push(e) });
-  cleanup.push(() => rt.guard.close());
-  return rt;
+  return bench.runtime(upstream, { onUpstream: (e) => events.push(e) });
 }
 
 function context(extra: Partial<ToolCallContext> = {}): ToolCallContext {
-  return { requestId: 'r1', signal: new AbortController().signal, tenantId: 't1', customerIds: { halopsa: '42' }, customer: 'cust-a', usage: { upstreamBytes: 0 }, ownership: { withheld: 0 }, ...extra };
+  return haloContext({ usage: { upstreamBytes: 0 }, ownership: { withheld: 0 }, ...extra });
 }
 
 const paths = () => up.requests.map((r) => r.url.split('?')[0]);
@@ -115,7 +86,7 @@ describe('execution, in the order of call-path.ts (7.x)', () => {
     expect(result.isError).toBeFalsy();
     expect(paths()).toEqual(['/api/Tickets/7', '/api/Actions']);
     expect(result.structuredContent).toMatchObject({ result: { record_count: 1, actions: [{ id: 1, ticket_id: 7, note: 'Called back' }] } });
-    expect(ctx.usage).toEqual({ upstreamBytes: Buffer.byteLength(JSON.stringify(TICKETS[7])) + Buffer.byteLength(JSON.stringify(ACTIONS)), reachedVendor: true });
+    expect(ctx.usage).toEqual({ upstreamBytes: Buffer.byteLength(JSON.stringify(TICKETS[7])) + Buffer.byteLength(JSON.stringify(actionsOf(7))), reachedVendor: true });
     expect(events).toEqual([expect.objectContaining({ connector: 'halopsa', tool: 'halopsa_list_ticket_actions', status: 200 })]);
   });
 
@@ -140,8 +111,8 @@ describe('execution, in the order of call-path.ts (7.x)', () => {
 
 describe('the entry (5) and the executor choice (6.14)', () => {
   function executor(upstream: Recorder) {
-    const caller = createToolCaller({ connectors: [halo], upstreams: { halopsa: { baseUrl: upstream.url } }, retries: 0, cursorKeys: [Buffer.alloc(32, 9)] });
-    cleanup.push(() => caller.close());
+    const caller = createToolCaller({ connectors: [bench.connector()], upstreams: { halopsa: { baseUrl: upstream.url } }, retries: 0, cursorKeys: [Buffer.alloc(32, 9)] });
+    bench.defer(() => caller.close());
     return caller;
   }
   const request = (extra: Record<string, unknown> = {}): RequestContext => ({ requestId: 'q1', signal: new AbortController().signal, headers: {}, ...extra });
@@ -159,7 +130,7 @@ describe('the entry (5) and the executor choice (6.14)', () => {
 
   it("reads the executors at each call, so a hot reload's executor serves the next call", async () => {
     const other = await startRecorder(() => ({ body: TICKETS[7] }));
-    cleanup.push(other.close);
+    bench.defer(other.close);
     let current: Executors = { shared: executor(up), tenants: new Map() };
     const callTool = createCallTool({ executors: () => current, customers: () => ({ ids: { halopsa: '42' }, namedIds: {} }) });
     await callTool(tool('halopsa_get_ticket'), { ticket_id: 7 }, request());
@@ -171,7 +142,7 @@ describe('the entry (5) and the executor choice (6.14)', () => {
 
   it('a tenant with upstreams of its own calls them; every other tenant, and a call without one, the shared ones', async () => {
     const own = await startRecorder(() => ({ body: TICKETS[7] }));
-    cleanup.push(own.close);
+    bench.defer(own.close);
     const chosen = tenantExecutor(() => ({ shared: executor(up), tenants: new Map([['t-own', executor(own)]]) }));
     const call = (tenantId?: string) => chosen.callTool(tool('halopsa_get_ticket'), { ticket_id: 7 }, context(tenantId === undefined ? { tenantId: undefined } : { tenantId }));
     await call('t-own');

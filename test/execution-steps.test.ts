@@ -4,12 +4,8 @@
  * policy) against a real node:http upstream: the call scope and cursor binding, send, the parent
  * owner check, the next cursor and the report.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import path from 'node:path';
-import { loadCatalog } from '../runtime/catalog.ts';
-import type { GeneratedConnector, ToolModel } from '../runtime/model.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ToolCallContext, UpstreamEvent } from '../runtime/tool-call.ts';
-import { createConnectorRuntime, type UpstreamConfig } from '../runtime/call.ts';
 import { createCursorSigner, decodeCursor, encodeCursor } from '../runtime/upstream/cursor.ts';
 import { buildUpstreamRequest } from '../runtime/upstream/request.ts';
 import { ToolCallError } from '../runtime/upstream/errors.ts';
@@ -18,48 +14,18 @@ import { send } from '../runtime/execution/send.ts';
 import { checkParentOwner } from '../runtime/execution/parent-owner.ts';
 import { sealedNextCursor } from '../runtime/execution/next-cursor.ts';
 import { reportCall } from '../runtime/execution/report.ts';
-import { startRecorder, type Recorder } from './fixtures/call/harness.ts';
-import { root } from './helpers/e2e.ts';
+import type { Recorder } from './fixtures/call/harness.ts';
+import { TICKETS, haloContext, useHaloBench } from './helpers/halopsa-upstream.ts';
 
-let halo: GeneratedConnector;
-const tool = (name: string): ToolModel => halo.model.tools.find((t) => t.name === name)!;
 const signer = createCursorSigner([Buffer.alloc(32, 7)]);
-
-/** Our customer's HaloPSA client id is 42; ticket 7 is theirs, ticket 8 another customer's. */
-const TICKETS: Record<string, unknown> = {
-  7: { id: 7, summary: 'Printer', client_id: 42 },
-  8: { id: 8, summary: 'Someone else', client_id: 99 },
-};
+const bench = useHaloBench(signer);
+const { tool } = bench;
+const context = haloContext;
+const runtime = bench.runtime;
 let up: Recorder;
-const cleanup: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  const catalog = await loadCatalog(path.join(root, 'generated'));
-  halo = catalog.connectors.find((c) => c.model.name === 'halopsa')!;
-  up = await startRecorder((url) => {
-    const ticket = /^\/api\/Tickets\/(\d+)$/.exec(url.pathname);
-    if (ticket) return TICKETS[ticket[1]!] ? { body: TICKETS[ticket[1]!] } : { status: 404, body: { message: 'no such ticket' } };
-    if (url.pathname === '/api/Actions') return { body: { record_count: 1, actions: [{ id: 1, ticket_id: Number(url.searchParams.get('ticket_id')), note: 'Called back' }] } };
-    return { status: 500, body: 'unexpected' };
-  });
-  cleanup.push(up.close);
-}, 60_000);
-afterAll(async () => {
-  while (cleanup.length) await cleanup.pop()!();
+beforeAll(() => {
+  up = bench.up();
 });
-afterEach(() => {
-  up.requests.length = 0;
-});
-
-function runtime(upstream: Partial<UpstreamConfig> = {}, options: Parameters<typeof createConnectorRuntime>[3] = {}) {
-  const rt = createConnectorRuntime(halo, { baseUrl: up.url, ...upstream }, signer, { retries: 0, ...options });
-  cleanup.push(() => rt.guard.close());
-  return rt;
-}
-
-function context(extra: Partial<ToolCallContext> = {}): ToolCallContext {
-  return { requestId: 'r1', signal: new AbortController().signal, tenantId: 't1', customerIds: { halopsa: '42' }, customer: 'cust-a', ...extra };
-}
 
 describe('the call scope and the cursor binding (execution/scope.ts)', () => {
   it("binds the tenant, the customer's vendor id of the tool's own connector, and the one operation the request must be", () => {

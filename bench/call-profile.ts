@@ -45,7 +45,7 @@ export async function profileTargets(contenders: Contender[], dir: string, secon
 export function profileRows(section: string, profiles: Record<string, ProfileSummary & { requests: number }>): Row[] {
   return Object.entries(profiles).map(([key, p]) => ({
     section,
-    metric: `(${key}) CPU profile under load: busy µs per call; largest shares`,
-    value: `${p.requests ? Math.round((1000 * p.busyMs) / p.requests) : 'n/a'} µs; ${p.byOwner.slice(0, 8).map((o) => `${o.owner} ${o.share}%`).join(', ')}`,
+    metric: `(${key}) where the CPU goes under load (profiled window): busy per call; shares by step`,
+    value: `${p.requests ? Math.round((1000 * p.busyMs) / p.requests) : 'n/a'} µs; ${p.byPhase.filter((x) => x.share >= 1).map((x) => `${x.phase} ${x.share}%`).join(', ')}`,
   }));
 }

@@ -209,8 +209,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     for (const { mock } of mocks.values()) await mock.close();
     throw err;
   }
-  let caller = first.shared;
-  let tenantCallers = first.tenants;
+  // Replaced whole on each swap: a call reads one consistent pair.
+  let executors = first;
   let callerVersion = watcher.current();
   // With each catalog version: an ungoverned call binds customer-bound tools to these.
   let customers: ConfiguredCustomers = { ids: customerIdsFor(callerVersion), namedIds: customerNamedIdsFor(callerVersion) };
@@ -218,16 +218,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   async function swap(catalog: Catalog, why: 'catalog' | 'credentials' = 'catalog'): Promise<void> {
     try {
       const next = await executorsFor(catalog);
-      const old = caller;
-      const oldTenants = tenantCallers;
-      caller = next.shared;
-      tenantCallers = next.tenants;
+      const old = executors;
+      executors = next;
       callerVersion = catalog;
       customers = { ids: customerIdsFor(catalog), namedIds: customerNamedIdsFor(catalog) };
       logger.info({ connectors: catalog.connectors.length, tools: catalog.tools.length }, `${why} reloaded`);
       if (why === 'catalog') reloadListeners.forEach((l) => l(catalog));
-      await old.close();
-      for (const c of oldTenants.values()) await c.close();
+      await old.shared.close();
+      for (const c of old.tenants.values()) await c.close();
     } catch (error) {
       logger.error({ err: (error as Error).message }, `${why} reload failed`);
     }
@@ -254,13 +252,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   }
 
   // Read at call time, so a hot reload's new executors are the ones used.
-  const executors = () => ({ shared: caller, tenants: tenantCallers });
+  const currentExecutors = () => executors;
   // Loaded only with a store: the governed steps bring the store drivers and the identity providers.
   const governance = options.governance
     ? (await import('./governance/setup.ts')).createGovernance({
       store: options.governance.store,
       policy: options.governance.policy,
-      caller: tenantExecutor(executors),
+      caller: tenantExecutor(currentExecutors),
       ...(options.governance.pepper ? { apiKeys: { pepper: options.governance.pepper } } : {}),
       ...(options.governance.identity ? { identity: options.governance.identity } : {}),
       // The call is audited as an internal error; the cause goes only to the log.
@@ -310,13 +308,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   return {
     catalog: () => callerVersion,
     ...governed,
-    callTool: createCallTool({ ...(governance && { governance }), executors, customers: () => customers }),
+    callTool: createCallTool({ ...(governance && { governance }), executors: currentExecutors, customers: () => customers }),
     customerIds: () => customerIdsFor(callerVersion),
     reloadCredentials: () => swap(callerVersion, 'credentials'),
     upstreams: () => where,
     breakers() {
-      const states = caller.breakers();
-      for (const c of tenantCallers.values()) {
+      const states = executors.shared.breakers();
+      for (const c of executors.tenants.values()) {
         for (const [name, state] of Object.entries(c.breakers())) if (state !== 'closed' && states[name] !== 'open') states[name] = state;
       }
       return states;
@@ -328,8 +326,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     async close() {
       watcher.close();
       await edgeAuditor?.close();
-      await caller.close();
-      for (const c of tenantCallers.values()) await c.close();
+      await executors.shared.close();
+      for (const c of executors.tenants.values()) await c.close();
       for (const { mock } of mocks.values()) await mock.close();
       // After the calls drained (graceful shutdown): the last checkpoint covers every answered call.
       await checkpoints?.close();

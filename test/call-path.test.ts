@@ -5,13 +5,19 @@
  * governance.test.ts, security-governance.test.ts and request-context.test.ts.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { sql } from 'kysely';
 import type { ToolCallContext, UpstreamEvent } from '../runtime/tool-call.ts';
 import type { RequestContext } from '../runtime/request-context.ts';
 import { createToolCaller, type UpstreamConfig } from '../runtime/call.ts';
 import { createCallTool, executeTool, tenantExecutor, type Executors } from '../runtime/call-path.ts';
 import { createCursorSigner, encodeCursor } from '../runtime/upstream/cursor.ts';
 import { cursorBinding } from '../runtime/execution/scope.ts';
+import { createGovernance, type Governance } from '../runtime/governance/setup.ts';
+import { createPolicyEngine } from '../runtime/policy/decide.ts';
+import { apiKeysRepo, openStore, settingsRepo, tenantsRepo, type Store } from '../runtime/store/index.ts';
 import { startRecorder, type Recorder } from './fixtures/call/harness.ts';
+import { root } from './helpers/e2e.ts';
 import { TICKETS, actionsOf, haloContext, useHaloBench } from './helpers/halopsa-upstream.ts';
 
 const signer = createCursorSigner([Buffer.alloc(32, 9)]);
@@ -151,5 +157,56 @@ describe('the entry (5) and the executor choice (6.14)', () => {
     await call('');
     await call(undefined);
     expect([own.requests.length, up.requests.length]).toEqual([1, 3]);
+  });
+});
+
+describe('the governed path ends every call in 6.15, and a failing audit write fails the call', () => {
+  let store: Store;
+  let gov: Governance;
+  let key: string;
+
+  beforeAll(async () => {
+    store = await openStore('sqlite::memory:');
+    const tenants = tenantsRepo(store);
+    await tenants.createTenant({ id: 'msp', name: 'MSP' });
+    await tenants.createCustomer({ id: 'cust-a', tenantId: 'msp', name: 'Customer A' });
+    await tenants.setVendorId('cust-a', 'halopsa', '42');
+    await settingsRepo(store).grant('msp', 'halopsa', '*');
+    key = (await apiKeysRepo(store).create({ tenantId: 'msp', subject: 'alice', roles: ['technician'] })).key;
+    const caller = createToolCaller({ connectors: [bench.connector()], upstreams: { halopsa: { baseUrl: up.url } }, retries: 0 });
+    bench.defer(async () => {
+      await caller.close();
+      await store.close();
+    });
+    gov = createGovernance({ store, policy: createPolicyEngine({ dir: path.join(root, 'policies') }), caller });
+  });
+
+  const req = (requestId: string) => ({ headers: { authorization: `Bearer ${key}`, 'specgate-customer': 'cust-a' }, requestId });
+  const recordsOf = async (callId: string) => ({
+    audit: (await store.db.selectFrom('audit').selectAll().execute()).filter((r) => JSON.stringify(r).includes(callId)),
+    usage: await store.db.selectFrom('usage').selectAll().where('call_id', '=', callId).execute(),
+  });
+
+  it('an answered call is on the record before it leaves: one audit record and one usage row', async () => {
+    const result = await gov.call(req('g1'), tool('halopsa_get_ticket'), { ticket_id: 7 }, 'call-g1');
+    expect(result.isError).toBeFalsy();
+    const { audit, usage } = await recordsOf('call-g1');
+    expect(audit).toHaveLength(1);
+    expect(usage).toHaveLength(1);
+  });
+
+  it('when the audit write fails, the answer the vendor gave is not handed out, and no usage row is left without its audit record', async () => {
+    await sql`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit write refused by the test'); END`.execute(store.db);
+    try {
+      const before = up.requests.length;
+      await expect(gov.call(req('g2'), tool('halopsa_get_ticket'), { ticket_id: 7 }, 'call-g2')).rejects.toThrow(/audit write refused by the test/);
+      // The vendor was asked (execution ran), but nothing of the answer left.
+      expect(up.requests.length).toBe(before + 1);
+      expect(await recordsOf('call-g2')).toEqual({ audit: [], usage: [] });
+      // A refusal, whose only record is the audit, fails the same way rather than being answered unrecorded.
+      await expect(gov.call(req('g3'), tool('halopsa_get_ticket'), { ticket_id: 'seven' }, 'call-g3')).rejects.toThrow(/audit write refused by the test/);
+    } finally {
+      await sql`DROP TRIGGER refuse_audit`.execute(store.db);
+    }
   });
 });

@@ -24,7 +24,7 @@ export type { Identity } from './authenticate.ts';
 export interface GovernanceOptions {
   store: Store;
   policy: PolicyDecider;
-  /** Executes a call that got through (step 6.14); the runtime's picks the tenant's executor. */
+  /** Executes a call that got through (step 6.14); a runtime passes call-path.ts's `tenantExecutor`. */
   caller: Pick<ToolCaller, 'callTool'>;
   /** The API key pepper the keys were created with. */
   apiKeys?: ApiKeysOptions;

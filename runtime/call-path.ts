@@ -48,6 +48,10 @@
  *      7.10 a failure as a message, scrubbed of the request's secrets (runtime/upstream/errors.ts)
  *      7.11 report the bytes for metering and the upstream event for metrics (execution/report.ts)
  *
+ * And back: the result of 7.9 (or 7.10) is metered and audited in 6.15, observed by
+ * runtime/mcp/tools.ts, projected for the request's protocol era by the SDK's server
+ * (runtime/mcp/factory.ts) and written to the socket by runtime/mcp/http.ts.
+ *
  * Listing (`visibleTools`) takes the same decision path as calling (`authorize`: 6.3 to 6.7), so a
  * tool is listed exactly when a call of it would get past those steps.
  *
@@ -126,10 +130,14 @@ export function createCallTool(options: CallPathOptions): CallTool {
   const governance = options.governance;
   // 6.
   if (governance) return (tool, args, ctx) => governance.call(ctx, tool, args, ctx.requestId);
-  // 7., with no tenant: the shared executor and the configured customer.
+  // 7., with no tenant: the shared executor and the configured customer. Only these fields reach
+  // execution: nothing else a request context might carry can stand in for a step's decision.
   return (tool, args, ctx) => {
     const customers = options.customers();
-    return options.executors().shared.callTool(tool, args, { ...ctx, customerIds: customers.ids, customerNamedIds: customers.namedIds });
+    return options.executors().shared.callTool(tool, args, {
+      requestId: ctx.requestId, signal: ctx.signal, ...(ctx.trace && { trace: ctx.trace }),
+      customerIds: customers.ids, customerNamedIds: customers.namedIds,
+    });
   };
 }
 

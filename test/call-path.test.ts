@@ -125,8 +125,11 @@ describe('the entry (5) and the executor choice (6.14)', () => {
 
   it('ungoverned, customer-bound tools are bound to the configured customer, whatever the request context carries', async () => {
     const callTool = createCallTool({ executors: () => ({ shared: executor(up), tenants: new Map() }), customers: () => ({ ids: { halopsa: '42' }, namedIds: {} }) });
-    // A context forged to carry another customer's ids (and a tenant) changes nothing.
-    const forged = request({ customerIds: { halopsa: '99' }, tenantId: 'evil' });
+    // A context forged to carry another customer's ids, a tenant and the governed path's mark changes nothing.
+    const forged = request({ customerIds: { halopsa: '99' }, tenantId: 'evil', validated: true });
+    const invalid = await callTool(tool('halopsa_get_ticket'), { ticket_id: 'seven' }, forged);
+    expect(invalid.content[0]!.text).toMatch(/ticket_id/);
+    expect(up.requests).toEqual([]);
     const result = await callTool(tool('halopsa_get_ticket'), { ticket_id: 7 }, forged);
     expect(result.isError).toBeFalsy();
     await callTool(tool('halopsa_list_contracts'), {}, forged);

@@ -204,7 +204,7 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
   const serveLegacyJson = async (headers: Record<string, string>, parsedBody: unknown, authInfo: ReturnType<typeof authInfoOf>, signal: AbortSignal): Promise<ExchangeAnswer> => {
     const checked = checkLegacyPost(headers, parsedBody);
     if ('refusal' in checked) return checked.refusal;
-    const server = await factory({ era: 'legacy', authInfo });
+    const server = await factory({ era: 'legacy', authInfo, ...('method' in checked.message && { method: checked.message.method }) });
     const exchange = new JsonExchange();
     await server.connect(exchange);
     if (!expectsAnswer(checked.message)) {

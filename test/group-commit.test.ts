@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditRepo, consumeQuotaIn, createGroupCommit, openStore, type Store } from '../runtime/store/index.ts';
-import { createCallRecorder } from '../runtime/chain/record.ts';
-import { usageRecord } from '../runtime/chain/meter.ts';
+import { createCallRecorder } from '../runtime/governance/record.ts';
+import { usageRecord } from '../runtime/governance/meter.ts';
 import { findPostgres, startPostgres } from './helpers/postgres.ts';
 
 const pgAvail = findPostgres();

@@ -86,10 +86,12 @@ export function createGovernance(options: GovernanceOptions): Governance {
   const group = createGroupCommit(store);
   const quotaRules = quotaRepo(store);
   // Quota counters are taken in the group commit too: one transaction for many concurrent calls.
+  // Not durable on their own: the call's usage and audit commit after them and make them durable,
+  // and a counter lost with the machine belongs to a call that never answered.
   const quotas = {
     listQuotas: quotaRules.listQuotas,
     consume: (tenantId: string, scope: string, periodStart: string, limit: number) =>
-      group.run([], (trx) => consumeQuotaIn(trx, tenantId, scope, periodStart, limit)),
+      group.run([], (trx) => consumeQuotaIn(trx, tenantId, scope, periodStart, limit), { durable: false }),
   };
   const rateLimiter = createRateLimiter(rateLimitsRepo(store));
   const approvals = approvalsRepo(store, { now, ...(options.approvalTtlMs !== undefined && { ttlMs: options.approvalTtlMs }) });

@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditRepo, consumeQuotaIn, createGroupCommit, openStore, type Store } from '../runtime/store/index.ts';
+import { sql } from 'kysely';
+import { appendAuditIn, auditLockKey, auditRepo, consumeQuotaIn, createGroupCommit, insertUsageIn, openStore, type Store } from '../runtime/store/index.ts';
+import { walkUsageChain } from '../runtime/store/repos/usage.ts';
 import { createCallRecorder } from '../runtime/chain/record.ts';
 import { usageRecord } from '../runtime/chain/meter.ts';
 import { findPostgres, startPostgres } from './helpers/postgres.ts';
@@ -78,5 +80,59 @@ for (const [name, available, backend] of backends) describe.skipIf(!available)(`
     const bad = { ...usage(999, 't-a'), upstreamBytes: -1 };
     await expect(recorder.record(call(999, 't-a'), bad)).rejects.toThrow(/usage record c-t-a-999: upstreamBytes must be a non-negative integer/);
     expect(await store.db.selectFrom('audit').selectAll().where('record', 'like', '%c-t-a-999%').execute()).toEqual([]);
+  });
+
+  it('a failing item after a chain write leaves both chains contiguous: the rest of its batch links to what committed', async () => {
+    const group = createGroupCommit(store);
+    const recorder = createCallRecorder(group, now);
+    const tenant = 't-rollback';
+    const results = await Promise.allSettled([
+      recorder.record(call(1, tenant), usage(1, tenant)),
+      // Writes the next link of both chains, then fails: its links are rolled back, and the next
+      // item must not build on them.
+      group.run([auditLockKey(tenant)], async (trx, memo) => {
+        await insertUsageIn(trx, usage(2, tenant), now, memo);
+        await appendAuditIn(trx, tenant, { forged: true }, now().toISOString(), memo);
+        throw new Error('failed after linking');
+      }),
+      recorder.record(call(3, tenant), usage(3, tenant)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const audit = await store.db.selectFrom('audit').select(['seq', 'record']).where('tenant_id', '=', tenant).orderBy('seq').execute();
+    expect(audit.map((r) => [r.seq, (JSON.parse(r.record) as { callId: string }).callId])).toEqual([[1, `c-${tenant}-1`], [2, `c-${tenant}-3`]]);
+    const billed = await store.db.selectFrom('usage').select(['seq', 'call_id']).where('tenant_id', '=', tenant).orderBy('seq').execute();
+    expect(billed).toEqual([{ seq: 1, call_id: `c-${tenant}-1` }, { seq: 2, call_id: `c-${tenant}-3` }]);
+    expect(await auditRepo(store).verify(tenant)).toEqual({ ok: true, checked: 2 });
+    expect(await walkUsageChain(store.db, tenant)).toEqual({ checked: 2, problems: [] });
+  });
+
+  it('a call id metered twice in one batch is billed once and the usage chain stays contiguous', async () => {
+    const recorder = createCallRecorder(createGroupCommit(store), now);
+    const tenant = 't-twice';
+    await Promise.all([
+      recorder.record(call(1, tenant), usage(1, tenant)),
+      recorder.record({ ...call(1, tenant), requestId: 'r-again' }, usage(1, tenant)),
+      recorder.record(call(2, tenant), usage(2, tenant)),
+    ]);
+    const billed = await store.db.selectFrom('usage').select(['seq', 'call_id']).where('tenant_id', '=', tenant).orderBy('seq').execute();
+    expect(billed).toEqual([{ seq: 1, call_id: `c-${tenant}-1` }, { seq: 2, call_id: `c-${tenant}-2` }]);
+    expect(await walkUsageChain(store.db, tenant)).toEqual({ checked: 2, problems: [] });
+    // Both deliveries are on the record.
+    expect(await auditRepo(store).verify(tenant)).toEqual({ ok: true, checked: 3 });
+  });
+
+  it('a batch of writes that need not be durable commits them, and the next transaction is durable again', async () => {
+    const group = createGroupCommit(store);
+    const taken = await Promise.all([1, 2, 3].map(() => group.run([], (trx) => consumeQuotaIn(trx, 't-lazy', '*', '2026-05-01', 10), { durable: false })));
+    expect(taken.map((t) => t.used).sort()).toEqual([1, 2, 3]);
+    expect(await store.db.selectFrom('quota_counters').select('used').where('tenant_id', '=', 't-lazy').executeTakeFirst()).toEqual({ used: 3 });
+    // The setting was the non-durable batch's alone: the store's next commits wait for the disk.
+    if (store.dialect === 'sqlite') {
+      expect((await sql<{ synchronous: number }>`pragma synchronous`.execute(store.db)).rows).toEqual([{ synchronous: 2 }]);
+    } else {
+      // Every connection of the pool: SET LOCAL ended with the transaction.
+      const settings = await Promise.all(Array.from({ length: 5 }, () => store.db.connection().execute(async (c) => (await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(c)).rows[0].synchronous_commit)));
+      expect(new Set(settings)).toEqual(new Set(['on']));
+    }
   });
 });

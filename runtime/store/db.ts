@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
 import type pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import type { Schema } from './schema.ts';
 import { migrateToLatest } from './migrations/index.ts';
@@ -127,6 +127,16 @@ function openPostgres(url: string, max: number): Store {
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }
 
+export interface WriteLockOptions {
+  /**
+   * False: the commit does not wait for the disk (SQLite synchronous=NORMAL, PostgreSQL
+   * synchronous_commit=off for this transaction). It is still atomic, and it becomes durable with
+   * the next durable commit, since both databases make their log durable in order. Only for writes
+   * that a later durable commit depends on (a call's quota counter, before the call's usage and audit).
+   */
+  durable?: boolean;
+}
+
 /**
  * Runs `fn` in a transaction that holds the write lock(s) named `key` from its first statement, so
  * read-then-write sequences (the audit chain head) cannot interleave across processes or
@@ -134,27 +144,43 @@ function openPostgres(url: string, max: number): Store {
  * BEGIN would fail with SQLITE_BUSY when upgrading a stale read snapshot). PostgreSQL: a
  * transaction-scoped advisory lock on the key's hash, released by commit or rollback.
  */
-export async function withWriteLock<T>(store: Store, key: string | string[], fn: (trx: Kysely<Schema>) => Promise<T>): Promise<T> {
+export async function withWriteLock<T>(store: Store, key: string | string[], fn: (trx: Kysely<Schema>) => Promise<T>, options: WriteLockOptions = {}): Promise<T> {
+  const durable = options.durable ?? true;
   if (store.dialect === 'postgres') {
     // Several keys (a batch touching several chains) are locked in sorted order, so two batches
     // can never each hold one key while waiting for the other's.
     const keys = [...new Set(typeof key === 'string' ? [key] : key)].sort();
-    return store.db.transaction().execute(async (trx: Transaction<Schema>) => {
-      for (const k of keys) await sql`select pg_advisory_xact_lock(hashtextextended(${k}, 0))`.execute(trx);
-      return fn(trx);
+    return store.db.connection().execute(async (conn) => {
+      // One round trip: a parameterless text is sent as one simple query, however many statements.
+      await sql.raw(durable ? 'begin' : 'begin; set local synchronous_commit = off').execute(conn);
+      try {
+        for (const k of keys) await sql`select pg_advisory_xact_lock(hashtextextended(${k}, 0))`.execute(conn);
+        const out = await fn(conn);
+        await sql`commit`.execute(conn);
+        return out;
+      } catch (err) {
+        await sql`rollback`.execute(conn).catch(() => undefined);
+        throw err;
+      }
     });
   }
   // Kysely's SQLite driver holds one connection per instance, so this also serialises callers in
   // this process; the raw BEGIN IMMEDIATE covers other processes on the same file.
   return store.db.connection().execute(async (conn) => {
-    await sql`begin immediate`.execute(conn);
+    // The connection's setting applies to its commits (WAL mode: NORMAL skips the commit's fsync).
+    if (!durable) await sql`pragma synchronous = NORMAL`.execute(conn);
     try {
-      const out = await fn(conn);
-      await sql`commit`.execute(conn);
-      return out;
-    } catch (err) {
-      await sql`rollback`.execute(conn).catch(() => undefined);
-      throw err;
+      await sql`begin immediate`.execute(conn);
+      try {
+        const out = await fn(conn);
+        await sql`commit`.execute(conn);
+        return out;
+      } catch (err) {
+        await sql`rollback`.execute(conn).catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      if (!durable) await sql`pragma synchronous = FULL`.execute(conn);
     }
   });
 }

@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 import { withWriteLock, type Store } from '../db.ts';
 import type { Schema } from '../schema.ts';
 import { USAGE_GENESIS, checkUsageRow, usageRowHash, type UsageFields } from '../usage-chain.ts';
-import { auditLockKey } from './audit.ts';
+import { auditLockKey, type ChainLink } from './audit.ts';
+import type { BatchMemo } from '../group-commit.ts';
 
 export interface UsageRecord {
   callId: string;
@@ -45,11 +46,11 @@ export function checkUsageRecord(rec: UsageRecord): void {
  * lock (auditLockKey), which serialises the tenant's usage chain as it does its audit chain.
  * Idempotent on callId: a retry of the same call is not billed twice and returns `inserted: false`.
  */
-export async function insertUsageIn(trx: Kysely<Schema>, rec: UsageRecord, now: () => Date): Promise<{ inserted: boolean }> {
+export async function insertUsageIn(trx: Kysely<Schema>, rec: UsageRecord, now: () => Date, memo?: BatchMemo): Promise<{ inserted: boolean }> {
   checkUsageRecord(rec);
-  if (await trx.selectFrom('usage').select('call_id').where('call_id', '=', rec.callId).executeTakeFirst()) return { inserted: false };
-  const head = await trx.selectFrom('usage').select(['seq', 'hash'])
-    .where('tenant_id', '=', rec.tenantId).where('seq', 'is not', null).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  const memoKey = `usage-head:${rec.tenantId}`;
+  const head = (memo?.get(memoKey) as ChainLink | undefined) ?? await trx.selectFrom('usage').select(['seq', 'hash'])
+    .where('tenant_id', '=', rec.tenantId).where('seq', 'is not', null).orderBy('seq', 'desc').limit(1).executeTakeFirst() as ChainLink | undefined;
   const seq = (head?.seq ?? 0) + 1;
   const prevHash = head?.hash ?? USAGE_GENESIS;
   const row: UsageFields = {
@@ -57,7 +58,12 @@ export async function insertUsageIn(trx: Kysely<Schema>, rec: UsageRecord, now: 
     connector: rec.connector, tool: rec.tool, outcome: rec.outcome, latency_ms: rec.latencyMs,
     upstream_bytes: rec.upstreamBytes, units: rec.units, at: rec.at ?? now().toISOString(),
   };
-  await trx.insertInto('usage').values({ ...row, seq, prev_hash: prevHash, hash: usageRowHash(prevHash, seq, row) }).execute();
+  const hash = usageRowHash(prevHash, seq, row);
+  // A call id already metered inserts nothing, and its would-be link is not used: the chain stays contiguous.
+  const inserted = await trx.insertInto('usage').values({ ...row, seq, prev_hash: prevHash, hash })
+    .onConflict((oc) => oc.column('call_id').doNothing()).returning('call_id').executeTakeFirst();
+  if (!inserted) return { inserted: false };
+  memo?.set(memoKey, { seq, hash } satisfies ChainLink);
   return { inserted: true };
 }
 

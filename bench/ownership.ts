@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createToolCaller } from '../runtime/call.ts';
-import { checkOwnership } from '../runtime/chain/ownership.ts';
+import { checkOwnership } from '../runtime/execution/ownership.ts';
 import type { GeneratedConnector, ToolModel } from '../runtime/model.ts';
 import type { BenchOptions } from './options.ts';
 import type { SectionResult } from './report.ts';

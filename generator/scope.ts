@@ -2,7 +2,7 @@
  * How each tool is kept to the caller's customer, decided at build time: which parameters and
  * body fields the runtime binds (whole value, template, named id), whether each returned record's
  * owner is verified, or why the tool is tenant-wide. The runtime enforces exactly what is decided
- * here (runtime/upstream/request.ts, runtime/chain/ownership.ts).
+ * here (runtime/upstream/request.ts, runtime/execution/ownership.ts).
  */
 import { compile as compileJmespath } from '@jmespath-community/jmespath';
 import type { BodyCustomerField, JsonSchema, OwnerParent, Ownership, ToolModel, ToolScope } from '../runtime/model.ts';

@@ -4,7 +4,7 @@
  * one guarded fetch and one resilience policy per connector.
  */
 import type { GeneratedConnector, ToolModel } from './model.ts';
-import { executeTool, type ConnectorRuntime } from './chain/execute.ts';
+import { executeTool, type ConnectorRuntime } from './execution/execute.ts';
 import { errorResult, type CallToolResult, type ToolCallContext, type UpstreamEvent } from './tool-call.ts';
 import { createUpstreamGuard, type Authenticate } from './upstream/guard.ts';
 import { createUpstreamPolicy } from './upstream/resilience.ts';

@@ -77,7 +77,7 @@ export interface BodyCustomerField {
 /**
  * Where a vendor's raw response says which customer a record belongs to. The runtime checks it
  * before projection: a single record of another customer is refused, list items of another
- * customer are withheld (runtime/chain/ownership.ts).
+ * customer are withheld (runtime/execution/ownership.ts).
  */
 export interface Ownership {
   /** JMESPath into one record (the response itself, or each item) to the owner's vendor id. */

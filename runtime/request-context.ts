@@ -4,10 +4,10 @@
  * (`authInfo`), never through a cache or a global. What the edge decided (who the caller is, its
  * tenant, customer and grants) travels with it, so that no step looks it up a second time.
  */
-import type { GovernanceRequest } from './chain/refusal.ts';
-import type { Identity } from './chain/authenticate.ts';
-import type { CustomerScope } from './chain/customer.ts';
-import type { Entitled } from './chain/entitlement.ts';
+import type { GovernanceRequest } from './governance/refusal.ts';
+import type { Identity } from './governance/authenticate.ts';
+import type { CustomerScope } from './governance/customer.ts';
+import type { Entitled } from './governance/entitlement.ts';
 
 /** The caller a request authenticated as, or was refused as after its credential verified. */
 export interface EdgeCaller {

@@ -20,7 +20,7 @@ import {
   parseCheckpointExport, settingsRepo, tenantsRepo, type AuditKeys, type IntegrityReport, type Store,
 } from '../runtime/store/index.ts';
 import { parseKeyring } from '../runtime/credentials/keyring.ts';
-import { createCallRecorder } from '../runtime/chain/record.ts';
+import { createCallRecorder } from '../runtime/governance/record.ts';
 import { ADMIN_PREFIX, startAdminServer } from '../runtime/admin/index.ts';
 import { findPostgres, startPostgres, type PgCluster } from './helpers/postgres.ts';
 import { HELPDESK_SPEC, governedClient, helpdeskAnswer, serveGoverned } from './helpers/governed.ts';

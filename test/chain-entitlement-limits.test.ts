@@ -5,11 +5,11 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog, type Catalog } from '../runtime/catalog.ts';
-import { glob } from '../runtime/chain/glob.ts';
-import { loadEntitlements, requireEntitled } from '../runtime/chain/entitlement.ts';
-import { createRateLimiter } from '../runtime/chain/rate-limit.ts';
-import { createVendorBudgets } from '../runtime/chain/vendor-budget.ts';
-import type { Identity } from '../runtime/chain/authenticate.ts';
+import { glob } from '../runtime/governance/glob.ts';
+import { loadEntitlements, requireEntitled } from '../runtime/governance/entitlement.ts';
+import { createRateLimiter } from '../runtime/governance/rate-limit.ts';
+import { createVendorBudgets } from '../runtime/governance/vendor-budget.ts';
+import type { Identity } from '../runtime/governance/authenticate.ts';
 import { openStore, rateLimitsRepo, settingsRepo, tenantsRepo, type Store } from '../runtime/store/index.ts';
 
 const root = path.resolve(import.meta.dirname, '..');

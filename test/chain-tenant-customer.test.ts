@@ -6,10 +6,10 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog, type Catalog } from '../runtime/catalog.ts';
-import { resolveTenant, tenantClaims } from '../runtime/chain/tenant.ts';
-import { checkCustomerClaims, idNamesOf, isCustomerBound, requireCustomerFor, scopeCustomer } from '../runtime/chain/customer.ts';
-import { Refusal } from '../runtime/chain/refusal.ts';
-import type { Identity } from '../runtime/chain/authenticate.ts';
+import { resolveTenant, tenantClaims } from '../runtime/governance/tenant.ts';
+import { checkCustomerClaims, idNamesOf, isCustomerBound, requireCustomerFor, scopeCustomer } from '../runtime/governance/customer.ts';
+import { Refusal } from '../runtime/governance/refusal.ts';
+import type { Identity } from '../runtime/governance/authenticate.ts';
 import { openStore, tenantsRepo, type Store } from '../runtime/store/index.ts';
 
 const root = path.resolve(import.meta.dirname, '..');

@@ -7,8 +7,8 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog, type Catalog } from '../runtime/catalog.ts';
-import { validateArguments } from '../runtime/chain/validate.ts';
-import { conformResult } from '../runtime/chain/conform.ts';
+import { validateArguments } from '../runtime/execution/validate.ts';
+import { conformResult } from '../runtime/execution/conform.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 let catalog: Catalog;

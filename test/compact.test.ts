@@ -7,8 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { countTokens } from 'gpt-tokenizer';
-import { compactValue, renderList, renderResult } from '../runtime/chain/compact.ts';
-import { shapeResult, TOKENS_META } from '../runtime/chain/shape.ts';
+import { compactValue, renderList, renderResult } from '../runtime/execution/compact.ts';
+import { shapeResult, TOKENS_META } from '../runtime/execution/shape.ts';
 import { loadCatalog } from '../runtime/catalog.ts';
 import type { JsonSchema, ToolModel } from '../runtime/model.ts';
 import { makeTool } from './fixtures/call/harness.ts';

@@ -14,7 +14,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { apiKeysRepo, adminKeysRepo, auditRepo, openStore, settingsRepo, tenantsRepo, type AuditEntry, type Store } from '../runtime/store/index.ts';
-import { GATEWAY_CHAIN } from '../runtime/chain/audit.ts';
+import { GATEWAY_CHAIN } from '../runtime/governance/audit.ts';
 import { loggerOptions } from '../runtime/ops/logging.ts';
 import { startAdminServer, ADMIN_PREFIX } from '../runtime/admin/index.ts';
 import { startRecorder, type Recorder } from './fixtures/call/harness.ts';

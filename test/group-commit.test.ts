@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { appendAuditIn, auditLockKey, auditRepo, consumeQuotaIn, createGroupCommit, insertUsageIn, openStore, type Store } from '../runtime/store/index.ts';
 import { walkUsageChain } from '../runtime/store/repos/usage.ts';
-import { createCallRecorder } from '../runtime/chain/record.ts';
-import { usageRecord } from '../runtime/chain/meter.ts';
+import { createCallRecorder } from '../runtime/governance/record.ts';
+import { usageRecord } from '../runtime/governance/meter.ts';
 import { findPostgres, startPostgres } from './helpers/postgres.ts';
 
 const pgAvail = findPostgres();

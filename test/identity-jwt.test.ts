@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { apiKeysRepo, openStore, tenantsRepo, type Store } from '../runtime/store/index.ts';
-import { authenticate } from '../runtime/chain/authenticate.ts';
+import { authenticate } from '../runtime/governance/authenticate.ts';
 import { createJwtVerifier, looksLikeJwt } from '../runtime/identity/jwt.ts';
 import type { ProviderConfig } from '../runtime/identity/providers.ts';
-import { Refusal } from '../runtime/chain/refusal.ts';
+import { Refusal } from '../runtime/governance/refusal.ts';
 import { startKeyIssuer, type KeyIssuer } from './identity/issuers.ts';
 
 const ISSUER = 'https://idp.example.com';

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { SignJWT, UnsecuredJWT, decodeJwt, generateKeyPair } from 'jose';
-import { GATEWAY_CHAIN } from '../runtime/chain/audit.ts';
+import { GATEWAY_CHAIN } from '../runtime/governance/audit.ts';
 import { apiKeysRepo, auditRepo, openStore, settingsRepo, tenantsRepo, type Store } from '../runtime/store/index.ts';
 import { parseRuntimeConfig } from '../runtime/credentials/config.ts';
 import { startRecorder, type Recorder } from './fixtures/call/harness.ts';

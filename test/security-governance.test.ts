@@ -10,7 +10,7 @@ import { buildCatalog, type Catalog } from '../runtime/catalog.ts';
 import { createToolCaller } from '../runtime/call.ts';
 import { createPolicyEngine } from '../runtime/policy/decide.ts';
 import { createGovernance, type Governance, type GovernanceRequest } from '../runtime/governance.ts';
-import { ARGUMENT_LIMITS } from '../runtime/chain/limits.ts';
+import { ARGUMENT_LIMITS } from '../runtime/governance/limits.ts';
 import { runToolCall } from '../runtime/mcp/tools.ts';
 import type { CallTool } from '../runtime/mcp/types.ts';
 import { createMetrics } from '../runtime/ops/metrics.ts';

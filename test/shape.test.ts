@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isWithinTokenLimit } from 'gpt-tokenizer';
-import { parseBody, shapeResult } from '../runtime/chain/shape.ts';
+import { parseBody, shapeResult } from '../runtime/execution/shape.ts';
 import { decodeCursor, encodeCursor, nextCursor, parseLinkHeader } from '../runtime/upstream/cursor.ts';
 import { parseRetryAfter, scrubSecrets } from '../runtime/upstream/errors.ts';
 import { checkRequest, compileAllowList, compileTemplate } from '../runtime/upstream/allow-list.ts';

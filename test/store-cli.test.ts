@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { auditRepo, openStore, tenantsRepo } from '../runtime/store/index.ts';
-import { GATEWAY_CHAIN } from '../runtime/chain/audit.ts';
+import { GATEWAY_CHAIN } from '../runtime/governance/audit.ts';
 import { root, tempDir } from './helpers/e2e.ts';
 import { findPostgres, startPostgres } from './helpers/postgres.ts';
 

@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { apiKeysRepo, openStore, settingsRepo, tenantsRepo, type Store } from '../runtime/store/index.ts';
 import { createPolicyEngine } from '../runtime/policy/decide.ts';
 import { startHttp, startRuntime, type RuntimeOptions } from '../runtime/start.ts';
-import { createResponseCache } from '../runtime/chain/response-cache.ts';
+import { createResponseCache } from '../runtime/governance/response-cache.ts';
 import { parseCache, parseVendorBudgets } from '../cli/commands/serve.ts';
 import { startRecorder, type Recorder } from './fixtures/call/harness.ts';
 import { generateInto, root, tempDir } from './helpers/e2e.ts';

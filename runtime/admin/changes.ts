@@ -13,7 +13,7 @@ import {
   adminKeysRepo, apiKeysRepo, auditRepo, quotaRepo, rateLimitsRepo, settingsRepo,
   type AdminKeyInfo, type ApiKeyInfo, type Customer, type QuotaRule, type RateLimit, type RateLimitScope, type Store, type Tenant,
 } from '../store/index.ts';
-import { GATEWAY_CHAIN, redactArguments } from '../chain/audit.ts';
+import { GATEWAY_CHAIN, redactArguments } from '../governance/audit.ts';
 import type { CredentialBroker } from '../credentials/broker.ts';
 import { operations } from './operations.ts';
 import { OperatorError } from './rules.ts';

@@ -5,7 +5,7 @@
  * wrong with the token without repeating the token.
  */
 import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { Refusal } from '../chain/refusal.ts';
+import { Refusal } from '../governance/refusal.ts';
 import type { IdentityConfig, TrustedProvider } from './providers.ts';
 import { resolveProvider } from './providers.ts';
 

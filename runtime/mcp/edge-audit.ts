@@ -13,7 +13,7 @@
  * window, and no refusal goes unrecorded: each is either a record or part of a count.
  */
 import { appendAuditIn, auditLockKey, createGroupCommit, type AuditRecord, type Store } from '../store/index.ts';
-import { GATEWAY_CHAIN } from '../chain/audit.ts';
+import { GATEWAY_CHAIN } from '../governance/audit.ts';
 import type { EdgeRefusal } from './edge.ts';
 
 export interface EdgeAuditLimits {

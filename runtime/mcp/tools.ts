@@ -5,7 +5,7 @@ import { ProtocolError, ProtocolErrorCode, type ListToolsResult } from '@modelco
 import type { Catalog } from '../catalog.ts';
 import type { CallTool, CallToolResult, McpLogger, ToolCallObservation } from './types.ts';
 import type { RequestContext } from '../request-context.ts';
-import { refusalOf } from '../chain/refusal.ts';
+import { refusalOf } from '../governance/refusal.ts';
 
 export const DEFAULT_PAGE_SIZE = 100;
 

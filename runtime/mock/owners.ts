@@ -3,8 +3,8 @@
  * id where the ownership check reads it, so that every tool can be tried in mock mode (a generated
  * sample's owner would be some other customer's and refused, as it should be).
  */
-import { replaceAt } from '../chain/shape.ts';
-import { simplePath, typedOwner, withValueAt } from '../chain/ownership.ts';
+import { replaceAt } from '../execution/shape.ts';
+import { simplePath, typedOwner, withValueAt } from '../execution/ownership.ts';
 import type { ConnectorModel } from '../model.ts';
 
 export type MockRewrite = (method: string, path: string, body: unknown) => unknown;

@@ -15,7 +15,7 @@ import { loadPolicies, type PolicySet } from './engine.ts';
 import { readYamlSource } from '../config-load/yaml-source.ts';
 import type { Decision, Effect, PolicyInput } from './types.ts';
 import type { ToolModel } from '../model.ts';
-import { policyTool } from '../chain/policy.ts';
+import { policyTool } from '../governance/policy.ts';
 import { catalogVocabulary, checkPoliciesAgainstCatalog, unknownInCatalog, type CatalogVocabulary } from './catalog-check.ts';
 import testSchema from './policy-test.schema.json' with { type: 'json' };
 

@@ -4,8 +4,8 @@
  * customer, single or in the list where the ownership check reads them. Nothing here is written per
  * tool, so every tool of a catalog can be answered with records of customers A and B.
  */
-import { getAt, replaceAt } from '../../runtime/chain/shape.ts';
-import { simplePath, typedOwner, withValueAt } from '../../runtime/chain/ownership.ts';
+import { getAt, replaceAt } from '../../runtime/execution/shape.ts';
+import { simplePath, typedOwner, withValueAt } from '../../runtime/execution/ownership.ts';
 import type { ToolModel } from '../../runtime/model.ts';
 
 type Doc = Record<string, any>;

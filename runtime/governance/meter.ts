@@ -1,6 +1,6 @@
 /**
  * Metering: one usage record per executed call, keyed by the call id, committed together with the
- * call's audit record (runtime/chain/record.ts) before the answer leaves. The store ignores a
+ * call's audit record (runtime/governance/record.ts) before the answer leaves. The store ignores a
  * second record with the same call id, so a call is never billed twice.
  */
 import type { UsageRecord } from '../store/index.ts';
@@ -14,7 +14,7 @@ export interface Metered {
   tool: string;
   /**
    * `cancelled`: the caller went away mid-call (the upstream request was aborted with it).
-   * `cached`: answered from the response cache (runtime/chain/response-cache.ts), no vendor request.
+   * `cached`: answered from the response cache (runtime/governance/response-cache.ts), no vendor request.
    */
   outcome: 'ok' | 'error' | 'cancelled' | 'cached';
   latencyMs: number;

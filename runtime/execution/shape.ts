@@ -28,7 +28,7 @@ export interface Truncation {
   reason: 'maxItems' | 'tokenBudget' | 'otherCustomers';
   returned: number;
   available: number;
-  /** Items of other customers left out before shaping (runtime/chain/ownership.ts). */
+  /** Items of other customers left out before shaping (runtime/execution/ownership.ts). */
   withheld?: number;
 }
 

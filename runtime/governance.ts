@@ -10,7 +10,7 @@ import type { Catalog } from './catalog.ts';
 import type { ToolModel } from './model.ts';
 import type { ToolCaller } from './call.ts';
 import type { CallToolResult } from './tool-call.ts';
-import { apiKeysRepo, approvalsRepo, consumeQuotaIn, createGroupCommit, quotaRepo, rateLimitsRepo, settingsRepo, tenantsRepo, usageRepo, type Store, type ApiKeysOptions, type UsageRecord } from './store/index.ts';
+import { apiKeysRepo, approvalsRepo, consumeQuotaIn, createGroupCommit, createSettingsCache, usageRepo, type Store, type ApiKeysOptions, type UsageRecord } from './store/index.ts';
 import { uuidv7 } from './ids.ts';
 import type { Decision } from './policy/types.ts';
 import { Refusal, refusedResult, type GovernanceRequest } from './governance/refusal.ts';
@@ -81,19 +81,19 @@ export function createGovernance(options: GovernanceOptions): Governance {
   const { store, policy, caller } = options;
   const now = options.now ?? (() => new Date());
   const keys = apiKeysRepo(store, { ...options.apiKeys, now });
-  const tenants = tenantsRepo(store, now);
-  const settings = settingsRepo(store, now);
+  // What a call reads before it runs, from memory while the store's settings version stands still:
+  // each request confirms it once (identify), its later steps read `latest()`.
+  const settings = createSettingsCache(store);
   const group = createGroupCommit(store);
-  const quotaRules = quotaRepo(store);
   // Quota counters are taken in the group commit too: one transaction for many concurrent calls.
   // Not durable on their own: the call's usage and audit commit after them and make them durable,
   // and a counter lost with the machine belongs to a call that never answered.
   const quotas = {
-    listQuotas: quotaRules.listQuotas,
+    listQuotas: async (tenantId: string) => (await settings.latest()).listQuotas(tenantId),
     consume: (tenantId: string, scope: string, periodStart: string, limit: number) =>
       group.run([], (trx) => consumeQuotaIn(trx, tenantId, scope, periodStart, limit), { durable: false }),
   };
-  const rateLimiter = createRateLimiter(rateLimitsRepo(store));
+  const rateLimiter = createRateLimiter({ list: async (tenantId) => (await settings.latest()).rateLimits(tenantId) });
   const approvals = approvalsRepo(store, { now, ...(options.approvalTtlMs !== undefined && { ttlMs: options.approvalTtlMs }) });
   const recorder = createCallRecorder(group, now);
   // Always there: tools opt in in their spec; the operator's --cache rules only adjust.
@@ -103,17 +103,22 @@ export function createGovernance(options: GovernanceOptions): Governance {
     ranCall: usageRepo(store, now).ranCall,
   });
   const jwt = options.identity?.providers.length
-    ? createJwtVerifier(options.identity, { now, knownTenant: async (id) => (await tenants.getTenant(id)) !== undefined })
+    ? createJwtVerifier(options.identity, { now, knownTenant: async (id) => (await (await settings.latest()).getTenant(id)) !== undefined })
     : undefined;
 
-  const identityOf = (req: GovernanceRequest): Promise<Identity> => authenticate({ keys, ...(jwt && { jwt }) }, req.headers);
+  /** Step 2, and the start of every request's reads: the settings version is confirmed here. */
+  async function identityOf(req: GovernanceRequest): Promise<Identity> {
+    const view = await settings.current();
+    return authenticate({ keys: { verify: (key) => keys.verify(key, view.apiKey) }, ...(jwt && { jwt }) }, req.headers);
+  }
 
   /** `known`: the identity the caller already verified for this request (no second look-up). */
   async function principal(req: GovernanceRequest, connectors: string[], known?: Identity): Promise<Principal> {
     const identity = known ?? await step(req, 'authenticate', () => identityOf(req));
+    const view = await settings.latest();
     const tenantId = await step(req, 'tenant', () => resolveTenant(identity, tenantClaims(req)));
-    const customer = await step(req, 'customer', () => scopeCustomer(tenants, tenantId, req, connectors));
-    const entitled = await step(req, 'entitlement', () => loadEntitlements(settings, tenantId));
+    const customer = await step(req, 'customer', () => scopeCustomer(view, tenantId, req, connectors));
+    const entitled = await step(req, 'entitlement', () => loadEntitlements(view, tenantId));
     return { identity, tenantId, customer, entitled };
   }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
 import type pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type LogEvent, type SqliteDatabase } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import type { Schema } from './schema.ts';
 import { migrateToLatest } from './migrations/index.ts';
@@ -30,6 +30,8 @@ export interface OpenStoreOptions {
    * CLI passes false unless the operator gives --create-store.
    */
   create?: boolean;
+  /** Told the text of every statement the store runs (counting them: tests and diagnostics). */
+  onQuery?: (sql: string) => void;
 }
 
 /** Refused to open a store that does not exist (OpenStoreOptions.create false). */
@@ -66,8 +68,9 @@ export async function openStore(url: string = DEFAULT_STORE_URL, opts: OpenStore
       throw new StoreNotFoundError(`store ${path.resolve(file)} does not exist (from "${url}"): check the path, or pass --create-store to create a new, empty store there`);
     }
   }
-  const store = url.startsWith('sqlite:') ? openSqlite(url.slice('sqlite:'.length))
-    : /^postgres(ql)?:\/\//.test(url) ? openPostgres(url, opts.poolSize ?? 10)
+  const log = opts.onQuery && logQueries(opts.onQuery);
+  const store = url.startsWith('sqlite:') ? openSqlite(url.slice('sqlite:'.length), log)
+    : /^postgres(ql)?:\/\//.test(url) ? openPostgres(url, opts.poolSize ?? 10, log)
     : null;
   if (!store) throw new Error(`store URL "${url}" is not supported: use sqlite:<path>, sqlite::memory: or postgres://user@host:port/db`);
   if (!create && store.dialect === 'postgres') {
@@ -84,11 +87,17 @@ export async function openStore(url: string = DEFAULT_STORE_URL, opts: OpenStore
   return store;
 }
 
+type Logger = (event: LogEvent) => void;
+
+function logQueries(onQuery: (sql: string) => void): Logger {
+  return (event) => onQuery(event.query.sql);
+}
+
 // Each driver loads when a store of its kind opens: a process serving without a store, or over one
 // kind, never loads the other.
 const require = createRequire(import.meta.url);
 
-function openSqlite(file: string): Store {
+function openSqlite(file: string, log?: Logger): Store {
   if (!file) throw new Error('store URL "sqlite:" names no file: use sqlite:<path> or sqlite::memory:');
   const memory = file === ':memory:';
   if (!memory) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -100,7 +109,7 @@ function openSqlite(file: string): Store {
   database.pragma('synchronous = FULL');
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), ...(log && { log }) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
 }
 
@@ -121,9 +130,9 @@ function withStatementCache(database: Database.Database): SqliteDatabase {
   };
 }
 
-function openPostgres(url: string, max: number): Store {
+function openPostgres(url: string, max: number, log?: Logger): Store {
   const pool = new (require('pg') as typeof pg).Pool({ connectionString: url, max });
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }), ...(log && { log }) });
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }
 

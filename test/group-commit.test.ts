@@ -90,9 +90,9 @@ for (const [name, available, backend] of backends) describe.skipIf(!available)(`
       recorder.record(call(1, tenant), usage(1, tenant)),
       // Writes the next link of both chains, then fails: its links are rolled back, and the next
       // item must not build on them.
-      group.run([auditLockKey(tenant)], async (trx, memo) => {
-        await insertUsageIn(trx, usage(2, tenant), now, memo);
-        await appendAuditIn(trx, tenant, { forged: true }, now().toISOString(), memo);
+      group.run([auditLockKey(tenant)], async (trx, batch) => {
+        await insertUsageIn(trx, usage(2, tenant), now, batch);
+        await appendAuditIn(trx, tenant, { forged: true }, now().toISOString(), batch);
         throw new Error('failed after linking');
       }),
       recorder.record(call(3, tenant), usage(3, tenant)),
@@ -119,6 +119,42 @@ for (const [name, available, backend] of backends) describe.skipIf(!available)(`
     expect(await walkUsageChain(store.db, tenant)).toEqual({ checked: 2, problems: [] });
     // Both deliveries are on the record.
     expect(await auditRepo(store).verify(tenant)).toEqual({ ok: true, checked: 3 });
+  });
+
+  it('a call metered by an earlier transaction, alone or among others, is billed once and the batch still commits', async () => {
+    const recorder = createCallRecorder(createGroupCommit(store), now);
+    const tenant = 't-earlier';
+    await recorder.record(call(1, tenant), usage(1, tenant));
+    // Alone: the re-delivery is audited, not billed.
+    await recorder.record({ ...call(1, tenant), requestId: 'r-again' }, usage(1, tenant));
+    // Among others: the batch's one insert refuses it, and the batch runs again call by call.
+    await Promise.all([
+      recorder.record(call(2, tenant), usage(2, tenant)),
+      recorder.record({ ...call(1, tenant), requestId: 'r-third' }, usage(1, tenant)),
+      recorder.record(call(3, tenant), usage(3, tenant)),
+    ]);
+    const billed = await store.db.selectFrom('usage').select(['seq', 'call_id']).where('tenant_id', '=', tenant).orderBy('seq').execute();
+    expect(billed).toEqual([1, 2, 3].map((i) => ({ seq: i, call_id: `c-${tenant}-${i}` })));
+    expect(await walkUsageChain(store.db, tenant)).toEqual({ checked: 3, problems: [] });
+    expect(await auditRepo(store).verify(tenant)).toEqual({ ok: true, checked: 5 });
+  });
+
+  it('calls committed together go in as one insert per kind, after one read of each chain head', async () => {
+    const statements: string[] = [];
+    const counted = await openStore(db.url, { onQuery: (text) => statements.push(text) });
+    try {
+      const recorder = createCallRecorder(createGroupCommit(counted), now);
+      const tenant = 't-together';
+      await Promise.all(Array.from({ length: 30 }, (_, i) => recorder.record(call(i, tenant), usage(i, tenant))));
+      expect(statements.filter((t) => /insert into "usage"/.test(t))).toHaveLength(1);
+      expect(statements.filter((t) => /insert into "audit"/.test(t))).toHaveLength(1);
+      expect(statements.filter((t) => /select "seq", "hash" from/.test(t))).toHaveLength(2);
+      expect(statements.filter((t) => /savepoint/.test(t))).toEqual([]);
+      expect(await walkUsageChain(counted.db, tenant)).toEqual({ checked: 30, problems: [] });
+      expect(await auditRepo(counted).verify(tenant)).toEqual({ ok: true, checked: 30 });
+    } finally {
+      await counted.close();
+    }
   });
 
   it('a batch of writes that need not be durable commits them, and the next transaction is durable again', async () => {

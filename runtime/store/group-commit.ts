@@ -7,22 +7,34 @@
  * batch commits.
  *
  * A batch first runs its items one after the other with no savepoints (two statements, and on
- * PostgreSQL two round trips, less per item). Only when an item fails is the whole transaction
- * rolled back and the batch run again with a savepoint around each item. Work therefore touches
+ * PostgreSQL two round trips, less per item), and rows of one kind that items defer go in as one
+ * multi-row insert. Only when something fails is the whole transaction rolled back and the batch
+ * run again with a savepoint around each item, each writing its own rows. Work therefore touches
  * nothing but the transaction it is given, and may run twice.
  */
 import { sql, type Kysely } from 'kysely';
 import { withWriteLock, type Store } from './db.ts';
 import type { Schema } from './schema.ts';
 
-/**
- * What the items of one transaction share: values read under the batch's locks (a chain's head)
- * that later items of the batch may reuse instead of reading them again. Emptied whenever anything
- * is rolled back, so it never holds a value the database no longer has.
- */
-export type BatchMemo = Map<string, unknown>;
+/** What the items of one transaction share. */
+export interface Batch {
+  /**
+   * Values read under the batch's locks (a chain's head) that later items of the batch may reuse
+   * instead of reading them again. Emptied whenever anything is rolled back, so it never holds a
+   * value the database no longer has.
+   */
+  memo: Map<string, unknown>;
+  /**
+   * Present while the items run together: `row` joins the others under `key`, and `write` inserts
+   * them all in one statement after the last item, before the commit (the same `write` for a key).
+   * Absent when each item runs under its own savepoint: the item then writes at once. A `write`
+   * that throws sends the batch to that second run, so it may throw to refuse a batch it cannot
+   * write as one.
+   */
+  defer?(key: string, row: unknown, write: (trx: Kysely<Schema>, rows: unknown[]) => Promise<void>): void;
+}
 
-export type Work<T> = (trx: Kysely<Schema>, memo: BatchMemo) => Promise<T>;
+export type Work<T> = (trx: Kysely<Schema>, batch: Batch) => Promise<T>;
 
 export interface RunOptions {
   /**
@@ -54,27 +66,36 @@ export function createGroupCommit(store: Store, options: { maxBatch?: number } =
   let queue: Item[] = [];
   let running: Promise<void> | undefined;
 
-  /** Every item in one transaction; the first failure rolls all of it back. */
-  async function together(batch: Item[], trx: Kysely<Schema>): Promise<Outcome[]> {
-    const memo: BatchMemo = new Map();
+  /** Every item in one transaction, deferred rows written once per kind; the first failure rolls all of it back. */
+  async function together(items: Item[], trx: Kysely<Schema>): Promise<Outcome[]> {
+    const deferred = new Map<string, { rows: unknown[]; write: (trx: Kysely<Schema>, rows: unknown[]) => Promise<void> }>();
+    const batch: Batch = {
+      memo: new Map(),
+      defer(key, row, write) {
+        const kind = deferred.get(key);
+        if (kind) kind.rows.push(row);
+        else deferred.set(key, { rows: [row], write });
+      },
+    };
     const outcomes: Outcome[] = [];
-    for (const item of batch) outcomes.push({ ok: true, value: await item.work(trx, memo) });
+    for (const item of items) outcomes.push({ ok: true, value: await item.work(trx, batch) });
+    for (const { rows, write } of deferred.values()) await write(trx, rows);
     return outcomes;
   }
 
-  /** Each item under its own savepoint: a failing one is rolled back alone. */
-  async function apart(batch: Item[], trx: Kysely<Schema>): Promise<Outcome[]> {
-    const memo: BatchMemo = new Map();
+  /** Each item under its own savepoint, writing at once: a failing one is rolled back alone. */
+  async function apart(items: Item[], trx: Kysely<Schema>): Promise<Outcome[]> {
+    const batch: Batch = { memo: new Map() };
     const outcomes: Outcome[] = [];
-    for (const item of batch) {
+    for (const item of items) {
       await sql`savepoint item`.execute(trx);
       try {
-        outcomes.push({ ok: true, value: await item.work(trx, memo) });
+        outcomes.push({ ok: true, value: await item.work(trx, batch) });
         await sql`release savepoint item`.execute(trx);
       } catch (error) {
         await sql`rollback to savepoint item`.execute(trx);
         await sql`release savepoint item`.execute(trx);
-        memo.clear();
+        batch.memo.clear();
         outcomes.push({ ok: false, error });
       }
     }
@@ -85,10 +106,7 @@ export function createGroupCommit(store: Store, options: { maxBatch?: number } =
     const locks = batch.flatMap((i) => i.locks);
     const durable = batch.some((i) => i.durable);
     const inTransaction = (run: typeof together) => withWriteLock(store, locks, (trx) => run(batch, trx), { durable });
-    // A single item gains nothing from a second attempt: its failure is its own.
-    const outcomes = batch.length === 1
-      ? await inTransaction(together).catch((error: unknown): Outcome[] => [{ ok: false, error }])
-      : await inTransaction(together).catch(() => inTransaction(apart));
+    const outcomes = await inTransaction(together).catch(() => inTransaction(apart));
     batch.forEach((item, i) => {
       const o = outcomes[i];
       if (o.ok) item.resolve(o.value);

@@ -157,6 +157,31 @@ for (const [name, available, backend] of backends) describe.skipIf(!available)(`
     }
   });
 
+  it('of calls queued together, those that need not wait for the disk commit first, in a transaction of their own', async () => {
+    const statements: string[] = [];
+    const counted = await openStore(db.url, { onQuery: (text) => statements.push(text) });
+    try {
+      const group = createGroupCommit(counted);
+      const recorder = createCallRecorder(group, now);
+      const tenant = 't-mixed';
+      statements.length = 0;
+      await Promise.all([
+        recorder.record(call(1, tenant), usage(1, tenant)),
+        group.run([], (trx) => consumeQuotaIn(trx, tenant, '*', '2026-05-01', 10), { durable: false }),
+      ]);
+      const transactions = statements.filter((t) => /^begin/.test(t) || /^pragma synchronous = NORMAL/.test(t));
+      expect(transactions).toEqual(counted.dialect === 'sqlite'
+        ? ['pragma synchronous = NORMAL', 'begin immediate', 'begin immediate']
+        : ['begin; set local synchronous_commit = off', 'begin']);
+      const quota = statements.findIndex((t) => /quota_counters/.test(t));
+      const audit = statements.findIndex((t) => /insert into "audit"/.test(t));
+      expect(quota).toBeGreaterThan(-1);
+      expect(quota).toBeLessThan(audit);
+    } finally {
+      await counted.close();
+    }
+  });
+
   it('a batch of writes that need not be durable commits them, and the next transaction is durable again', async () => {
     const group = createGroupCommit(store);
     const taken = await Promise.all([1, 2, 3].map(() => group.run([], (trx) => consumeQuotaIn(trx, 't-lazy', '*', '2026-05-01', 10), { durable: false })));

@@ -38,8 +38,8 @@ export type Work<T> = (trx: Kysely<Schema>, batch: Batch) => Promise<T>;
 
 export interface RunOptions {
   /**
-   * False: the item's commit need not wait for the disk (see WriteLockOptions.durable). A batch is
-   * committed durably when any of its items asks for it.
+   * False: the item's commit need not wait for the disk (see WriteLockOptions.durable). Such items
+   * are committed apart from the durable ones, before them.
    */
   durable?: boolean;
 }
@@ -102,9 +102,8 @@ export function createGroupCommit(store: Store, options: { maxBatch?: number } =
     return outcomes;
   }
 
-  async function commit(batch: Item[]): Promise<void> {
+  async function commit(batch: Item[], durable: boolean): Promise<void> {
     const locks = batch.flatMap((i) => i.locks);
-    const durable = batch.some((i) => i.durable);
     const inTransaction = (run: typeof together) => withWriteLock(store, locks, (trx) => run(batch, trx), { durable });
     const outcomes = await inTransaction(together).catch(() => inTransaction(apart));
     batch.forEach((item, i) => {
@@ -116,10 +115,16 @@ export function createGroupCommit(store: Store, options: { maxBatch?: number } =
 
   async function loop(): Promise<void> {
     while (queue.length > 0) {
-      const batch = queue.slice(0, maxBatch);
-      queue = queue.slice(batch.length);
-      // A failed commit (the database itself refused) fails every item of its batch, loudly.
-      await commit(batch).catch((error) => batch.forEach((item) => item.reject(error)));
+      const taken = queue.slice(0, maxBatch);
+      queue = queue.slice(taken.length);
+      // Items that need not wait for the disk commit first, in a transaction of their own: a call
+      // waiting for its quota counter is not held behind other calls' durable commit.
+      for (const durable of [false, true]) {
+        const batch = taken.filter((i) => i.durable === durable);
+        if (batch.length === 0) continue;
+        // A failed commit (the database itself refused) fails every item of its batch, loudly.
+        await commit(batch, durable).catch((error) => batch.forEach((item) => item.reject(error)));
+      }
     }
     running = undefined;
   }

@@ -7,14 +7,16 @@
  * cluster with fsync on). Each target runs in its own child process; autocannon drives the load
  * from this process (bench/in-turn.ts).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findPostgres, startPostgres } from '../test/helpers/postgres.ts';
-import { startChild, type RunningChild } from './child.ts';
+import { projectDir, startChild, type RunningChild } from './child.ts';
 import { CONNECTOR, generateBenchConnector, startUpstream, tsx, type UpstreamInfo } from './fixture.ts';
 import { CONNECTIONS, measureInTurn, ratioRows, ratios, type Contender, type InTurnResult } from './in-turn.ts';
 import { load } from './load.ts';
+import { profileRows, profileTargets } from './call-profile.ts';
 import { callOnce, hasAllItems, MCP_HEADERS, toolsCallBody } from './mcp-answer.ts';
 import type { BenchOptions } from './options.ts';
 import type { Row, SectionResult } from './report.ts';
@@ -56,17 +58,30 @@ async function checkProxy(url: string, items: number): Promise<void> {
   }
 }
 
+/** `npm run build`: a no-op when dist/ is already a build of the current sources. */
+function buildRuntime(): void {
+  try {
+    execFileSync(process.execPath, [path.join(projectDir, 'scripts', 'build.js')], { cwd: projectDir, stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (error) {
+    throw new Error(`npm run build failed, so the runtime targets cannot run the compiled build: ${String((error as { stderr?: Buffer }).stderr ?? error)}`);
+  }
+}
+
 export interface Started {
   upstream: UpstreamInfo;
   contenders: Contender[];
   /** Targets that could not run here, as rows that say why. */
   skipped: Row[];
+  /** Where the workers write their CPU profiles (bench/workers/profiler.ts). */
+  profileDir: string;
   stop(): Promise<void>;
 }
 
 /** Starts the upstream and the wanted targets, each in its own process, in the order given. */
 export async function startTargets(keys: TargetKey[], section: string): Promise<Started> {
   const generatedDir = await generateBenchConnector();
+  // The runtime targets run the compiled build, as `specgate serve` does (bench/workers/runtime.ts).
+  buildRuntime();
   const children: Array<RunningChild<unknown>> = [];
   const cleanup: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -78,17 +93,20 @@ export async function startTargets(keys: TargetKey[], section: string): Promise<
     children.push(child as RunningChild<unknown>);
     return child;
   };
+  const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'specgate-profile-'));
+  cleanup.push(async () => fs.rmSync(profileDir, { recursive: true, force: true }));
+  const profiling = { SPECGATE_BENCH_PROFILE_DIR: profileDir };
   try {
     const upstreamChild = await startUpstream();
     children.push(upstreamChild as RunningChild<unknown>);
     const upstream = upstreamChild.ready;
     const runtime = (store?: string, env?: NodeJS.ProcessEnv) => start<{ url: string }>(tsx('runtime', generatedDir, CONNECTOR, upstream.baseUrl, ...(store ? [store] : [])), env);
-    const contender = (key: TargetKey, url: string, headers: Record<string, string>): Contender => ({
-      key, ...LABELS[key], url, headers,
-      load: (seconds, tolerateErrors) => load({ url, headers: { ...MCP_HEADERS, ...headers }, body: toolsCallBody() }, { seconds, connections: CONNECTIONS, tolerateErrors }),
-      check: key === 'a' ? () => checkProxy(url, upstream.items) : async () => {
-        const answer = await callOnce(url, headers, toolsCallBody());
-        if (!hasAllItems(answer, upstream.items)) throw new Error(`${LABELS[key].label} (${url}): tools/call did not return the ${upstream.items} items: ${answer.raw.slice(0, 300)}`);
+    const contender = (key: TargetKey, child: RunningChild<{ url: string }>, headers: Record<string, string>): Contender => ({
+      key, ...LABELS[key], url: child.ready.url, headers, ...(child.child.pid !== undefined && { pid: child.child.pid }),
+      load: (seconds, tolerateErrors) => load({ url: child.ready.url, headers: { ...MCP_HEADERS, ...headers }, body: toolsCallBody() }, { seconds, connections: CONNECTIONS, tolerateErrors }),
+      check: key === 'a' ? () => checkProxy(child.ready.url, upstream.items) : async () => {
+        const answer = await callOnce(child.ready.url, headers, toolsCallBody());
+        if (!hasAllItems(answer, upstream.items)) throw new Error(`${LABELS[key].label} (${child.ready.url}): tools/call did not return the ${upstream.items} items: ${answer.raw.slice(0, 300)}`);
       },
     });
     // The store URL of each governed target; PostgreSQL only where a cluster can be started.
@@ -121,13 +139,13 @@ export async function startTargets(keys: TargetKey[], section: string): Promise<
       }
     }
     const contenders = await Promise.all(keys.filter((k) => k !== 'd' || stores.d).map(async (key) => {
-      if (key === 'a') return contender(key, (await start<{ url: string }>(tsx('proxy', upstream.baseUrl))).ready.url, {});
-      if (key === 's') return contender(key, (await start<{ url: string }>(tsx('sdk-floor', upstream.baseUrl))).ready.url, {});
+      if (key === 'a') return contender(key, await start<{ url: string }>(tsx('proxy', upstream.baseUrl)), {});
+      if (key === 's') return contender(key, await start<{ url: string }>(tsx('sdk-floor', upstream.baseUrl), profiling), {});
       const store = stores[key];
       const seeded = store ? await seedStore(store, CONNECTOR) : { headers: {} };
-      return contender(key, (await runtime(store, key === 't' ? traceEnv : undefined)).ready.url, seeded.headers);
+      return contender(key, await runtime(store, { ...profiling, ...(key === 't' && traceEnv) }), seeded.headers);
     }));
-    return { upstream, contenders, skipped, stop };
+    return { upstream, contenders, skipped, profileDir, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -169,6 +187,9 @@ export async function benchCallCost(options: BenchOptions, log: (line: string) =
     const result = await measureInTurn(started.contenders, options, log);
     const { rows, details } = ratioRows(SECTION, result);
     rows.push(...floorRows(result), ...tracingRows(result));
+    // After the measured rounds, so that the profiler's own cost is in none of them.
+    const profiles = await profileTargets(started.contenders, started.profileDir, options.short ? 3 : 5);
+    rows.push(...profileRows(SECTION, profiles));
     const { upstream } = started;
     return {
       name: 'call-cost',
@@ -179,6 +200,7 @@ export async function benchCallCost(options: BenchOptions, log: (line: string) =
         short: options.short,
         request: { headers: MCP_HEADERS, body: JSON.parse(toolsCallBody()) as unknown },
         targets: details,
+        profiles,
         skipped: started.skipped.map((s) => s.value),
       },
     };

@@ -14,6 +14,8 @@ export interface Contender {
   key: string;
   label: string;
   url: string;
+  /** The target's process, when the bench started it (profiles are taken from it). */
+  pid?: number;
   /** What a request must carry beyond the MCP headers (API key, customer). */
   headers: Record<string, string>;
   /** Latency target as a multiple of the baseline's, when there is one. */

@@ -1,15 +1,16 @@
 /**
- * The runtime's tool caller: built once at startup from the generated connectors and their
- * upstream configuration, then asked by the MCP endpoint for each tools/call. One typed client,
- * one guarded fetch and one resilience policy per connector.
+ * The runtime's tool caller: built once per catalog version from the generated connectors and their
+ * upstream configuration. One typed client, one guard and one resilience policy per connector; for
+ * each call it picks the connector's runtime and runs the execution steps (runtime/call-path.ts,
+ * step 7), and it tracks the calls in flight so that a reload or shutdown can wait for them.
  */
-import type { GeneratedConnector, ToolModel } from './model.ts';
-import { executeTool, type ConnectorRuntime } from './execution/execute.ts';
-import { errorResult, type CallToolResult, type ToolCallContext, type UpstreamEvent } from './tool-call.ts';
-import { createUpstreamGuard, type Authenticate } from './upstream/guard.ts';
+import type { GeneratedConnector } from './model.ts';
+import { executeTool } from './call-path.ts';
+import type { ConnectorRuntime } from './execution/connector-runtime.ts';
+import { errorResult, type CallToolResult, type ToolCaller, type UpstreamEvent } from './tool-call.ts';
+import { createUpstreamGuard, type Authenticate, type UpstreamGuard } from './upstream/guard.ts';
 import { createUpstreamPolicy } from './upstream/resilience.ts';
-import { createCursorSigner, cursorKeysFrom } from './upstream/cursor.ts';
-
+import { createCursorSigner, cursorKeysFrom, type CursorSigner } from './upstream/cursor.ts';
 
 export interface UpstreamConfig {
   baseUrl: string;
@@ -37,12 +38,36 @@ export interface CallerOptions {
   cursorKeys?: Buffer[];
 }
 
-export interface ToolCaller {
-  callTool(tool: ToolModel, args: Record<string, unknown>, ctx: ToolCallContext): Promise<CallToolResult>;
-  /** Each connector's circuit breaker: 'closed', 'open' or 'half-open'. */
-  breakers(): Record<string, string>;
-  /** Refuses new calls and waits for the ones in flight. */
-  close(): Promise<void>;
+export type { ToolCaller } from './tool-call.ts';
+
+/** One connector's runtime against one upstream: its guard (closed by whoever made it), client and resilience policy. */
+export function createConnectorRuntime(
+  connector: GeneratedConnector, upstream: UpstreamConfig, cursors: CursorSigner, options: Omit<CallerOptions, 'connectors' | 'upstreams' | 'cursorKeys'> = {},
+): ConnectorRuntime & { guard: UpstreamGuard } {
+  const name = connector.model.name;
+  const guard = createUpstreamGuard({
+    connector: name,
+    baseUrl: upstream.baseUrl,
+    allowList: connector.model.allowList,
+    authenticate: upstream.authenticate,
+    timeoutMs: options.timeoutMs ?? 10_000,
+    maxResponseBytes: options.maxResponseBytes ?? 5 * 1024 * 1024,
+  });
+  return {
+    name,
+    baseUrl: upstream.baseUrl,
+    guard,
+    client: connector.createClient({ baseUrl: upstream.baseUrl, fetch: guard.unscoped }),
+    policy: createUpstreamPolicy({
+      connector: name,
+      retries: options.retries ?? 2,
+      concurrency: options.concurrency ?? 16,
+      breaker: options.breaker ?? { threshold: 5, halfOpenAfterMs: 30_000 },
+    }),
+    cursors,
+    onUpstream: options.onUpstream,
+    tools: new Map(connector.model.tools.map((t) => [t.name, t])),
+  };
 }
 
 export function createToolCaller(options: CallerOptions): ToolCaller {
@@ -63,30 +88,9 @@ export function createToolCaller(options: CallerOptions): ToolCaller {
       missing.set(name, `The ${name} upstream URL is not a valid URL`);
       continue;
     }
-    const guard = createUpstreamGuard({
-      connector: name,
-      baseUrl: upstream.baseUrl,
-      allowList: connector.model.allowList,
-      authenticate: upstream.authenticate,
-      timeoutMs: options.timeoutMs ?? 10_000,
-      maxResponseBytes: options.maxResponseBytes ?? 5 * 1024 * 1024,
-    });
-    pools.push(guard);
-    runtimes.set(name, {
-      name,
-      baseUrl: upstream.baseUrl,
-      guard,
-      client: connector.createClient({ baseUrl: upstream.baseUrl, fetch: guard.unscoped }),
-      policy: createUpstreamPolicy({
-        connector: name,
-        retries: options.retries ?? 2,
-        concurrency: options.concurrency ?? 16,
-        breaker: options.breaker ?? { threshold: 5, halfOpenAfterMs: 30_000 },
-      }),
-      cursors,
-      onUpstream: options.onUpstream,
-      tools: new Map(connector.model.tools.map((t) => [t.name, t])),
-    });
+    const rt = createConnectorRuntime(connector, upstream, cursors, options);
+    pools.push(rt.guard);
+    runtimes.set(name, rt);
   }
 
   const inFlight = new Set<Promise<CallToolResult>>();

@@ -21,7 +21,8 @@ import type { CallTool } from './mcp/types.ts';
 import { createLogger } from './ops/logging.ts';
 import { configureUpstreams } from './credentials/upstreams.ts';
 import { overlayStoredEntries } from './credentials/tenant-entries.ts';
-import type { GovernanceOptions } from './governance.ts';
+import type { GovernanceOptions } from './governance/setup.ts';
+import { createCallTool, tenantExecutor, type ConfiguredCustomers } from './call-path.ts';
 import { Refusal } from './governance/refusal.ts';
 import type { AuditKeys, Store } from './store/index.ts';
 import type { PolicyDecider } from './governance/policy.ts';
@@ -211,6 +212,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   let caller = first.shared;
   let tenantCallers = first.tenants;
   let callerVersion = watcher.current();
+  // With each catalog version: an ungoverned call binds customer-bound tools to these.
+  let customers: ConfiguredCustomers = { ids: customerIdsFor(callerVersion), namedIds: customerNamedIdsFor(callerVersion) };
 
   async function swap(catalog: Catalog, why: 'catalog' | 'credentials' = 'catalog'): Promise<void> {
     try {
@@ -220,6 +223,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       caller = next.shared;
       tenantCallers = next.tenants;
       callerVersion = catalog;
+      customers = { ids: customerIdsFor(catalog), namedIds: customerNamedIdsFor(catalog) };
       logger.info({ connectors: catalog.connectors.length, tools: catalog.tools.length }, `${why} reloaded`);
       if (why === 'catalog') reloadListeners.forEach((l) => l(catalog));
       await old.close();
@@ -249,13 +253,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     return named;
   }
 
-  // Through `caller` at call time, so a hot reload's new executor is the one used.
-  // Loaded only with a store: the chain brings the store drivers and the policy engine.
+  // Read at call time, so a hot reload's new executors are the ones used.
+  const executors = () => ({ shared: caller, tenants: tenantCallers });
+  // Loaded only with a store: the governed steps bring the store drivers and the identity providers.
   const governance = options.governance
-    ? (await import('./governance.ts')).createGovernance({
+    ? (await import('./governance/setup.ts')).createGovernance({
       store: options.governance.store,
       policy: options.governance.policy,
-      caller: { callTool: (tool, args, ctx) => ((ctx.tenantId && tenantCallers.get(ctx.tenantId)) || caller).callTool(tool, args, ctx) },
+      caller: tenantExecutor(executors),
       ...(options.governance.pepper ? { apiKeys: { pepper: options.governance.pepper } } : {}),
       ...(options.governance.identity ? { identity: options.governance.identity } : {}),
       // The call is audited as an internal error; the cause goes only to the log.
@@ -305,10 +310,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   return {
     catalog: () => callerVersion,
     ...governed,
-    // The executor's result is a structural subset of the SDK's CallToolResult.
-    callTool: (tool, args, ctx) => (governance
-      ? governance.call(ctx, tool, args, ctx.requestId)
-      : caller.callTool(tool, args, { ...ctx, customerIds: customerIdsFor(callerVersion), customerNamedIds: customerNamedIdsFor(callerVersion) })) as ReturnType<CallTool>,
+    callTool: createCallTool({ ...(governance && { governance }), executors, customers: () => customers }),
     customerIds: () => customerIdsFor(callerVersion),
     reloadCredentials: () => swap(callerVersion, 'credentials'),
     upstreams: () => where,

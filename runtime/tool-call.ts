@@ -4,6 +4,7 @@
  * constructor only, so that any module may import it without creating a cycle.
  */
 import type { TraceContext } from './ops/tracing.ts';
+import type { ToolModel } from './model.ts';
 
 /**
  * What a tool call answers: text content, optionally structured. A structural subset of the SDK's
@@ -43,6 +44,20 @@ export interface ToolCallContext {
   tenantId?: string;
   /** Filled in by the executor as the call ends: what metering bills besides the call itself. */
   usage?: { upstreamBytes: number; reachedVendor?: boolean };
+  /**
+   * Set by the governed path, which validated these arguments against this tool's input schema
+   * (step 6.9) before spending approval or quota on them: execution does not repeat it (step 7.1).
+   */
+  validated?: true;
+}
+
+/** Executes tool calls against the upstreams of one catalog version (runtime/call.ts). */
+export interface ToolCaller {
+  callTool(tool: ToolModel, args: Record<string, unknown>, ctx: ToolCallContext): Promise<CallToolResult>;
+  /** Each connector's circuit breaker: 'closed', 'open' or 'half-open'. */
+  breakers(): Record<string, string>;
+  /** Refuses new calls and waits for the ones in flight. */
+  close(): Promise<void>;
 }
 
 /** After each call that reached the upstream stage, for metrics. */

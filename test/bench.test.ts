@@ -124,3 +124,37 @@ describe('bench: what a model sees (section context)', async () => {
     expect(full.total).toBeGreaterThan(10 * small.total);
   });
 });
+
+describe('bench: CPU profile summary (bench/profile-summary.ts)', () => {
+  it('gives a real profile\'s busy time to the most specific step on the stack', async () => {
+    const { Session } = await import('node:inspector/promises');
+    const { countTokens } = await import('gpt-tokenizer');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { summarizeProfile, ownerOf } = await import('../bench/profile-summary.ts');
+    const session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+    // Busy for a while in the tokenizer, the step the summary must name.
+    const text = Array.from({ length: 400 }, (_, i) => `${i} | Contoso ${i} Ltd | open tickets ${i * 7}`).join('\n');
+    const until = performance.now() + 300;
+    let n = 0;
+    while (performance.now() < until) n += countTokens(text);
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    expect(n).toBeGreaterThan(0);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'specgate-profile-test-')), 'p.cpuprofile');
+    fs.writeFileSync(file, JSON.stringify(profile));
+    const summary = summarizeProfile(file);
+    expect(summary.busyMs).toBeGreaterThan(100);
+    expect(summary.byPhase[0].phase).toBe('token count (o200k)');
+    expect(summary.byPhase[0].share).toBeGreaterThan(50);
+    const total = summary.byPhase.reduce((sum, p) => sum + p.share, 0);
+    expect(total).toBeGreaterThan(99);
+    expect(total).toBeLessThan(101);
+    expect(ownerOf('file:///x/node_modules/@modelcontextprotocol/server/dist/index.mjs')).toBe('@modelcontextprotocol/server');
+    expect(ownerOf('file:///work/p/runtime/mcp/http.ts')).toBe('runtime/mcp');
+  });
+});

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCatalog, type Catalog } from '../runtime/catalog.ts';
 import { createToolCaller } from '../runtime/call.ts';
 import { createPolicyEngine } from '../runtime/policy/decide.ts';
-import { createGovernance, type Governance, type GovernanceRequest } from '../runtime/governance.ts';
+import { createGovernance, type Governance, type GovernanceRequest } from '../runtime/governance/setup.ts';
 import { redactArguments, GATEWAY_CHAIN } from '../runtime/governance/audit.ts';
 import { periodBounds } from '../runtime/governance/quota.ts';
 import { apiKeysRepo, approvalsRepo, auditRepo, openStore, quotaRepo, rateLimitsRepo, settingsRepo, tenantsRepo, type Store } from '../runtime/store/index.ts';

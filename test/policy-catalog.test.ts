@@ -12,7 +12,7 @@ import { loadCatalog, type Catalog } from '../runtime/catalog.ts';
 import { createPolicyEngine } from '../runtime/policy/decide.ts';
 import { loadPolicies } from '../runtime/policy/engine.ts';
 import { runPolicyTests } from '../runtime/policy/test-runner.ts';
-import { createGovernance } from '../runtime/governance.ts';
+import { createGovernance } from '../runtime/governance/setup.ts';
 import { apiKeysRepo, openStore, settingsRepo, tenantsRepo, type Store } from '../runtime/store/index.ts';
 
 const root = path.resolve(import.meta.dirname, '..');

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCatalog, type Catalog } from '../runtime/catalog.ts';
 import { createToolCaller } from '../runtime/call.ts';
 import { createPolicyEngine } from '../runtime/policy/decide.ts';
-import { createGovernance, type Governance } from '../runtime/governance.ts';
+import { createGovernance, type Governance } from '../runtime/governance/setup.ts';
 import { apiKeysRepo, auditRepo, openStore, settingsRepo, tenantsRepo, type Store } from '../runtime/store/index.ts';
 import { authInfoOf, contextOf } from '../runtime/request-context.ts';
 import { makeConnector, makeTool, startRecorder, type Recorder } from './fixtures/call/harness.ts';

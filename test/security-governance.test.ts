@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCatalog, type Catalog } from '../runtime/catalog.ts';
 import { createToolCaller } from '../runtime/call.ts';
 import { createPolicyEngine } from '../runtime/policy/decide.ts';
-import { createGovernance, type Governance, type GovernanceRequest } from '../runtime/governance.ts';
+import { createGovernance, type Governance, type GovernanceRequest } from '../runtime/governance/setup.ts';
 import { ARGUMENT_LIMITS } from '../runtime/governance/limits.ts';
 import { runToolCall } from '../runtime/mcp/tools.ts';
 import type { CallTool } from '../runtime/mcp/types.ts';

@@ -10,6 +10,7 @@ import { McpServer } from '@modelcontextprotocol/server';
 import { request } from 'undici';
 import { TOOL } from '../fixture.ts';
 import { report } from '../child.ts';
+import { profileOnSignal } from './profiler.ts';
 
 const baseUrl = process.argv[2];
 if (!baseUrl) throw new Error('usage: sdk-floor.ts <upstream base URL>');
@@ -35,5 +36,6 @@ app.post('/mcp', async (req, reply) => {
   await transport.handleRequest(req.raw, reply.raw, req.body);
 });
 const address = await app.listen({ port: 0, host: '127.0.0.1' });
+profileOnSignal('sdk-floor');
 report({ url: `${address}/mcp` });
 process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));

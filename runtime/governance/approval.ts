@@ -1,5 +1,5 @@
 /**
- * Step 5, continued: a `require_approval` decision holds the call until an operator approves that
+ * Step 6.10 (runtime/call-path.ts): a `require_approval` decision holds the call until an operator approves that
  * exact call: this caller, for this customer, this tool, these arguments. The caller is told the
  * request's id and calls again once it is approved; one approval lets one call through.
  */

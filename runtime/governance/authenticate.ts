@@ -1,5 +1,5 @@
 /**
- * Step 1: who is calling, from `Authorization: Bearer ...` alone. A bearer starting with `sg_` is
+ * Step 6.2 (runtime/call-path.ts): who is calling, from `Authorization: Bearer ...` alone. A bearer starting with `sg_` is
  * a specgate API key, whose row gives the subject, tenant and roles; any other bearer shaped like
  * a JWT is an OAuth/OIDC access token, trusted only when a configured identity provider signed it
  * for this gateway (runtime/identity/jwt.ts), whose claims then give them. Nothing the client says

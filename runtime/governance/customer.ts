@@ -1,5 +1,5 @@
 /**
- * Step 3: which of the tenant's customers the caller acts for. The caller selects one with the
+ * Step 6.4 (runtime/call-path.ts): which of the tenant's customers the caller acts for. The caller selects one with the
  * `Specgate-Customer` header; it must be a customer of the identity's tenant (checked in the
  * store), and each customer-bound tool gets that customer's id in its vendor, from the tenant's
  * own mapping. Nothing the model sends can change it.

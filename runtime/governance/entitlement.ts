@@ -1,5 +1,5 @@
 /**
- * Step 4: which tools exist at all for the tenant. Entitlements are (connector, tool glob) pairs;
+ * Step 6.5 (runtime/call-path.ts): which tools exist at all for the tenant. Entitlements are (connector, tool glob) pairs;
  * a tool no entitlement matches is neither listed nor callable. Both fields are picomatch globs.
  */
 import { glob } from './glob.ts';

@@ -6,7 +6,7 @@
  *
  * A key stands for one call: this tool, for this customer, with these arguments (canonical JSON).
  * A delivery that names the key with anything else is refused, never answered with the first
- * call's result. The composer (runtime/governance.ts) runs every delivery through authentication,
+ * call's result. The call path (runtime/call-path.ts) runs every delivery through authentication,
  * tenant, customer, entitlement and policy before it gets here, so a replay is only ever answered
  * to a caller who may make that call now.
  *

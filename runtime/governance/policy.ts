@@ -1,5 +1,5 @@
 /**
- * Step 5: the policy engine decides on one document built from the authenticated identity and
+ * Step 6.7 (runtime/call-path.ts): the policy engine decides on one document built from the authenticated identity and
  * the parsed call, never from headers. An allow may carry obligations (fields to redact, an item
  * cap), which tighten the tool's own shape for this call only.
  */
@@ -7,7 +7,7 @@ import type { ToolModel } from '../model.ts';
 import type { Decision, Obligations, PolicyInput } from '../policy/types.ts';
 import type { Identity } from './authenticate.ts';
 import { Refusal } from './refusal.ts';
-import { normalizeTag } from '../policy/decide.ts';
+import { normalizeTag } from '../policy/tags.ts';
 import { toolScope } from '../scope.ts';
 
 /** The local engine (`createPolicyEngine`) or anything with the same `decide`, e.g. an OPA client. */

@@ -1,5 +1,5 @@
 /**
- * Step 6: the tenant's quotas. Each rule's scope is a picomatch glob over tool names ('*' for
+ * Step 6.11 (runtime/call-path.ts): the tenant's quotas. Each rule's scope is a picomatch glob over tool names ('*' for
  * every tool); a matching call takes one unit from the counter of the current period. The
  * counter check-and-increment is one atomic statement in the store, so instances cannot overshoot.
  */

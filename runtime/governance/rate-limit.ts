@@ -1,5 +1,5 @@
 /**
- * Step 6, first half: calls per second, per tenant and per identity. Token buckets live in this
+ * Step 6.8 (runtime/call-path.ts): calls per second, per tenant and per identity. Token buckets live in this
  * instance's memory (rate-limiter-flexible): a per-second limit guards the vendor and the runtime
  * from bursts, and a database round trip per call would cost more than the limit protects. With
  * N instances behind a load balancer each one enforces the limit on its own share of the traffic;

@@ -1,5 +1,5 @@
 /**
- * Step 2: the tenant is the identity's, full stop. A tenant named anywhere else (a header, the
+ * Step 6.3 (runtime/call-path.ts): the tenant is the identity's, full stop. A tenant named anywhere else (a header, the
  * request's _meta, an argument the tool does not declare) is only checked, never used: if it
  * names another tenant the request is refused rather than silently corrected.
  */

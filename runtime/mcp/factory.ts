@@ -45,6 +45,19 @@ export interface ServerFactoryOptions {
   listChangedPollMs?: number;
 }
 
+/** Nothing aborts it: the signal of work done outside any one request (the factory's instructions). */
+const UNABORTED = new AbortController().signal;
+
+/**
+ * What the factory is asked with: the SDK's context, and (when the host already knows it, as the
+ * 2025-era JSON exchange does) the method of the one message the server will serve. A server for
+ * one message needs only that message's handler and, for a handshake, the instructions.
+ */
+export type ServerFactoryContext = McpRequestContext & { method?: string };
+
+/** Methods whose answer carries the server instructions. */
+const HANDSHAKES = new Set(['initialize', 'server/discover']);
+
 export function catalogGetter(source: CatalogSource): () => Catalog {
   return typeof source === 'function' ? source : () => source;
 }
@@ -78,7 +91,7 @@ export function cacheHintsFor(options: Pick<ServerFactoryOptions, 'listTools' | 
   return { 'tools/list': hint, 'prompts/list': hint, 'resources/list': hint, 'resources/templates/list': hint, 'server/discover': hint };
 }
 
-export function createServerFactory(options: ServerFactoryOptions): McpServerFactory {
+export function createServerFactory(options: ServerFactoryOptions): McpServerFactory & ((context: ServerFactoryContext) => Promise<Server>) {
   const getCatalog = catalogGetter(options.catalog);
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(pageSize) || pageSize < 1) {
@@ -88,16 +101,18 @@ export function createServerFactory(options: ServerFactoryOptions): McpServerFac
   const discovery = createDiscovery({ ...options, getCatalog, pageSize });
   const run = { callTool: options.callTool, ...(options.observe && { observe: options.observe }), ...(options.logger && { logger: options.logger }) };
 
-  return async (context: McpRequestContext) => {
-    const first = messageContext(options, context.authInfo, context.requestInfo, new AbortController().signal, undefined);
-    const instructions = await discovery.instructions(first);
+  return async (context: ServerFactoryContext) => {
+    const { method } = context;
+    const first = messageContext(options, context.authInfo, context.requestInfo, UNABORTED, undefined);
+    // Per caller and cached, but not free: asked for only when the answer can carry them.
+    const instructions = method === undefined || HANDSHAKES.has(method) ? await discovery.instructions(first) : undefined;
     const server = new Server(SERVER_INFO, {
       capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true } },
-      instructions,
+      ...(instructions !== undefined && { instructions }),
       cacheHints: cacheHintsFor(options),
     });
     discovery.attach(server, context, first.headers);
-    registerPromptsAndResources(server, {
+    if (method === undefined || method.startsWith('prompts/') || method.startsWith('resources/')) registerPromptsAndResources(server, {
       getCatalog,
       visible: async (ctx) => {
         if (!options.listTools) return getCatalog().tools;
@@ -110,6 +125,7 @@ export function createServerFactory(options: ServerFactoryOptions): McpServerFac
       contextOf: (signal, meta) => messageContext(options, context.authInfo, context.requestInfo, signal, meta),
       callTool: (catalog, name, args, ctx) => runToolCall(catalog, name, args, ctx, run),
     });
+    if (method !== undefined && method !== 'tools/list' && method !== 'tools/call') return server;
     server.setRequestHandler('tools/list', async (request, ctx) => {
       const catalog = getCatalog();
       const rctx = messageContext(options, ctx.http?.authInfo ?? context.authInfo, context.requestInfo, ctx.mcpReq.signal, metaOf(request.params));

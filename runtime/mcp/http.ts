@@ -12,9 +12,8 @@
  * see runtime/mcp/edge.ts).
  */
 import {
+  classifyInboundRequest,
   createMcpHandler,
-  isLegacyRequest,
-  WebStandardStreamableHTTPServerTransport,
   localhostAllowedOrigins,
   SUPPORTED_PROTOCOL_VERSIONS,
   UnsupportedProtocolVersionError,
@@ -26,6 +25,7 @@ import { authInfoOf, type EdgeCaller, type RequestContext } from '../request-con
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { catalogGetter, createServerFactory, type ServerFactoryOptions } from './factory.ts';
+import { checkLegacyPost, expectsAnswer, JsonExchange, type ExchangeAnswer } from './json-exchange.ts';
 import { createCallerBus, createVisibilityWatch } from '../discovery/list-changed.ts';
 import { SpanKind, contextOf, endSpan, extractContext, startSpan, type TraceContext } from '../ops/tracing.ts';
 import type { Span } from '@opentelemetry/api';
@@ -108,6 +108,19 @@ function requestIdOf(body: unknown): string | number | null {
   return typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id)) ? id : null;
 }
 
+/**
+ * Whether a parsed POST is 2025-era traffic, by the SDK's own classification (the one
+ * createMcpHandler routes by), read from the headers and body the host already has.
+ */
+function isLegacyPost(headers: Record<string, string>, body: unknown): boolean {
+  return classifyInboundRequest({
+    httpMethod: 'POST', body,
+    ...(headers['mcp-protocol-version'] !== undefined && { protocolVersionHeader: headers['mcp-protocol-version'] }),
+    ...(headers['mcp-method'] !== undefined && { mcpMethodHeader: headers['mcp-method'] }),
+    ...(headers['mcp-name'] !== undefined && { mcpNameHeader: headers['mcp-name'] }),
+  }).kind === 'legacy';
+}
+
 /** Whether the body carries the 2026-07-28 per-request envelope (`params._meta` protocol version). */
 function hasModernEnvelope(body: unknown): boolean {
   const meta = (body as { params?: { _meta?: Record<string, unknown> } } | null | undefined)?.params?._meta;
@@ -184,24 +197,30 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
     onerror: (error) => app.log.debug({ err: error }, 'mcp request rejected or failed'),
   });
   /**
-   * 2025-era POSTs, served as the SDK's stateless fallback does (a fresh server and transport per
-   * request) but answered with one JSON body instead of an SSE stream: a tools-only server emits
-   * nothing before its result, and the stream cost more than the call it carried.
+   * 2025-era POSTs, served as the SDK's stateless fallback does (a fresh server per request) but
+   * over a JSON exchange (runtime/mcp/json-exchange.ts): one JSON body instead of an SSE stream or
+   * a Web Response, since a tools-only server emits nothing before its result.
    */
-  const serveLegacyJson = async (web: Request, parsedBody: unknown, authInfo: ReturnType<typeof authInfoOf>): Promise<Response> => {
-    const server = await factory({ era: 'legacy', requestInfo: web, authInfo });
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    await server.connect(transport);
-    // A client that hangs up cancels its call: closing the transport aborts the handler's signal,
+  const serveLegacyJson = async (headers: Record<string, string>, parsedBody: unknown, authInfo: ReturnType<typeof authInfoOf>, signal: AbortSignal): Promise<ExchangeAnswer> => {
+    const checked = checkLegacyPost(headers, parsedBody);
+    if ('refusal' in checked) return checked.refusal;
+    const server = await factory({ era: 'legacy', authInfo, ...('method' in checked.message && { method: checked.message.method }) });
+    const exchange = new JsonExchange();
+    await server.connect(exchange);
+    if (!expectsAnswer(checked.message)) {
+      exchange.deliver(checked.message, authInfo);
+      return { status: 202 };
+    }
+    // A client that hangs up cancels its call: closing the exchange aborts the handler's signal,
     // which the upstream request carries (the modern path gets this from the SDK itself).
-    const hangUp = () => void transport.close().catch(() => {});
-    web.signal.addEventListener('abort', hangUp, { once: true });
+    const hangUp = () => void exchange.close();
+    signal.addEventListener('abort', hangUp, { once: true });
     try {
-      return await transport.handleRequest(web, { parsedBody, authInfo });
+      exchange.deliver(checked.message, authInfo);
+      const answer = await exchange.answered;
+      return answer ? { status: 200, body: answer } : { status: 499 };
     } finally {
-      web.signal.removeEventListener('abort', hangUp);
-      void transport.close().catch(() => {});
-      void server.close().catch(() => {});
+      signal.removeEventListener('abort', hangUp);
     }
   };
   app.decorate('mcp', {
@@ -254,7 +273,6 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
       if (!reply.raw.writableFinished) abort.abort();
     });
     const headers = plainHeaders(request);
-    const web = toWebRequest(request, headers, parsedBody === undefined ? raw : undefined, abort.signal);
     const span = requestSpan(request, parsedBody);
     // The request's one context: made here, carried to the handlers as the SDK's verified auth.
     const context: RequestContext = {
@@ -264,11 +282,22 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
       ...(request.edge.principal && { principal: request.edge.principal }),
     };
     const authInfo = authInfoOf(context);
+    if (request.method === 'POST' && parsedBody !== undefined && isLegacyPost(headers, parsedBody)) {
+      let answer: ExchangeAnswer;
+      try {
+        answer = await serveLegacyJson(headers, parsedBody, authInfo, abort.signal);
+      } catch (error) {
+        if (span) endSpan(span.span, error);
+        throw error;
+      }
+      if (span) endSpan(span.span, undefined, { 'http.response.status_code': answer.status });
+      void reply.code(answer.status);
+      return answer.body === undefined ? reply.send() : reply.type('application/json').send(answer.body);
+    }
+    const web = toWebRequest(request, headers, parsedBody === undefined ? raw : undefined, abort.signal);
     let response: Response;
     try {
-      response = request.method === 'POST' && parsedBody !== undefined && (await isLegacyRequest(web, parsedBody))
-        ? await serveLegacyJson(web, parsedBody, authInfo)
-        : await bus.within(headers, () => handler.fetch(web, parsedBody === undefined ? { authInfo } : { parsedBody, authInfo }));
+      response = await bus.within(headers, () => handler.fetch(web, parsedBody === undefined ? { authInfo } : { parsedBody, authInfo }));
     } catch (error) {
       if (span) endSpan(span.span, error);
       throw error;

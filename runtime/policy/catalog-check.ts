@@ -9,7 +9,7 @@
  */
 import type { Diagnostic, SourcePosition } from '../config-load/diagnostics.ts';
 import type { ToolModel } from '../model.ts';
-import { normalizeTag } from './decide.ts';
+import { normalizeTag } from './tags.ts';
 import type { PolicySet } from './engine.ts';
 
 export type ToolField = 'name' | 'tags' | 'sensitivity';

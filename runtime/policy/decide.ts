@@ -6,6 +6,7 @@
 import type { PolicySet } from './engine.ts';
 import { loadPolicies } from './engine.ts';
 import { uuidv7 } from '../ids.ts';
+import { normalizeTag } from './tags.ts';
 import type { Decision, DecisionReason, DecisionSink, Effect, Obligations, PolicyInput } from './types.ts';
 
 const RANK: Record<Effect, number> = { allow: 0, require_approval: 1, deny: 2 };
@@ -123,13 +124,6 @@ export function normalizeInput(input: PolicyInput, clock: () => Date): PolicyInp
   };
 }
 
-/**
- * Tags as rules compare them: vendors write `Asset Passwords`, `asset passwords` or
- * `Asset  Passwords` for the same thing, so lower-case, trimmed, inner white space one space.
- */
-export function normalizeTag(tag: string): string {
-  return String(tag).trim().toLowerCase().replace(/\s+/g, ' ');
-}
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 

@@ -35,10 +35,10 @@ export interface SettingsCache {
   /** The settings as of a version read sent after this call: what a request starts with. */
   current(): Promise<SettingsView>;
   /**
-   * The newest settings any `current()` has confirmed, without reading the version again: for the
-   * later steps of a request that already called `current()`.
+   * The same reads from the newest settings any `current()` has confirmed, without reading the
+   * version again: for the later steps of a request that already called `current()`.
    */
-  latest(): Promise<SettingsView>;
+  latest: SettingsView;
 }
 
 export interface SettingsCacheOptions {
@@ -90,18 +90,24 @@ export function createSettingsCache(store: Store, options: SettingsCacheOptions 
     return newest.view;
   }
 
-  return {
-    current() {
-      next ??= new Promise<void>((queued) => setImmediate(queued)).then(() => {
-        next = undefined;
-        return confirm();
-      });
-      return next;
-    },
-    latest() {
-      return newest ? Promise.resolve(newest.view) : this.current();
-    },
+  function current(): Promise<SettingsView> {
+    next ??= new Promise<void>((queued) => setImmediate(queued)).then(() => {
+      next = undefined;
+      return confirm();
+    });
+    return next;
+  }
+  const newestView = async () => newest?.view ?? await current();
+  const latest: SettingsView = {
+    apiKey: async (prefix) => (await newestView()).apiKey(prefix),
+    getTenant: async (id) => (await newestView()).getTenant(id),
+    getCustomer: async (id) => (await newestView()).getCustomer(id),
+    listVendorIds: async (tenantId, customerId) => (await newestView()).listVendorIds(tenantId, customerId),
+    entitlements: async (tenantId) => (await newestView()).entitlements(tenantId),
+    listQuotas: async (tenantId) => (await newestView()).listQuotas(tenantId),
+    rateLimits: async (tenantId) => (await newestView()).rateLimits(tenantId),
   };
+  return { current, latest };
 }
 
 function freeze<T>(value: T): T {

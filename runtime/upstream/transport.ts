@@ -83,7 +83,7 @@ export function createTransport(options: TransportOptions): Transport {
       seen.bytes += wire.byteLength;
       const answered = toHeaders(response.headers);
       const bytes = await decode(wire, answered, options);
-      return new Response(NULL_BODY.has(response.statusCode) ? null : bytes, { status: response.statusCode, headers: answered });
+      return wireResponse(response.statusCode, answered, NULL_BODY.has(response.statusCode) ? new Uint8Array(0) : bytes);
     } catch (err) {
       if (err instanceof ToolCallError) throw err;
       throw fetchFailure(err, input.signal, timedOut, options);
@@ -121,6 +121,44 @@ async function decode(wire: Uint8Array, headers: Headers, options: TransportOpti
   headers.delete('content-encoding');
   headers.delete('content-length');
   return decoded;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * The answer as the generated client reads it: status, headers and the whole body, already in
+ * memory. A WHATWG Response would wrap those bytes in a stream only for openapi-fetch to read them
+ * back out, which cost more than the exchange; this object has the members openapi-fetch and the
+ * runtime use (status, ok, headers, text, json, arrayBuffer, bytes) and nothing that streams.
+ */
+function wireResponse(status: number, headers: Headers, bytes: Uint8Array): Response {
+  let used = false;
+  const take = (): Uint8Array => {
+    if (used) throw new TypeError('Body is unusable: body has already been read');
+    used = true;
+    return bytes;
+  };
+  const answer = {
+    status,
+    statusText: '',
+    ok: status >= 200 && status < 300,
+    headers,
+    redirected: false,
+    type: 'basic',
+    url: '',
+    body: null,
+    get bodyUsed() {
+      return used;
+    },
+    text: async () => decoder.decode(take()),
+    json: async () => JSON.parse(decoder.decode(take())) as unknown,
+    arrayBuffer: async () => {
+      const b = take();
+      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+    },
+    bytes: async () => take(),
+  };
+  return answer as unknown as Response;
 }
 
 function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {

@@ -11,7 +11,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { Client } from '@modelcontextprotocol/client';
-import { apiKeysRepo, createSettingsCache, openStore, quotaRepo, settingsRepo, tenantsRepo, type Store } from '../runtime/store/index.ts';
+import { apiKeysRepo, createSettingsCache, openStore, quotaRepo, rateLimitsRepo, settingsRepo, tenantsRepo, type Store } from '../runtime/store/index.ts';
 import { SETTINGS_TABLES } from '../runtime/store/migrations/007_settings_version.ts';
 import { startRecorder, type Recorder } from './fixtures/call/harness.ts';
 import { HELPDESK_SPEC, governedClient, helpdeskAnswer, serveGoverned, type ToolResult } from './helpers/governed.ts';
@@ -149,6 +149,20 @@ for (const [name, available, newUrl] of backends) {
         await expect(t.call()).rejects.toThrow(/401|revoked/);
       } finally {
         await sql`insert into settings_version (id, version) values (1, 1000000)`.execute(other.db);
+      }
+    });
+
+    it('a write to any of the settings tables moves the version (a migration that rebuilds one must keep its trigger)', async () => {
+      const t = await tenant();
+      await rateLimitsRepo(other).set({ tenantId: t.id, scope: 'tenant', perSecond: 1000 });
+      const column: Record<(typeof SETTINGS_TABLES)[number], string> = {
+        tenants: 'name', customers: 'name', customer_vendor_ids: 'vendor_id', api_keys: 'subject', entitlements: 'tool_glob', quotas: 'period', rate_limits: 'per_second',
+      };
+      const version = async () => Number((await other.db.selectFrom('settings_version').select('version').where('id', '=', 1).executeTakeFirstOrThrow()).version);
+      for (const table of SETTINGS_TABLES) {
+        const before = await version();
+        await sql`update ${sql.table(table)} set ${sql.ref(column[table])} = ${sql.ref(column[table])}`.execute(other.db);
+        expect({ table, moved: (await version()) > before }).toEqual({ table, moved: true });
       }
     });
 

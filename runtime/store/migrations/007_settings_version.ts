@@ -9,7 +9,8 @@ import { PostgresAdapter, sql, type Kysely, type Migration } from 'kysely';
  */
 export const SETTINGS_TABLES = ['tenants', 'customers', 'customer_vendor_ids', 'api_keys', 'entitlements', 'quotas', 'rate_limits'] as const;
 
-// Triggers, not the repositories: a write that does not go through them still counts.
+// Triggers, not the repositories: a write that does not go through them still counts. A later
+// migration that rebuilds one of these tables must create its trigger again (a test checks them all).
 export const settingsVersion: Migration = {
   async up(db: Kysely<any>) {
     await db.schema.createTable('settings_version')

@@ -39,7 +39,8 @@ export type Work<T> = (trx: Kysely<Schema>, batch: Batch) => Promise<T>;
 export interface RunOptions {
   /**
    * False: the item's commit need not wait for the disk (see WriteLockOptions.durable). Such items
-   * are committed apart from the durable ones, before them.
+   * are committed apart from the durable ones, in their own transactions. Keep each resource (a
+   * quota counter) to one kind of item, or the two kinds' transactions may wait on each other.
    */
   durable?: boolean;
 }
@@ -63,9 +64,6 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 export function createGroupCommit(store: Store, options: { maxBatch?: number } = {}): GroupCommit {
   const maxBatch = options.maxBatch ?? 256;
-  let queue: Item[] = [];
-  let running: Promise<void> | undefined;
-
   /** Every item in one transaction, deferred rows written once per kind; the first failure rolls all of it back. */
   async function together(items: Item[], trx: Kysely<Schema>): Promise<Outcome[]> {
     const deferred = new Map<string, { rows: unknown[]; write: (trx: Kysely<Schema>, rows: unknown[]) => Promise<void> }>();
@@ -113,33 +111,47 @@ export function createGroupCommit(store: Store, options: { maxBatch?: number } =
     });
   }
 
-  async function loop(): Promise<void> {
-    while (queue.length > 0) {
-      const taken = queue.slice(0, maxBatch);
-      queue = queue.slice(taken.length);
-      // Items that need not wait for the disk commit first, in a transaction of their own: a call
-      // waiting for its quota counter is not held behind other calls' durable commit.
-      for (const durable of [false, true]) {
-        const batch = taken.filter((i) => i.durable === durable);
-        if (batch.length === 0) continue;
+  /**
+   * One queue and its commit loop. Items that need not wait for the disk have a lane of their own,
+   * beside the durable one: a call waiting for its quota counter is never held behind other calls'
+   * durable commit (on PostgreSQL the two run at once; SQLite's one connection takes them in turn).
+   */
+  function lane(durable: boolean) {
+    let queue: Item[] = [];
+    let running: Promise<void> | undefined;
+    async function loop(): Promise<void> {
+      while (queue.length > 0) {
+        const batch = queue.slice(0, maxBatch);
+        queue = queue.slice(batch.length);
         // A failed commit (the database itself refused) fails every item of its batch, loudly.
         await commit(batch, durable).catch((error) => batch.forEach((item) => item.reject(error)));
       }
+      running = undefined;
     }
-    running = undefined;
+    return {
+      push(item: Item) {
+        queue.push(item);
+        // The batch starts after the I/O callbacks already due have run: calls whose requests
+        // arrived together reach this point together and share one commit, at no added wait.
+        running ??= new Promise<void>((started) => setImmediate(started)).then(loop);
+      },
+      async drain() {
+        while (running) await running;
+      },
+    };
   }
+  const lazy = lane(false);
+  const durable = lane(true);
 
   return {
     run<T>(locks: string[], work: Work<T>, runOptions: RunOptions = {}): Promise<T> {
       return new Promise<T>((resolve, reject) => {
-        queue.push({ locks, work, durable: runOptions.durable ?? true, resolve: resolve as (v: unknown) => void, reject });
-        // The batch starts after the I/O callbacks already due have run: calls whose requests
-        // arrived together reach this point together and share one commit, at no added wait.
-        running ??= new Promise<void>((started) => setImmediate(started)).then(loop);
+        const item = { locks, work, durable: runOptions.durable ?? true, resolve: resolve as (v: unknown) => void, reject };
+        (item.durable ? durable : lazy).push(item);
       });
     },
     async drain() {
-      while (running) await running;
+      await Promise.all([lazy.drain(), durable.drain()]);
     },
   };
 }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { parseYaml, yamlErrorLine } from '../runtime/config-load/yaml.ts';
-import { briefMessage, dataPath, pointerPath, settingMessage, settingPath, settingTarget } from '../runtime/config-load/ajv-messages.ts';
+import { ARGUMENTS, RESULT, briefMessage, dataPath, pointerPath, settingMessage, settingPath, settingTarget, valueMessages } from '../runtime/config-load/ajv-messages.ts';
 import { readYamlSource } from '../runtime/config-load/yaml-source.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -99,6 +99,27 @@ describe('ajv messages', () => {
     expect(briefMessage(by('additionalProperties'))).toBe('the file: unknown key "extra"');
     expect(briefMessage(by('enum'))).toBe('mode: must be one of x, y');
     expect(briefMessage(errors.find((e) => e.instancePath === '/items/1')!)).toBe('items.1 must be integer');
+  });
+  it('the tool-call wording names the argument (nested, escaped) and the rule; a result is located by pointer', () => {
+    const tool = new Ajv({ allErrors: true, strict: false }).compile({
+      type: 'object', additionalProperties: false, required: ['status'],
+      properties: {
+        status: { enum: ['open', 'closed'] },
+        'a/b~c': { type: 'array', maxItems: 1, items: { type: 'object', required: ['name'], properties: { name: { type: 'string', pattern: '^[a-z]+$' } } } },
+      },
+    });
+    tool({ 'a/b~c': [{ name: 'X1' }, {}], extra: 1 });
+    expect(valueMessages(tool.errors!, ARGUMENTS)).toBe([
+      'missing required argument "status"', 'unknown argument "extra"', '"a/b~c" must have at most 1 items (maxItems)',
+      '"a/b~c[0].name" must match ^[a-z]+$ (pattern)', 'missing required property "name" in "a/b~c[1]"',
+    ].join('; '));
+    tool('nope');
+    expect(valueMessages(tool.errors!, ARGUMENTS)).toBe('arguments must be object (type)');
+    expect(valueMessages(tool.errors!, RESULT)).toBe('/ must be object');
+    tool({ status: 'pending', 'a/b~c': [{ name: 3 }] });
+    expect(valueMessages(tool.errors!, RESULT)).toBe('/status must be one of "open", "closed"; /a~1b~0c/0/name must be string');
+    // The same complaint twice (ajv repeats one per failing branch) is said once.
+    expect(valueMessages([...tool.errors!, ...tool.errors!], ARGUMENTS)).toBe('"status" must be one of "open", "closed" (enum); "a/b~c[0].name" must be string (type)');
   });
   it('a schema-checked file: data when valid, positioned diagnostics with the code family otherwise', () => {
     const ok = readYamlSource<{ mode: string }>('p.yaml', 'mode: x\n', schema, 'fam');

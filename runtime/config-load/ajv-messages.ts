@@ -1,10 +1,11 @@
 /**
- * The one place where ajv's errors become messages for people, for every file the project
- * validates against a JSON Schema. Three wordings, by audience:
+ * The one place where ajv's errors become messages, for every file the project validates against
+ * a JSON Schema and for every tool call. Four wordings, by audience:
  * - explainSchemaErrors: a connector author's spec. Each anyOf/oneOf is folded with its branches'
  *   errors into one sentence, typos get a "did you mean", patterns are explained in words.
  * - settingMessage/settingPath: the operator's runtime configuration, `path: what is wrong`.
  * - briefMessage: policies and their tests, `dotted.path: what is wrong`.
+ * - valueMessages: a model's tool arguments and a vendor's tool results, `"where" what rule`.
  */
 import { distance } from 'fastest-levenshtein';
 import type { ErrorObject } from 'ajv';
@@ -281,4 +282,71 @@ export function briefMessage(err: ErrorObject): string {
   if (err.keyword === 'additionalProperties') return `${where}: unknown key "${(err.params as { additionalProperty: string }).additionalProperty}"`;
   if (err.keyword === 'enum') return `${where}: must be one of ${(err.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
   return `${where} ${err.message ?? 'is invalid'}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tool calls: what a model must change in its arguments, or where a vendor's result strays from
+// its declared shape. Built only after validation failed, so the success path pays nothing.
+
+/** How one kind of validated value is named in messages. */
+export interface ValueWording {
+  /** The whole value, when an error is about it: "arguments". */
+  whole: string;
+  /** What a top-level key is called: "argument". */
+  member: string;
+  /** A location inside the value as a message names it; '' for the whole value. */
+  place(instancePath: string): string;
+  /** Whether each message names the JSON Schema keyword broken, as in "(maximum)". */
+  rules: boolean;
+}
+
+/** `/page_size` -> `"page_size"`, `/filter/0/name` -> `"filter[0].name"`. */
+function argumentPlace(instancePath: string): string {
+  const [head, ...rest] = pointerPath(instancePath);
+  if (head === undefined) return '';
+  return `"${head}${rest.map((r) => (/^\d+$/.test(r) ? `[${r}]` : `.${r}`)).join('')}"`;
+}
+
+/** A model's tool arguments: each message names the argument and the rule it breaks. */
+export const ARGUMENTS: ValueWording = { whole: 'arguments', member: 'argument', place: argumentPlace, rules: true };
+
+/** A vendor's tool result, located by JSON pointer as its output schema would be read. */
+export const RESULT: ValueWording = { whole: '/', member: 'property', place: (p) => p, rules: false };
+
+/** One message per distinct error, joined with "; ". */
+export function valueMessages(errors: readonly ErrorObject[], words: ValueWording): string {
+  return [...new Set(errors.map((e) => valueMessage(e, words)))].join('; ');
+}
+
+function valueMessage(e: ErrorObject, words: ValueWording): string {
+  const where = words.place(e.instancePath);
+  const subject = where || words.whole;
+  const p = e.params as Record<string, unknown>;
+  const rule = words.rules ? ` (${e.keyword})` : '';
+  switch (e.keyword) {
+    case 'required':
+      return where ? `missing required property "${String(p.missingProperty)}" in ${where}` : `missing required ${words.member} "${String(p.missingProperty)}"`;
+    case 'additionalProperties':
+      return where ? `unknown property "${String(p.additionalProperty)}" in ${where}` : `unknown ${words.member} "${String(p.additionalProperty)}"`;
+    case 'maximum':
+    case 'minimum':
+    case 'exclusiveMaximum':
+    case 'exclusiveMinimum':
+      return `${subject} must be ${String(p.comparison)} ${String(p.limit)}${rule}`;
+    case 'maxLength':
+    case 'minLength':
+    case 'maxItems':
+    case 'minItems':
+      return `${subject} must have at ${e.keyword.startsWith('max') ? 'most' : 'least'} ${String(p.limit)} ${e.keyword.endsWith('Length') ? 'characters' : 'items'}${rule}`;
+    case 'type':
+      return `${subject} must be ${String(p.type)}${rule}`;
+    case 'enum':
+      return `${subject} must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}${rule}`;
+    case 'format':
+      return `${subject} must be a valid ${String(p.format)}${rule}`;
+    case 'pattern':
+      return `${subject} must match ${String(p.pattern)}${rule}`;
+    default:
+      return `${subject} ${e.message ?? 'is invalid'}${rule}`;
+  }
 }

@@ -8,6 +8,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
 import type { ToolModel } from '../model.ts';
 import type { CallToolResult } from '../tool-call.ts';
+import { RESULT, valueMessages } from '../config-load/ajv-messages.ts';
 
 const ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: false });
 const compiled = new WeakMap<ToolModel, ValidateFunction | null>();
@@ -29,7 +30,7 @@ export function conformResult(tool: ToolModel, result: CallToolResult): CallTool
   if (result.isError || result.structuredContent === undefined) return result;
   const validate = validatorFor(tool);
   if (!validate || validate(result.structuredContent)) return result;
-  const why = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
+  const why = valueMessages(validate.errors ?? [], RESULT);
   return {
     content: [
       { type: 'text', text: `The vendor's response does not match the shape its documentation declares (${why}). The data as received follows; treat field meanings with care.` },

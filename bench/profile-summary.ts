@@ -34,8 +34,9 @@ export function ownerOf(url: string): string {
  * count's, even though the SDK's handler and Fastify are further down the same stack. Patterns
  * match the sources and the compiled build alike.
  */
+const PROFILER = 'bench profiler';
 const PHASES: Array<[string, RegExp]> = [
-  ['bench profiler', /node:inspector|workers\/profiler/],
+  [PROFILER, /node:inspector|workers\/profiler/],
   ['token count (o200k)', /gpt-tokenizer/],
   ['store (SQL, SQLite, PostgreSQL)', /runtime\/store\/|better-sqlite3|node_modules\/pg|node_modules\/kysely/],
   ['governance steps', /runtime\/(chain|governance)\/(authenticate|tenant|customer|entitlement|idempotency|policy|rate-limit|approval|quota|response-cache|vendor-budget|meter|audit|record|refusal|limits|glob)|runtime\/governance\.|runtime\/policy\/|cel-js|rate-limiter-flexible/],
@@ -61,10 +62,12 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
   for (const [id, t] of selfTime) {
     const frame = byId.get(id)!.callFrame;
     if (frame.functionName === '(idle)') continue;
-    busy += t;
     const stack: string[] = [];
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) stack.push(byId.get(at)!.callFrame.url);
     const phase = frame.functionName === '(garbage collector)' ? 'garbage collection' : PHASES.find(([, re]) => stack.some((url) => re.test(url)))?.[0] ?? 'other';
+    // The profiler's own work is no part of a call: left out of the busy time and the shares.
+    if (phase === PROFILER) continue;
+    busy += t;
     phases.set(phase, (phases.get(phase) ?? 0) + t);
     const owner = ownerOf(frame.url);
     owners.set(owner, (owners.get(owner) ?? 0) + t);

@@ -157,7 +157,7 @@ for (const [name, available, make] of backends) {
         await sql`insert into usage (call_id, tenant_id, customer_id, subject, connector, tool, outcome, latency_ms, upstream_bytes, units, at)
           values (${callId}, 'acme', null, 'alice', 'helpdesk', 'helpdesk_get_ticket', 'ok', 1, 2, 1, ${at})`.execute(store.db);
       }
-      expect(await migrateToLatest(store.db)).toEqual(['005_audit_checkpoints', '006_named_vendor_ids']);
+      expect(await migrateToLatest(store.db)).toEqual(['005_audit_checkpoints', '006_named_vendor_ids', '007_settings_version']);
       const rows = await store.db.selectFrom('usage').select(['call_id', 'seq']).orderBy('seq').execute();
       expect(rows).toEqual([{ call_id: 'old-a', seq: 1 }, { call_id: 'old-b', seq: 2 }]);
       await record(store, 'acme', 1);

@@ -16,9 +16,9 @@ export function createCallRecorder(group: GroupCommit, now: () => Date): CallRec
       const { chain, record } = auditRecord(entry);
       // Checked before queueing, so a malformed record fails its own call, never a batch.
       if (usage) checkUsageRecord(usage);
-      await group.run([auditLockKey(chain)], async (trx) => {
-        if (usage) await insertUsageIn(trx, usage, now);
-        await appendAuditIn(trx, chain, record, now().toISOString());
+      await group.run([auditLockKey(chain)], async (trx, batch) => {
+        if (usage) await insertUsageIn(trx, usage, now, batch);
+        await appendAuditIn(trx, chain, record, now().toISOString(), batch);
       });
     },
   };

@@ -5,7 +5,7 @@
  * identity providers' libraries.
  */
 import type { ToolCaller } from '../tool-call.ts';
-import { apiKeysRepo, approvalsRepo, consumeQuotaIn, createGroupCommit, quotaRepo, rateLimitsRepo, settingsRepo, tenantsRepo, usageRepo, type Store, type ApiKeysOptions } from '../store/index.ts';
+import { apiKeysRepo, approvalsRepo, consumeQuotaIn, createGroupCommit, createSettingsCache, usageRepo, type Store, type ApiKeysOptions } from '../store/index.ts';
 import { createJwtVerifier } from '../identity/jwt.ts';
 import type { IdentityConfig } from '../identity/providers.ts';
 import { createGovernedPath, type Governance } from '../call-path.ts';
@@ -45,25 +45,32 @@ export function createGovernance(options: GovernanceOptions): Governance {
   const { store } = options;
   const now = options.now ?? (() => new Date());
   const keys = apiKeysRepo(store, { ...options.apiKeys, now });
-  const tenants = tenantsRepo(store, now);
+  // What a call reads before it runs, from memory while the store's settings version stands still:
+  // each request confirms the version once, where it authenticates (6.2); its later steps read
+  // `latest`, which is at least that fresh.
+  const settings = createSettingsCache(store);
   const group = createGroupCommit(store);
-  const quotaRules = quotaRepo(store);
   const jwt = options.identity?.providers.length
-    ? createJwtVerifier(options.identity, { now, knownTenant: async (id) => (await tenants.getTenant(id)) !== undefined })
+    ? createJwtVerifier(options.identity, { now, knownTenant: async (id) => (await settings.latest.getTenant(id)) !== undefined })
     : undefined;
   return createGovernedPath({
     now,
-    identify: (req) => authenticate({ keys, ...(jwt && { jwt }) }, req.headers),
-    tenants,
-    settings: settingsRepo(store, now),
+    identify: async (req) => {
+      const view = await settings.current();
+      return authenticate({ keys: { verify: (key) => keys.verify(key, view.apiKey) }, ...(jwt && { jwt }) }, req.headers);
+    },
+    tenants: settings.latest,
+    settings: settings.latest,
     idempotency: createIdempotency({ ranCall: usageRepo(store, now).ranCall }),
     policy: options.policy,
-    rateLimiter: createRateLimiter(rateLimitsRepo(store)),
+    rateLimiter: createRateLimiter({ list: settings.latest.rateLimits }),
     approvals: approvalsRepo(store, { now, ...(options.approvalTtlMs !== undefined && { ttlMs: options.approvalTtlMs }) }),
     // Quota counters are taken in the group commit too: one transaction for many concurrent calls.
+    // Not durable on their own: the call's usage and audit commit after them and make them durable,
+    // and a counter lost with the machine belongs to a call that never answered.
     quotas: {
-      listQuotas: quotaRules.listQuotas,
-      consume: (tenantId, scope, periodStart, limit) => group.run([], (trx) => consumeQuotaIn(trx, tenantId, scope, periodStart, limit)),
+      listQuotas: settings.latest.listQuotas,
+      consume: (tenantId, scope, periodStart, limit) => group.run([], (trx) => consumeQuotaIn(trx, tenantId, scope, periodStart, limit), { durable: false }),
     },
     // Always there: tools opt in in their spec; the operator's --cache rules only adjust.
     responseCache: createResponseCache(options.responseCache ?? {}),

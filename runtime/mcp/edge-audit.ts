@@ -62,7 +62,7 @@ export function createEdgeAuditor(store: Store, options: EdgeAuditLimits & { now
   const closed: Window[] = [];
 
   const append = (chain: string, record: AuditRecord) =>
-    group.run([auditLockKey(chain)], (trx) => appendAuditIn(trx, chain, record, now().toISOString()));
+    group.run([auditLockKey(chain)], (trx, batch) => appendAuditIn(trx, chain, record, now().toISOString(), batch));
 
   function windowAt(t: number): Window {
     const start = t - (t % windowMs);

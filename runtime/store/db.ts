@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
 import type pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type LogEvent, type SqliteDatabase } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import type { Schema } from './schema.ts';
 import { migrateToLatest } from './migrations/index.ts';
@@ -30,6 +30,8 @@ export interface OpenStoreOptions {
    * CLI passes false unless the operator gives --create-store.
    */
   create?: boolean;
+  /** Told the text of every statement the store runs (counting them: tests and diagnostics). */
+  onQuery?: (sql: string) => void;
 }
 
 /** Refused to open a store that does not exist (OpenStoreOptions.create false). */
@@ -66,8 +68,9 @@ export async function openStore(url: string = DEFAULT_STORE_URL, opts: OpenStore
       throw new StoreNotFoundError(`store ${path.resolve(file)} does not exist (from "${url}"): check the path, or pass --create-store to create a new, empty store there`);
     }
   }
-  const store = url.startsWith('sqlite:') ? openSqlite(url.slice('sqlite:'.length))
-    : /^postgres(ql)?:\/\//.test(url) ? openPostgres(url, opts.poolSize ?? 10)
+  const log = opts.onQuery && logQueries(opts.onQuery);
+  const store = url.startsWith('sqlite:') ? openSqlite(url.slice('sqlite:'.length), log)
+    : /^postgres(ql)?:\/\//.test(url) ? openPostgres(url, opts.poolSize ?? 10, log)
     : null;
   if (!store) throw new Error(`store URL "${url}" is not supported: use sqlite:<path>, sqlite::memory: or postgres://user@host:port/db`);
   if (!create && store.dialect === 'postgres') {
@@ -84,11 +87,17 @@ export async function openStore(url: string = DEFAULT_STORE_URL, opts: OpenStore
   return store;
 }
 
+type Logger = (event: LogEvent) => void;
+
+function logQueries(onQuery: (sql: string) => void): Logger {
+  return (event) => onQuery(event.query.sql);
+}
+
 // Each driver loads when a store of its kind opens: a process serving without a store, or over one
 // kind, never loads the other.
 const require = createRequire(import.meta.url);
 
-function openSqlite(file: string): Store {
+function openSqlite(file: string, log?: Logger): Store {
   if (!file) throw new Error('store URL "sqlite:" names no file: use sqlite:<path> or sqlite::memory:');
   const memory = file === ':memory:';
   if (!memory) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -100,7 +109,7 @@ function openSqlite(file: string): Store {
   database.pragma('synchronous = FULL');
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), ...(log && { log }) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
 }
 
@@ -121,10 +130,20 @@ function withStatementCache(database: Database.Database): SqliteDatabase {
   };
 }
 
-function openPostgres(url: string, max: number): Store {
+function openPostgres(url: string, max: number, log?: Logger): Store {
   const pool = new (require('pg') as typeof pg).Pool({ connectionString: url, max });
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }), ...(log && { log }) });
   return { db, dialect: 'postgres', close: () => db.destroy() };
+}
+
+export interface WriteLockOptions {
+  /**
+   * False: the commit does not wait for the disk (SQLite synchronous=NORMAL, PostgreSQL
+   * synchronous_commit=off for this transaction). It is still atomic, and it becomes durable with
+   * the next durable commit, since both databases make their log durable in order. Only for writes
+   * that a later durable commit depends on (a call's quota counter, before the call's usage and audit).
+   */
+  durable?: boolean;
 }
 
 /**
@@ -134,27 +153,43 @@ function openPostgres(url: string, max: number): Store {
  * BEGIN would fail with SQLITE_BUSY when upgrading a stale read snapshot). PostgreSQL: a
  * transaction-scoped advisory lock on the key's hash, released by commit or rollback.
  */
-export async function withWriteLock<T>(store: Store, key: string | string[], fn: (trx: Kysely<Schema>) => Promise<T>): Promise<T> {
+export async function withWriteLock<T>(store: Store, key: string | string[], fn: (trx: Kysely<Schema>) => Promise<T>, options: WriteLockOptions = {}): Promise<T> {
+  const durable = options.durable ?? true;
   if (store.dialect === 'postgres') {
     // Several keys (a batch touching several chains) are locked in sorted order, so two batches
     // can never each hold one key while waiting for the other's.
     const keys = [...new Set(typeof key === 'string' ? [key] : key)].sort();
-    return store.db.transaction().execute(async (trx: Transaction<Schema>) => {
-      for (const k of keys) await sql`select pg_advisory_xact_lock(hashtextextended(${k}, 0))`.execute(trx);
-      return fn(trx);
+    return store.db.connection().execute(async (conn) => {
+      // One round trip: a parameterless text is sent as one simple query, however many statements.
+      await sql.raw(durable ? 'begin' : 'begin; set local synchronous_commit = off').execute(conn);
+      try {
+        for (const k of keys) await sql`select pg_advisory_xact_lock(hashtextextended(${k}, 0))`.execute(conn);
+        const out = await fn(conn);
+        await sql`commit`.execute(conn);
+        return out;
+      } catch (err) {
+        await sql`rollback`.execute(conn).catch(() => undefined);
+        throw err;
+      }
     });
   }
   // Kysely's SQLite driver holds one connection per instance, so this also serialises callers in
   // this process; the raw BEGIN IMMEDIATE covers other processes on the same file.
   return store.db.connection().execute(async (conn) => {
-    await sql`begin immediate`.execute(conn);
+    // The connection's setting applies to its commits (WAL mode: NORMAL skips the commit's fsync).
+    if (!durable) await sql`pragma synchronous = NORMAL`.execute(conn);
     try {
-      const out = await fn(conn);
-      await sql`commit`.execute(conn);
-      return out;
-    } catch (err) {
-      await sql`rollback`.execute(conn).catch(() => undefined);
-      throw err;
+      await sql`begin immediate`.execute(conn);
+      try {
+        const out = await fn(conn);
+        await sql`commit`.execute(conn);
+        return out;
+      } catch (err) {
+        await sql`rollback`.execute(conn).catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      if (!durable) await sql`pragma synchronous = FULL`.execute(conn);
     }
   });
 }

@@ -12,7 +12,8 @@ export { auditRepo, appendAuditIn, auditLockKey, type AuditRecord, type AuditEnt
 export { settingsRepo, type StoredCredential, type CredentialInfo, type Entitlement } from './repos/settings.ts';
 export { rateLimitsRepo, RATE_LIMIT_SCOPES, type RateLimit, type RateLimitScope } from './repos/rate-limits.ts';
 export { approvalsRepo, isRequester, selfApprovalMessage, SelfApprovalError, type Approval, type ApprovalKey, type ApprovalRequest, type ApprovalStatus, type ApprovalsOptions } from './repos/approvals.ts';
-export { createGroupCommit, type GroupCommit } from './group-commit.ts';
+export { createGroupCommit, type GroupCommit, type Batch } from './group-commit.ts';
+export { createSettingsCache, type SettingsCache, type SettingsView } from './settings-cache.ts';
 export { reportsRepo, REPORT_BUCKETS, REPORT_KEYS, type ReportBucket, type ReportKey, type Series, type SeriesPoint, type SeriesQuery } from './repos/reports.ts';
 export { checkpointsRepo, parseCheckpointExport, type SignedCheckpoint, type IntegrityReport, type IntegrityProblem, type IntegrityProblemKind } from './checkpoints.ts';
 export { loadAuditKeys, parseAuditPublicKeys, auditKeysFromKeyring, AUDIT_KEYS_ENV, AUDIT_KEYS_FILE_ENV, MISSING_AUDIT_KEYS, type AuditKeys } from './audit-keys.ts';

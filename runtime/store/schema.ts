@@ -125,6 +125,9 @@ export interface AuditCheckpointsTable {
   signature: string;
 }
 
+/** One row (id 1): moved by a trigger on every change to the rows a call reads (migration 007). */
+export interface SettingsVersionTable { id: number; version: number | string }
+
 export interface Schema {
   tenants: TenantsTable;
   customers: CustomersTable;
@@ -140,4 +143,5 @@ export interface Schema {
   rate_limits: RateLimitsTable;
   approvals: ApprovalsTable;
   audit_checkpoints: AuditCheckpointsTable;
+  settings_version: SettingsVersionTable;
 }

@@ -5,6 +5,7 @@ import { adminKeys } from './003_admin_keys.ts';
 import { rateLimitsApprovals } from './004_rate_limits_approvals.ts';
 import { auditCheckpoints } from './005_audit_checkpoints.ts';
 import { namedVendorIds } from './006_named_vendor_ids.ts';
+import { settingsVersion } from './007_settings_version.ts';
 
 // A static list instead of folder scanning: works the same from source, bundles and tests.
 // Names sort in apply order; never rename or edit an applied one, add a new entry instead.
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '004_rate_limits_approvals': rateLimitsApprovals,
   '005_audit_checkpoints': auditCheckpoints,
   '006_named_vendor_ids': namedVendorIds,
+  '007_settings_version': settingsVersion,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

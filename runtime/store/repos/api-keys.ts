@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Store } from '../db.ts';
+import type { ApiKeysTable } from '../schema.ts';
 import { requireText } from './tenants.ts';
 
 export interface ApiKeyInfo {
@@ -59,6 +60,7 @@ export function apiKeysRepo(store: Store, opts: ApiKeysOptions = {}) {
   const { db } = store;
   const now = opts.now ?? (() => new Date());
   const codec = keyCodec('sg', opts.pepper);
+  const byPrefix = (prefix: string): Promise<ApiKeysTable | undefined> => db.selectFrom('api_keys').selectAll().where('prefix', '=', prefix).executeTakeFirst();
   return {
     /** Creates a key and returns its plaintext: the only time it is ever available. */
     async create(input: { tenantId: string; subject: string; roles?: string[]; expiresAt?: Date | null }): Promise<{ key: string; info: ApiKeyInfo }> {
@@ -78,10 +80,16 @@ export function apiKeysRepo(store: Store, opts: ApiKeysOptions = {}) {
       await db.insertInto('api_keys').values(row).execute();
       return { key, info: toInfo(row) };
     },
-    async verify(key: string): Promise<VerifyResult> {
-      const r = await codec.verify(key, (prefix) => db.selectFrom('api_keys').selectAll().where('prefix', '=', prefix).executeTakeFirst(), now());
+    /**
+     * `lookup`: where the key's row is read from (default: the store); the settings cache passes
+     * its own. Expiry is judged here, at each verification, never by whoever kept the row.
+     */
+    async verify(key: string, lookup: (prefix: string) => Promise<ApiKeysTable | undefined> = byPrefix): Promise<VerifyResult> {
+      const r = await codec.verify(key, lookup, now());
       return r.ok ? { ok: true, key: toInfo(r.row) } : r;
     },
+    /** The stored row of a key by its public prefix, revoked or not. */
+    byPrefix,
     /** Returns false when the key does not exist in that tenant or was already revoked. */
     async revoke(tenantId: string, id: string): Promise<boolean> {
       const res = await db.updateTable('api_keys').set({ revoked_at: now().toISOString() })

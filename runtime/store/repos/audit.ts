@@ -2,6 +2,7 @@ import { withWriteLock, type Store } from '../db.ts';
 import type { Kysely } from 'kysely';
 import type { AuditTable, Schema } from '../schema.ts';
 import { canonicalJson, sha256Hex } from '../canonical.ts';
+import type { Batch } from '../group-commit.ts';
 
 /** An audit record: any JSON object. These optional string fields are also indexed for search. */
 export type AuditRecord = Record<string, unknown> & { customer?: string; subject?: string; connector?: string; tool?: string };
@@ -53,21 +54,32 @@ export const auditLockKey = (tenantId: string) => `audit:${tenantId}`;
 
 /**
  * Appends one record to a tenant's chain inside a transaction that already holds that chain's
- * lock; the journal uses it to commit many records (and their usage rows) in one transaction.
+ * lock; the group commit uses it to commit many records (and their usage rows) in one transaction,
+ * and passes its batch, so that the chain's head is read once per transaction, not once per record,
+ * and the batch's records go in as one insert.
  */
-export async function appendAuditIn(trx: Kysely<Schema>, tenantId: string, record: AuditRecord, at: string): Promise<AuditEntry> {
+export async function appendAuditIn(trx: Kysely<Schema>, tenantId: string, record: AuditRecord, at: string, batch?: Batch): Promise<AuditEntry> {
   if (!record || typeof record !== 'object' || Array.isArray(record)) throw new Error(`audit record for tenant ${tenantId} must be a JSON object`);
   const recordJson = canonicalJson(record);
-  const head = await trx.selectFrom('audit').select(['seq', 'hash'])
+  const memoKey = `audit-head:${tenantId}`;
+  const head = (batch?.memo.get(memoKey) as ChainLink | undefined) ?? await trx.selectFrom('audit').select(['seq', 'hash'])
     .where('tenant_id', '=', tenantId).orderBy('seq', 'desc').limit(1).executeTakeFirst();
   const seq = (head?.seq ?? 0) + 1;
   const prevHash = head?.hash ?? GENESIS;
   const hash = entryHash(prevHash, tenantId, seq, at, recordJson);
-  await trx.insertInto('audit').values({
-    tenant_id: tenantId, seq, at, record: recordJson, ...indexed(record), prev_hash: prevHash, hash,
-  }).execute();
+  const row: AuditTable = { tenant_id: tenantId, seq, at, record: recordJson, ...indexed(record), prev_hash: prevHash, hash };
+  if (batch?.defer) batch.defer('audit', row, insertAuditRows);
+  else await insertAuditRows(trx, [row]);
+  batch?.memo.set(memoKey, { seq, hash } satisfies ChainLink);
   return { tenantId, seq, at, record: JSON.parse(recordJson) as AuditRecord, prevHash, hash };
 }
+
+async function insertAuditRows(trx: Kysely<Schema>, rows: unknown[]): Promise<void> {
+  await trx.insertInto('audit').values(rows as AuditTable[]).execute();
+}
+
+/** The last link of a chain: what the next one is computed from. */
+export interface ChainLink { seq: number; hash: string }
 
 /** Every chain that has at least one entry, by name. */
 export async function auditChains(db: Kysely<Schema>): Promise<string[]> {

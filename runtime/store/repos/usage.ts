@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely';
 import { withWriteLock, type Store } from '../db.ts';
-import type { Schema } from '../schema.ts';
+import type { Schema, UsageTable } from '../schema.ts';
 import { USAGE_GENESIS, checkUsageRow, usageRowHash, type UsageFields } from '../usage-chain.ts';
-import { auditLockKey } from './audit.ts';
+import { auditLockKey, type ChainLink } from './audit.ts';
+import type { Batch } from '../group-commit.ts';
 
 export interface UsageRecord {
   callId: string;
@@ -45,20 +46,42 @@ export function checkUsageRecord(rec: UsageRecord): void {
  * lock (auditLockKey), which serialises the tenant's usage chain as it does its audit chain.
  * Idempotent on callId: a retry of the same call is not billed twice and returns `inserted: false`.
  */
-export async function insertUsageIn(trx: Kysely<Schema>, rec: UsageRecord, now: () => Date): Promise<{ inserted: boolean }> {
+export async function insertUsageIn(trx: Kysely<Schema>, rec: UsageRecord, now: () => Date, batch?: Batch): Promise<{ inserted: boolean }> {
   checkUsageRecord(rec);
-  if (await trx.selectFrom('usage').select('call_id').where('call_id', '=', rec.callId).executeTakeFirst()) return { inserted: false };
-  const head = await trx.selectFrom('usage').select(['seq', 'hash'])
-    .where('tenant_id', '=', rec.tenantId).where('seq', 'is not', null).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  const memoKey = `usage-head:${rec.tenantId}`;
+  const head = (batch?.memo.get(memoKey) as ChainLink | undefined) ?? await trx.selectFrom('usage').select(['seq', 'hash'])
+    .where('tenant_id', '=', rec.tenantId).where('seq', 'is not', null).orderBy('seq', 'desc').limit(1).executeTakeFirst() as ChainLink | undefined;
   const seq = (head?.seq ?? 0) + 1;
   const prevHash = head?.hash ?? USAGE_GENESIS;
-  const row: UsageFields = {
+  const fields: UsageFields = {
     call_id: rec.callId, tenant_id: rec.tenantId, customer_id: rec.customerId ?? null, subject: rec.subject ?? null,
     connector: rec.connector, tool: rec.tool, outcome: rec.outcome, latency_ms: rec.latencyMs,
     upstream_bytes: rec.upstreamBytes, units: rec.units, at: rec.at ?? now().toISOString(),
   };
-  await trx.insertInto('usage').values({ ...row, seq, prev_hash: prevHash, hash: usageRowHash(prevHash, seq, row) }).execute();
+  const hash = usageRowHash(prevHash, seq, fields);
+  const row: UsageTable = { ...fields, seq, prev_hash: prevHash, hash };
+  if (batch?.defer) {
+    // The same call twice in one batch is metered once; a call metered by an earlier transaction
+    // makes the batch's insert throw, and the batch runs again item by item (below).
+    const metered = `usage-call:${rec.callId}`;
+    if (batch.memo.has(metered)) return { inserted: false };
+    batch.memo.set(metered, true);
+    batch.defer('usage', row, insertUsageRows);
+  } else {
+    // A call id already metered inserts nothing, and its would-be link is not used: the chain stays contiguous.
+    const inserted = await trx.insertInto('usage').values(row)
+      .onConflict((oc) => oc.column('call_id').doNothing()).returning('call_id').executeTakeFirst();
+    if (!inserted) return { inserted: false };
+  }
+  batch?.memo.set(memoKey, { seq, hash } satisfies ChainLink);
   return { inserted: true };
+}
+
+/** The batch's usage rows in one insert; refused whole when any of them was metered before. */
+async function insertUsageRows(trx: Kysely<Schema>, rows: unknown[]): Promise<void> {
+  const inserted = await trx.insertInto('usage').values(rows as UsageTable[])
+    .onConflict((oc) => oc.column('call_id').doNothing()).returning('call_id').execute();
+  if (inserted.length !== rows.length) throw new Error('a call in this batch was metered before: its links cannot be used');
 }
 
 export function usageRepo(store: Store, now: () => Date = () => new Date()) {

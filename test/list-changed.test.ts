@@ -262,6 +262,25 @@ describe('the visibility watch', () => {
     }
   });
 
+  it('the fingerprint reads the tables themselves when the settings version row is gone', async () => {
+    const store = await openStore(storeUrl);
+    try {
+      const fp = visibilityFingerprint(store.db);
+      const withVersion = await fp();
+      await store.db.deleteFrom('settings_version' as never).execute();
+      const first = await fp();
+      expect(first).not.toBe(withVersion);
+      expect(await fp()).toBe(first);
+      await settingsRepo(store).grant('msp-b', 'other', '*');
+      expect(await fp()).not.toBe(first);
+      await settingsRepo(store).revokeGrant('msp-b', 'other', '*');
+      // Higher than any version before it: a settings cache must never meet an old number again.
+      await store.db.insertInto('settings_version' as never).values({ id: 1, version: Date.now() } as never).execute();
+    } finally {
+      await store.close();
+    }
+  });
+
   it('groups sessions with the same credentials, forgets them when they leave, and survives a caller that cannot list', async () => {
     const catalog = await loadCatalog(generated);
     let fail = false;

@@ -9,7 +9,12 @@
  *      a refusal is answered 401/403 and audited (runtime/mcp/edge-audit.ts).
  *   2. runtime/mcp/http.ts, after the body: the JSON-RPC checks, the request's span and the one
  *      request context (runtime/request-context.ts), handed to the SDK as the request's `authInfo`.
- *   3. runtime/mcp/factory.ts: the SDK's server; its tools/call handler reads the context back.
+ *      The SDK's classification picks the era: a 2025-era POST goes to a JSON exchange
+ *      (runtime/mcp/json-exchange.ts: the SDK transport's HTTP checks, then one message in and one
+ *      JSON answer out); a 2026-07-28 request, and GET/DELETE, to the SDK's createMcpHandler.
+ *   3. runtime/mcp/factory.ts: the SDK's server, connected to that exchange (or the SDK's own
+ *      per-request transport), validates and dispatches the message; its tools/call handler reads
+ *      the context back from `authInfo`.
  *   4. runtime/mcp/tools.ts (`runToolCall`): an unknown tool is a protocol error; the outcome is
  *      observed for metrics; an exception becomes an isError result.
  *
@@ -49,8 +54,9 @@
  *      7.11 report the bytes for metering and the upstream event for metrics (execution/report.ts)
  *
  * And back: the result of 7.9 (or 7.10) is metered and audited in 6.15, observed by
- * runtime/mcp/tools.ts, projected for the request's protocol era by the SDK's server
- * (runtime/mcp/factory.ts) and written to the socket by runtime/mcp/http.ts.
+ * runtime/mcp/tools.ts, projected for the request's protocol era and encoded by the SDK's server
+ * (runtime/mcp/factory.ts), handed to the exchange, and written to the socket by
+ * runtime/mcp/http.ts as one JSON body.
  *
  * Listing (`visibleTools`) takes the same decision path as calling (`authorize`: 6.3 to 6.7), so a
  * tool is listed exactly when a call of it would get past those steps.

@@ -153,6 +153,18 @@ export interface WriteLockOptions {
  * BEGIN would fail with SQLITE_BUSY when upgrading a stale read snapshot). PostgreSQL: a
  * transaction-scoped advisory lock on the key's hash, released by commit or rollback.
  */
+/** Commits the open transaction after `fn`, or rolls it back when `fn` throws (and rethrows). */
+async function committed<T>(conn: Kysely<Schema>, fn: () => Promise<T>): Promise<T> {
+  try {
+    const out = await fn();
+    await sql`commit`.execute(conn);
+    return out;
+  } catch (err) {
+    await sql`rollback`.execute(conn).catch(() => undefined);
+    throw err;
+  }
+}
+
 export async function withWriteLock<T>(store: Store, key: string | string[], fn: (trx: Kysely<Schema>) => Promise<T>, options: WriteLockOptions = {}): Promise<T> {
   const durable = options.durable ?? true;
   if (store.dialect === 'postgres') {
@@ -162,15 +174,10 @@ export async function withWriteLock<T>(store: Store, key: string | string[], fn:
     return store.db.connection().execute(async (conn) => {
       // One round trip: a parameterless text is sent as one simple query, however many statements.
       await sql.raw(durable ? 'begin' : 'begin; set local synchronous_commit = off').execute(conn);
-      try {
+      return committed(conn, async () => {
         for (const k of keys) await sql`select pg_advisory_xact_lock(hashtextextended(${k}, 0))`.execute(conn);
-        const out = await fn(conn);
-        await sql`commit`.execute(conn);
-        return out;
-      } catch (err) {
-        await sql`rollback`.execute(conn).catch(() => undefined);
-        throw err;
-      }
+        return fn(conn);
+      });
     });
   }
   // Kysely's SQLite driver holds one connection per instance, so this also serialises callers in
@@ -180,14 +187,7 @@ export async function withWriteLock<T>(store: Store, key: string | string[], fn:
     if (!durable) await sql`pragma synchronous = NORMAL`.execute(conn);
     try {
       await sql`begin immediate`.execute(conn);
-      try {
-        const out = await fn(conn);
-        await sql`commit`.execute(conn);
-        return out;
-      } catch (err) {
-        await sql`rollback`.execute(conn).catch(() => undefined);
-        throw err;
-      }
+      return await committed(conn, () => fn(conn));
     } finally {
       if (!durable) await sql`pragma synchronous = FULL`.execute(conn);
     }

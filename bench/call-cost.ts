@@ -154,6 +154,9 @@ export async function startTargets(keys: TargetKey[], section: string): Promise<
 
 const SECTION = 'tools/call vs bare proxy';
 
+/** The call path's targets as multiples of the SDK floor (s), for the mean and the p99 alike. */
+const FLOOR_TARGETS = { b: 1.0, c: 1.5, d: 2.5 } as const;
+
 /**
  * The runtime against the SDK floor: the part of (b)/(a) that is specgate's own. (s)/(a) is what
  * the SDK costs before any server code runs, so it bounds what an SDK-built runtime can reach.
@@ -166,7 +169,11 @@ function floorRows(result: InTurnResult): Row[] {
     const m = of(key);
     if (!m) return [];
     const r = ratios(floor, m);
-    return [{ section: SECTION, metric: `(${key})/(s): latency mean; p50; p99 | throughput s/${key}`, value: `${r.mean}x; ${r.p50}x; ${r.p99}x | ${r.throughput}x` }];
+    const target = FLOOR_TARGETS[key];
+    return [{
+      section: SECTION, metric: `(${key})/(s): latency mean; p50; p99 | throughput s/${key}`, value: `${r.mean}x; ${r.p50}x; ${r.p99}x | ${r.throughput}x`,
+      target: `mean and p99 <= ${target}x`, verdict: r.mean <= target && r.p99 <= target ? 'met' as const : 'missed' as const,
+    }];
   });
 }
 

@@ -42,7 +42,7 @@ const PHASES: Array<[string, RegExp]> = [
   ['governance steps', /runtime\/(chain|governance)\/(authenticate|tenant|customer|entitlement|idempotency|policy|rate-limit|approval|quota|response-cache|vendor-budget|meter|audit|record|refusal|limits|glob)|runtime\/governance\.|runtime\/policy\/|cel-js|rate-limiter-flexible/],
   ['shaping (project, compact, conform)', /(chain|execution)\/(shape|compact|conform)|jmespath/],
   ['upstream (openapi-fetch, guard, undici)', /openapi-fetch|runtime\/upstream\/|node_modules\/undici|cockatiel|benchitems\/client/],
-  ['execution (other steps)', /(chain|execution)\/|runtime\/call(-path)?\.|ajv/],
+  ['call path and other execution steps', /(chain|execution)\/|runtime\/call(-path)?\.|ajv/],
   ['MCP SDK (protocol, validation)', /@modelcontextprotocol|node_modules\/zod/],
   ['HTTP edge (Fastify, hooks, JSON exchange)', /runtime\/(mcp|server|ops|request-context)|fastify|find-my-way|pino|secure-json-parse/],
   ['Node HTTP and sockets', /node:_http|node:net|stream_base_commons|node:internal\/streams/],

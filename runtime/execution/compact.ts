@@ -12,6 +12,9 @@ import type { JsonSchema } from '../model.ts';
 
 type Schema = Record<string, unknown>;
 
+/** The schema that says nothing: one object, so that what is worked out about it is kept once. */
+const ANY: Schema = Object.freeze({});
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -55,8 +58,26 @@ function objectView(schema: Schema | undefined, root: Schema): ObjectView | unde
 function itemsSchema(schema: Schema | undefined, root: Schema): Schema | undefined {
   const s = schema && resolve(schema, root);
   if (!s || s.prefixItems !== undefined || s.anyOf !== undefined || s.oneOf !== undefined) return undefined;
-  return isObject(s.items) ? (s.items as Schema) : s.items === undefined ? {} : undefined;
+  return isObject(s.items) ? (s.items as Schema) : s.items === undefined ? ANY : undefined;
 }
+
+/**
+ * What a schema says, worked out once per (schema, root): the tool model's schemas live as long as
+ * the catalog version and are never changed, and a list result asks the same question per item.
+ */
+function memoized<T>(fn: (schema: Schema | undefined, root: Schema) => T): (schema: Schema, root: Schema) => T {
+  const byRoot = new WeakMap<Schema, WeakMap<Schema, { value: T }>>();
+  return (schema, root) => {
+    let bySchema = byRoot.get(root);
+    if (!bySchema) byRoot.set(root, (bySchema = new WeakMap()));
+    let hit = bySchema.get(schema);
+    if (!hit) bySchema.set(schema, (hit = { value: fn(schema, root) }));
+    return hit.value;
+  };
+}
+
+const objectViewOf = memoized(objectView);
+const itemsSchemaOf = memoized(itemsSchema);
 
 const MAX_DEPTH = 64;
 
@@ -67,15 +88,15 @@ const MAX_DEPTH = 64;
 export function compactValue(value: unknown, schema: JsonSchema | undefined, root: JsonSchema | undefined = schema, depth = 0): unknown {
   if (schema === undefined || typeof schema === 'boolean' || !isObject(root) || depth > MAX_DEPTH) return value;
   if (Array.isArray(value)) {
-    const items = itemsSchema(schema, root);
+    const items = itemsSchemaOf(schema, root);
     return items === undefined ? value : value.map((v) => compactValue(v, items, root, depth + 1));
   }
   if (!isObject(value)) return value;
-  const view = objectView(schema, root);
+  const view = objectViewOf(schema, root);
   if (!view) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    const child = view.properties[k] ?? view.additional ?? {};
+    const child = view.properties[k] ?? view.additional ?? ANY;
     const compacted = compactValue(v, child, root, depth + 1);
     if (isEmpty(compacted) && !view.required.has(k)) continue;
     out[k] = compacted;

@@ -95,6 +95,12 @@ describe('the idempotency key', () => {
       idem.callId('msp-a', keyOwner(apiKey('bob')), 'order-17'),
       idem.callId('msp-a', keyOwner(apiKey('alice')), 'order-18'),
     ]).size).toBe(4);
+    // Parts that read the same once joined with line breaks are still different calls.
+    expect(new Set([
+      idem.callId('msp-a\nowner', 'x', 'order-17'),
+      idem.callId('msp-a', 'owner\nx', 'order-17'),
+      idem.callId('msp-a', 'owner', 'x\norder-17'),
+    ]).size).toBe(3);
   });
 });
 

@@ -94,7 +94,9 @@ function difference(first: { tool: string; customer: string | null; argsHash?: s
 export function createIdempotency(options: IdempotencyOptions): Idempotency {
   const held = new LRUCache<string, Held>({ max: options.max ?? 10_000, ttl: options.ttlMs ?? 10 * 60_000 });
   return {
-    callId: (tenantId, owner, key) => `idem-${sha256Hex(`${tenantId}\n${owner}\n${key}`).slice(0, 40)}`,
+    // The parts as a JSON array: no tenant, owner or key can pass for another split of the same text,
+    // whatever characters the modules that check them let through.
+    callId: (tenantId, owner, key) => `idem-${sha256Hex(JSON.stringify([tenantId, owner, key])).slice(0, 40)}`,
 
     async once(callId, call, execute) {
       const mine = { tool: call.tool, customer: call.customer, argsHash: sha256Hex(canonicalJson(call.arguments)) };

@@ -18,7 +18,7 @@ import { parseKeyring } from '../runtime/credentials/keyring.ts';
 import { startRecorder, type Recorder } from './fixtures/call/harness.ts';
 import { HELPDESK_SPEC, governedClient, helpdeskAnswer, serveGoverned, type ToolResult } from './helpers/governed.ts';
 import { generateInto, listAll, root, tempDir } from './helpers/e2e.ts';
-import { findPostgres, startPostgres, type PgCluster } from './helpers/postgres.ts';
+import { findPostgres, storeBackends } from './helpers/postgres.ts';
 
 const pgAvail = findPostgres();
 const ENV_TOKEN = `env-${randomBytes(24).toString('base64url')}`;
@@ -34,7 +34,6 @@ if (!pgAvail.ok && process.env.CI) {
 
 const dir = tempDir('admin-api');
 let upstream: Recorder;
-let cluster: PgCluster | undefined;
 
 beforeAll(async () => {
   fs.writeFileSync(path.join(dir, 'helpdesk.yaml'), HELPDESK_SPEC);
@@ -43,18 +42,11 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await upstream?.close();
-  await cluster?.stop();
+  await stopPostgres();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const backends: Array<[string, boolean, () => Promise<string>]> = [
-  ['sqlite', true, async () => `sqlite:${path.join(dir, 'store.db')}`],
-  [pgAvail.ok ? 'postgres' : `postgres (skipped: ${pgAvail.reason})`, pgAvail.ok, async () => {
-    if (!pgAvail.ok) throw new Error(pgAvail.reason);
-    cluster ??= await startPostgres(pgAvail);
-    return cluster.createDatabase();
-  }],
-];
+const { backends, stop: stopPostgres } = storeBackends(() => `sqlite:${path.join(dir, 'store.db')}`);
 
 for (const [name, available, newUrl] of backends) {
   describe.skipIf(!available)(`admin API on ${name}`, () => {

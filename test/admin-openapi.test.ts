@@ -21,13 +21,12 @@ import { parseKeyring } from '../runtime/credentials/keyring.ts';
 import { quantile } from '../runtime/store/repos/reports.ts';
 import { HELPDESK_SPEC, serveGoverned } from './helpers/governed.ts';
 import { generateInto, tempDir } from './helpers/e2e.ts';
-import { findPostgres, startPostgres, type PgCluster } from './helpers/postgres.ts';
+import { findPostgres, storeBackends } from './helpers/postgres.ts';
 import type { Runtime } from '../runtime/start.ts';
 
 const pgAvail = findPostgres();
 const TOKEN = `admin-${randomBytes(16).toString('hex')}`;
 const dir = tempDir('admin-openapi');
-let cluster: PgCluster | undefined;
 
 if (!pgAvail.ok && process.env.CI) {
   describe('admin OpenAPI on postgres', () => {
@@ -40,7 +39,7 @@ beforeAll(async () => {
   await generateInto([path.join(dir, 'helpdesk.yaml')], path.join(dir, 'generated'));
 });
 afterAll(async () => {
-  await cluster?.stop();
+  await stopPostgres();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -87,14 +86,7 @@ function samples(ids: { key: string; approve: string; deny: string }): Record<st
   };
 }
 
-const backends: Array<[string, boolean, () => Promise<string>]> = [
-  ['sqlite', true, async () => `sqlite:${path.join(dir, `store-${randomBytes(4).toString('hex')}.db`)}`],
-  [pgAvail.ok ? 'postgres' : `postgres (skipped: ${pgAvail.reason})`, pgAvail.ok, async () => {
-    if (!pgAvail.ok) throw new Error(pgAvail.reason);
-    cluster ??= await startPostgres(pgAvail);
-    return cluster.createDatabase();
-  }],
-];
+const { backends, stop: stopPostgres } = storeBackends(() => `sqlite:${path.join(dir, `store-${randomBytes(4).toString('hex')}.db`)}`);
 
 /** A month of traffic for msp-a: per day, 3 ok calls of two tools with known latencies, one error, one refusal. */
 async function seedMonth(store: Store): Promise<{ calls: number; units: number; errors: number; refused: number }> {

@@ -16,12 +16,10 @@ import { SETTINGS_TABLES } from '../runtime/store/migrations/007_settings_versio
 import { startRecorder, type Recorder } from './fixtures/call/harness.ts';
 import { HELPDESK_SPEC, governedClient, helpdeskAnswer, serveGoverned, type ToolResult } from './helpers/governed.ts';
 import { generateInto, tempDir } from './helpers/e2e.ts';
-import { findPostgres, startPostgres, type PgCluster } from './helpers/postgres.ts';
+import { storeBackends } from './helpers/postgres.ts';
 
-const pgAvail = findPostgres();
 const dir = tempDir('settings-cache');
 let upstream: Recorder;
-let cluster: PgCluster | undefined;
 
 beforeAll(async () => {
   fs.writeFileSync(path.join(dir, 'helpdesk.yaml'), HELPDESK_SPEC);
@@ -30,18 +28,11 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await upstream?.close();
-  await cluster?.stop();
+  await stopPostgres();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const backends: Array<[string, boolean, () => Promise<string>]> = [
-  ['sqlite', true, async () => `sqlite:${path.join(dir, `store-${Date.now()}-${Math.random()}.db`)}`],
-  [pgAvail.ok ? 'postgres' : `postgres (skipped: ${pgAvail.reason})`, pgAvail.ok, async () => {
-    if (!pgAvail.ok) throw new Error(pgAvail.reason);
-    cluster ??= await startPostgres(pgAvail);
-    return cluster.createDatabase();
-  }],
-];
+const { backends, stop: stopPostgres } = storeBackends(() => `sqlite:${path.join(dir, `store-${Date.now()}-${Math.random()}.db`)}`);
 
 /** A statement that reads one of the tables the cache keeps. */
 const readsSettings = (text: string) => SETTINGS_TABLES.some((t) => new RegExp(`from "${t}"`).test(text));

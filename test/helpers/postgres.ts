@@ -93,3 +93,27 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+/** One store a test file runs its cases on: a name for the describe, whether it can run here, a fresh store URL. */
+export type StoreBackend = [name: string, available: boolean, newUrl: () => Promise<string>];
+
+/**
+ * SQLite, and PostgreSQL where a cluster can start (CI installs one): each `newUrl()` is a fresh
+ * store. PostgreSQL's cluster starts on first use, one for the whole file, each store a database
+ * of its own; `stop()` (in afterAll) stops it.
+ */
+export function storeBackends(sqliteUrl: () => string): { backends: StoreBackend[]; stop(): Promise<void> } {
+  const avail = findPostgres();
+  let cluster: PgCluster | undefined;
+  return {
+    backends: [
+      ['sqlite', true, async () => sqliteUrl()],
+      [avail.ok ? 'postgres' : `postgres (skipped: ${avail.reason})`, avail.ok, async () => {
+        if (!avail.ok) throw new Error(avail.reason);
+        cluster ??= await startPostgres(avail);
+        return cluster.createDatabase();
+      }],
+    ],
+    stop: async () => cluster?.stop(),
+  };
+}

@@ -143,6 +143,19 @@ function requestSpan(request: FastifyRequest, body: unknown): { span: Span; cont
   return { span, context: contextOf(span, parent) };
 }
 
+/** Runs one exchange under the request's span (when tracing is on) and ends it with the answer's status. */
+async function withinSpan<T extends { status: number }>(span: { span: Span } | undefined, run: () => Promise<T>): Promise<T> {
+  let answer: T;
+  try {
+    answer = await run();
+  } catch (error) {
+    if (span) endSpan(span.span, error);
+    throw error;
+  }
+  if (span) endSpan(span.span, answer.status >= 500 ? new Error(`HTTP ${answer.status}`) : undefined, { 'http.response.status_code': answer.status });
+  return answer;
+}
+
 /** Node's header object with repeated headers joined, as a Web Headers object would show them. */
 function plainHeaders(request: FastifyRequest): Record<string, string> {
   const out: Record<string, string> = {};
@@ -283,26 +296,12 @@ async function mcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<v
     };
     const authInfo = authInfoOf(context);
     if (request.method === 'POST' && parsedBody !== undefined && isLegacyPost(headers, parsedBody)) {
-      let answer: ExchangeAnswer;
-      try {
-        answer = await serveLegacyJson(headers, parsedBody, authInfo, abort.signal);
-      } catch (error) {
-        if (span) endSpan(span.span, error);
-        throw error;
-      }
-      if (span) endSpan(span.span, undefined, { 'http.response.status_code': answer.status });
+      const answer = await withinSpan(span, () => serveLegacyJson(headers, parsedBody, authInfo, abort.signal));
       void reply.code(answer.status);
       return answer.body === undefined ? reply.send() : reply.type('application/json').send(answer.body);
     }
     const web = toWebRequest(request, headers, parsedBody === undefined ? raw : undefined, abort.signal);
-    let response: Response;
-    try {
-      response = await bus.within(headers, () => handler.fetch(web, parsedBody === undefined ? { authInfo } : { parsedBody, authInfo }));
-    } catch (error) {
-      if (span) endSpan(span.span, error);
-      throw error;
-    }
-    if (span) endSpan(span.span, response.status >= 500 ? new Error(`HTTP ${response.status}`) : undefined, { 'http.response.status_code': response.status });
+    const response = await withinSpan(span, () => bus.within(headers, () => handler.fetch(web, parsedBody === undefined ? { authInfo } : { parsedBody, authInfo })));
     return sendResponse(reply, response);
   };
   if (options.authenticate) {
